@@ -1,0 +1,54 @@
+import { loadFleet } from "../fleet/load.js";
+import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
+import { hasChanges, planTree, type Plan } from "../layout/tree.js";
+import { renderFleet } from "../render/render.js";
+import { ExitCode } from "../util/errors.js";
+import type { Output } from "../util/output.js";
+
+export interface RenderOptions {
+  dir: string;
+  fleet: string;
+  check?: boolean;
+  dryRun?: boolean;
+}
+
+export interface RenderSummary {
+  clusters: number;
+  created: string[];
+  updated: string[];
+  removed: string[];
+  unchanged: number;
+  warnings: string[];
+  written: boolean;
+}
+
+/** promfleet render: fleet spec -> ytt -> clusters/<name>/. Returns the exit code. */
+export async function renderCommand(o: RenderOptions, out: Output): Promise<number> {
+  const readOnly = Boolean(o.check || o.dryRun);
+  if (!readOnly && (await recoverInterrupted(o.dir))) out.info("finished the file moves of an interrupted render");
+  const spec = await loadFleet(o.dir, o.fleet);
+  out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file}`);
+  const rendered = await renderFleet(spec);
+  rendered.warnings.forEach((w) => out.warn(w));
+  const plan = await planTree(o.dir, rendered.files);
+  const write = !readOnly && hasChanges(plan);
+  if (write) await applyPlan(o.dir, plan);
+  const summary = summarize(spec.clusters.length, plan, rendered.warnings, write);
+  out.result(summary, describe(plan, o));
+  return o.check && hasChanges(plan) ? ExitCode.checkFailed : ExitCode.ok;
+}
+
+function summarize(clusters: number, plan: Plan, warnings: string[], written: boolean): RenderSummary {
+  return { clusters, created: plan.create, updated: plan.update, removed: plan.remove, unchanged: plan.unchanged, warnings, written };
+}
+
+function describe(plan: Plan, o: RenderOptions): string {
+  const lines = [
+    ...plan.create.map((f) => `+ ${f}`),
+    ...plan.update.map((f) => `~ ${f}`),
+    ...plan.remove.map((f) => `- ${f}`),
+  ];
+  if (lines.length === 0) return `up to date (${plan.unchanged} files)`;
+  const verb = o.check ? "out of date; run 'promfleet render'" : o.dryRun ? "would change (dry run, nothing written)" : "written";
+  return `${lines.join("\n")}\n${lines.length} file(s) ${verb}`;
+}

@@ -1,0 +1,98 @@
+/** JSON Schema of `fleet.yaml`, checked with ajv before anything else reads the spec. */
+
+export const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+/** Prometheus' duration syntax (model.ParseDuration), at least one unit. */
+export const PROMETHEUS_DURATION = "^(?!$)((\\d+)y)?((\\d+)w)?((\\d+)d)?((\\d+)h)?((\\d+)m)?((\\d+)s)?((\\d+)ms)?$";
+/** A Go duration as Kubernetes reads it (metav1.Duration), hours to seconds. */
+export const GO_DURATION = "^(?!$)(\\d+h)?(\\d+m)?(\\d+s)?$";
+/** A Kubernetes quantity as used for PVC sizes. */
+export const STORAGE_QUANTITY = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
+const DNS1123_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const OVERLAY_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.(ya?ml|star)$";
+
+const tls = {
+  type: "object",
+  additionalProperties: false,
+  properties: { insecureSkipVerify: { type: "boolean" } },
+};
+
+const cluster = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "role"],
+  properties: {
+    name: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+    role: { enum: ["aggregator", "agent"] },
+    retention: { type: "string", pattern: PROMETHEUS_DURATION },
+    storage: { type: "string", pattern: STORAGE_QUANTITY },
+    ingress: {
+      type: "object",
+      additionalProperties: false,
+      required: ["host"],
+      properties: { host: { type: "string", pattern: DNS1123_SUBDOMAIN, maxLength: 253 } },
+    },
+    walPath: { type: "string", pattern: "^(in-container|/[A-Za-z0-9._/-]*)$" },
+    overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
+    values: {
+      type: "object",
+      propertyNames: { pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$" },
+    },
+  },
+};
+
+export const fleetSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["apiVersion", "kind", "package", "git", "clusters"],
+  properties: {
+    apiVersion: { const: "promfleet.dev/v1alpha1" },
+    kind: { const: "Fleet" },
+    package: {
+      type: "object",
+      additionalProperties: false,
+      required: ["refName", "version"],
+      properties: {
+        refName: { type: "string", pattern: DNS1123_SUBDOMAIN },
+        version: { type: "string", minLength: 1, pattern: "^[0-9A-Za-z.+_-]+$" },
+        namespace: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+        monitoringNamespace: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+      },
+    },
+    git: {
+      type: "object",
+      additionalProperties: false,
+      required: ["url"],
+      properties: {
+        url: { type: "string", pattern: "^(https://|ssh://|git@)[^\\s]+$" },
+        branch: { type: "string", pattern: "^[A-Za-z0-9._/-]+$" },
+        secretName: { type: "string", pattern: DNS1123_SUBDOMAIN },
+      },
+    },
+    app: {
+      type: "object",
+      additionalProperties: false,
+      properties: { syncPeriod: { type: "string", pattern: GO_DURATION } },
+    },
+    remoteWrite: {
+      type: "object",
+      additionalProperties: false,
+      properties: { url: { type: "string", pattern: "^https?://[^\\s]+$" }, tls },
+    },
+    kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
+    guardClusterLabel: { type: "boolean" },
+    overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
+    clusters: { type: "array", minItems: 1, items: cluster },
+  },
+} as const;
+
+/** What to tell the user for each pattern a value failed, keyed by the pattern itself. */
+export const PATTERN_FIXES: Record<string, string> = {
+  [DNS1123_LABEL]:
+    "use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
+  [PROMETHEUS_DURATION]: "use a Prometheus duration: a number and a unit (ms, s, m, h, d, w, y), e.g. 5m, 2h, 42d",
+  [GO_DURATION]: "use hours, minutes and seconds, e.g. 30s, 5m or 1h30m",
+  [STORAGE_QUANTITY]: "use a Kubernetes quantity, e.g. 1Gi or 150Gi",
+  [DNS1123_SUBDOMAIN]: "use lowercase letters, digits, '-' and '.', e.g. prometheus.example.com",
+  [OVERLAY_PATH]:
+    "give a path to a .yaml, .yml or .star file inside the repository, relative to the fleet root, without '..'",
+};

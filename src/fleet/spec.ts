@@ -1,0 +1,53 @@
+/** The fleet spec (`fleet.yaml`) after validation, with every default filled in. */
+
+export type Role = "aggregator" | "agent";
+
+/** Where an agent keeps its write-ahead log; `in-container` is Prometheus' default, lost on restart. */
+export const WAL_IN_CONTAINER = "in-container";
+
+export interface ClusterSpec {
+  name: string;
+  role: Role;
+  /** Aggregator: TSDB retention. Agent: --storage.agent.retention.max-time. */
+  retention: string;
+  /** PVC size; agents default to a tiny volume, the aggregator to the package default. */
+  storage?: string;
+  /** Aggregator only: host of the package's ingress. */
+  ingressHost?: string;
+  /** Agent only: --storage.agent.path, or WAL_IN_CONTAINER. */
+  walPath?: string;
+  /** Per-cluster ytt overlays, repository-relative, applied after the fleet-wide ones. */
+  overlays: string[];
+  /** Dotted-path values applied after every overlay (what `--set key=value` records). */
+  values: Record<string, unknown>;
+}
+
+export interface FleetSpec {
+  /** Absolute path of the fleet repository root. */
+  root: string;
+  /** Path of the spec file relative to root. */
+  file: string;
+  package: {
+    refName: string;
+    version: string;
+    /** Namespace of the PackageInstall, its values Secret, service accounts and the bootstrap App. */
+    namespace: string;
+    /** Namespace the package deploys Prometheus into (for in-cluster addresses). */
+    monitoringNamespace: string;
+  };
+  git: { url: string; branch: string; secretName?: string };
+  app: { syncPeriod: string };
+  remoteWrite: { url: string; insecureSkipVerify: boolean };
+  kubernetesApi: { insecureSkipVerify: boolean };
+  /** Append a `labeldrop` of scraped `cluster` labels to agent jobs that could produce one. */
+  guardClusterLabel: boolean;
+  /** Fleet-wide ytt overlays, repository-relative, applied to every cluster in this order. */
+  overlays: string[];
+  clusters: ClusterSpec[];
+}
+
+export function aggregatorOf(spec: FleetSpec): ClusterSpec {
+  const aggregator = spec.clusters.find((c) => c.role === "aggregator");
+  if (!aggregator) throw new Error("validated fleet has no aggregator");
+  return aggregator;
+}
