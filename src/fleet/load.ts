@@ -40,7 +40,7 @@ export async function loadFleet(root: string, file = DEFAULT_FLEET_FILE): Promis
 
 export async function parseFleet(text: string, root: string, file: string): Promise<FleetSpec> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => ({
       file,

@@ -1,0 +1,83 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import { parseAllDocuments } from "yaml";
+
+type Schema = Record<string, unknown>;
+
+/**
+ * Validates resources against the openAPIV3Schema of their CustomResourceDefinition, the way the API
+ * server would accept them, and stricter in one way: a field the schema does not know is an error
+ * (the API server would silently prune it, so a typo would be lost without a word).
+ */
+export class CrdValidator {
+  private readonly validators = new Map<string, ValidateFunction>();
+  private readonly ajv = new Ajv({ allErrors: true, strict: false });
+
+  /** Loads every CRD in the given YAML files or directories. */
+  static async load(paths: string[]): Promise<CrdValidator> {
+    const validator = new CrdValidator();
+    for (const file of await expand(paths)) {
+      for (const doc of parseAllDocuments(await readFile(file, "utf8"))) validator.add(doc.toJS() as Schema);
+    }
+    return validator;
+  }
+
+  private add(crd: Schema | null): void {
+    if (crd?.kind !== "CustomResourceDefinition") return;
+    const spec = crd.spec as { group: string; names: { kind: string }; versions: Array<{ name: string; schema?: { openAPIV3Schema?: Schema } }> };
+    for (const version of spec.versions) {
+      const schema = version.schema?.openAPIV3Schema;
+      if (schema) this.validators.set(`${spec.group}/${version.name}/${spec.names.kind}`, this.ajv.compile(toJsonSchema(schema, true)));
+    }
+  }
+
+  knows(resource: { apiVersion?: string; kind?: string }): boolean {
+    return this.validators.has(`${resource.apiVersion}/${resource.kind}`);
+  }
+
+  /** Problems with one resource, each as `path: message`; empty when valid or when no CRD covers it. */
+  validate(resource: { apiVersion?: string; kind?: string }): string[] {
+    const validate = this.validators.get(`${resource.apiVersion}/${resource.kind}`);
+    if (!validate || validate(resource)) return [];
+    return (validate.errors ?? []).map((e) => {
+      const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+      const where = `${e.instancePath || "/"}${extra ? `/${extra}` : ""}`;
+      return `${where}: ${extra ? "unknown field" : e.message}`;
+    });
+  }
+}
+
+async function expand(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const p of paths) {
+    const entries = await readdir(p).catch(() => undefined);
+    if (!entries) files.push(p);
+    else files.push(...entries.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(p, f)));
+  }
+  return files;
+}
+
+/** Kubernetes structural schema -> JSON Schema: closed objects unless they preserve unknown fields. */
+function toJsonSchema(node: Schema, isRoot = false): Schema {
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "properties") out.properties = mapValues(value as Record<string, Schema>, (s) => toJsonSchema(s));
+    else if (key === "items" || key === "additionalProperties")
+      out[key] = typeof value === "object" && value !== null ? toJsonSchema(value as Schema) : value;
+    else if (key === "allOf" || key === "anyOf" || key === "oneOf") out[key] = (value as Schema[]).map((s) => toJsonSchema(s));
+    else if (!key.startsWith("x-kubernetes-") && key !== "format") out[key] = value;
+  }
+  if (node["x-kubernetes-int-or-string"]) return { ...out, type: undefined, anyOf: [{ type: "integer" }, { type: "string" }] };
+  if (node.type === "object" && node.properties && !node["x-kubernetes-preserve-unknown-fields"] && !("additionalProperties" in node)) {
+    out.additionalProperties = false;
+    // apiVersion/kind/metadata are checked by the API server itself, not by the CRD schema.
+    if (isRoot) out.properties = { apiVersion: {}, kind: {}, metadata: { type: "object" }, ...(out.properties as Schema) };
+  }
+  if (out.type === undefined) delete out.type;
+  return out;
+}
+
+function mapValues<T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+}

@@ -1,0 +1,3 @@
+export { VerifyError } from "./errors.js";
+export { verifyFleet, freshnessQuery, classify, DEFAULT_LOOKBACK_SECONDS } from "./verify.js";
+export type { VerifyOptions, ClusterHealth, VerifyResult } from "./verify.js";

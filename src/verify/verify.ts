@@ -1,0 +1,223 @@
+/**
+ * `promfleet verify`: ask the aggregator whether every cluster's data is arriving.
+ *
+ * Freshness query (one instant query, evaluated at `now`):
+ *
+ *     max by (cluster) (timestamp(up{cluster!=""}))
+ *       or
+ *     max by (cluster) (max_over_time(timestamp(up{cluster!=""})[<lookback>s:<res>s]))
+ *
+ * `up` is written by every scrape of every target, so each agent produces it as long as it
+ * runs and scrapes anything (even when the target is down, `up` is 0 but still written), and
+ * every agent's samples carry its `cluster` external label; the aggregator's own jobs carry
+ * `cluster` as a target label. `timestamp()` gives the time of the newest sample, so
+ * `max by (cluster)` is the newest sample per cluster:
+ * - the left side sees samples within the aggregator's lookback delta (5m by default) with
+ *   exact timestamps;
+ * - the right side (a subquery over `lookbackSeconds`, default 1h, at `lookback/60`
+ *   resolution) adds clusters whose newest sample is older than that, with a timestamp that
+ *   is at most one resolution step too old. `or` keeps the left side where both answer.
+ * A cluster is `receiving` when its newest sample is at most maxStalenessSeconds old,
+ * `stale` when it is older but within the lookback, `missing` when there is none.
+ */
+import { VerifyError } from "./errors.js";
+import { displayUrl, httpGet, scrub, secretsOf, type HttpAuth } from "./http.js";
+
+export interface VerifyOptions {
+  /** Base URL of the aggregator's Prometheus (with a path prefix if it is served under one). */
+  aggregatorUrl: string;
+  /** Clusters that must be receiving. Empty: every cluster the aggregator knows is reported. */
+  clusters: string[];
+  maxStalenessSeconds: number;
+  /** Keep asking until every cluster is receiving or this much (real) time has passed; 0: ask once. */
+  waitSeconds: number;
+  /** Pause between polls while waiting; default 5s. */
+  pollIntervalSeconds?: number;
+  auth?: HttpAuth;
+  /** Clock (ms since epoch) for the evaluation time and ages. Polling deadlines use the real clock. */
+  now?: () => number;
+  /** Progress lines while waiting. Never contains credentials. */
+  onProgress?: (msg: string) => void;
+  /** How far back a cluster counts as `stale` rather than `missing`; default 3600s. */
+  lookbackSeconds?: number;
+  /** Timeout for one HTTP request; default 15s. */
+  requestTimeoutSeconds?: number;
+}
+
+export type ClusterHealth = {
+  cluster: string;
+  status: "receiving" | "stale" | "missing";
+  lastSampleAgeSeconds?: number;
+};
+
+export interface VerifyResult {
+  ok: boolean;
+  clusters: ClusterHealth[];
+  query: string;
+}
+
+export const DEFAULT_LOOKBACK_SECONDS = 3600;
+const FRESHNESS_SELECTOR = 'up{cluster!=""}';
+
+export function freshnessQuery(lookbackSeconds = DEFAULT_LOOKBACK_SECONDS, selector = FRESHNESS_SELECTOR): string {
+  const lookback = Math.max(60, Math.ceil(lookbackSeconds));
+  const resolution = Math.max(1, Math.ceil(lookback / 60));
+  return (
+    `max by (cluster) (timestamp(${selector}))` +
+    ` or max by (cluster) (max_over_time(timestamp(${selector})[${lookback}s:${resolution}s]))`
+  );
+}
+
+/** Turns newest-sample timestamps per cluster into health entries. */
+export function classify(
+  newest: ReadonlyMap<string, number>,
+  clusters: readonly string[],
+  nowSeconds: number,
+  maxStalenessSeconds: number,
+): ClusterHealth[] {
+  const names = clusters.length > 0 ? [...new Set(clusters)] : [...newest.keys()].sort();
+  return names.map((cluster) => {
+    const ts = newest.get(cluster);
+    if (ts === undefined) return { cluster, status: "missing" };
+    const age = Math.max(0, Math.round((nowSeconds - ts) * 1000) / 1000);
+    return { cluster, status: age <= maxStalenessSeconds ? "receiving" : "stale", lastSampleAgeSeconds: age };
+  });
+}
+
+function snippet(body: string, secrets: readonly string[]): string {
+  const oneLine = scrub(body, secrets).replace(/\s+/g, " ").trim();
+  if (!oneLine) return "(empty body)";
+  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
+}
+
+function apiUrl(base: string, path: string): URL {
+  let u: URL;
+  try {
+    u = new URL(base);
+  } catch {
+    throw new VerifyError(`the aggregator URL is not a valid URL: ${JSON.stringify(base.replace(/\/\/[^@/]*@/, "//***@"))}`);
+  }
+  if (!u.pathname.endsWith("/")) u.pathname += "/";
+  return new URL(path.replace(/^\//, ""), u);
+}
+
+/** One instant query; returns newest sample time per cluster label value. */
+async function queryNewest(o: VerifyOptions, query: string, evalSeconds: number): Promise<Map<string, number>> {
+  const url = apiUrl(o.aggregatorUrl, "api/v1/query");
+  url.searchParams.set("query", query);
+  url.searchParams.set("time", evalSeconds.toFixed(3));
+  const where = displayUrl(url);
+  const secrets = secretsOf(o.auth);
+  const answer = await httpGet(url, { auth: o.auth, timeoutMs: (o.requestTimeoutSeconds ?? 15) * 1000 });
+
+  let parsed: unknown;
+  let parseError: string | undefined;
+  try {
+    parsed = JSON.parse(answer.body);
+  } catch (e) {
+    parseError = (e as Error).message;
+  }
+  const obj = (parsed && typeof parsed === "object" ? parsed : undefined) as
+    | { status?: unknown; error?: unknown; errorType?: unknown; data?: { resultType?: unknown; result?: unknown } }
+    | undefined;
+
+  if (answer.status < 200 || answer.status > 299) {
+    const detail =
+      obj && typeof obj.error === "string"
+        ? `${typeof obj.errorType === "string" ? obj.errorType + ": " : ""}${scrub(obj.error, secrets)}`
+        : snippet(answer.body, secrets);
+    const hint =
+      answer.status === 401 || answer.status === 403
+        ? " (check the aggregator credentials)"
+        : answer.status === 404
+          ? " (is this a Prometheus URL, and does it need a path prefix?)"
+          : "";
+    throw new VerifyError(
+      `the aggregator at ${where} answered HTTP ${answer.status}${answer.statusText ? " " + answer.statusText : ""}${hint}: ${detail}`,
+      answer.status,
+    );
+  }
+  if (parseError !== undefined || !obj)
+    throw new VerifyError(
+      `the aggregator at ${where} answered HTTP ${answer.status} with a malformed answer (not JSON: ${parseError ?? "not an object"}): ${snippet(answer.body, secrets)}`,
+      answer.status,
+    );
+  if (obj.status !== "success")
+    throw new VerifyError(
+      `the aggregator at ${where} answered status=${JSON.stringify(obj.status)}${typeof obj.error === "string" ? ": " + scrub(obj.error, secrets) : ""}`,
+      answer.status,
+    );
+  const data = obj.data;
+  if (!data || data.resultType !== "vector" || !Array.isArray(data.result))
+    throw new VerifyError(
+      `the aggregator at ${where} returned a malformed answer: expected data.resultType "vector" with a result list, got ${snippet(JSON.stringify(data ?? null), secrets)}`,
+      answer.status,
+    );
+
+  const newest = new Map<string, number>();
+  for (const item of data.result as unknown[]) {
+    const el = item as { metric?: Record<string, unknown>; value?: unknown };
+    const cluster = el?.metric?.cluster;
+    const value = el?.value;
+    if (typeof cluster !== "string" || !Array.isArray(value) || value.length !== 2)
+      throw new VerifyError(
+        `the aggregator at ${where} returned a malformed sample: ${snippet(JSON.stringify(item), secrets)}`,
+        answer.status,
+      );
+    const ts = Number(value[1]);
+    if (!Number.isFinite(ts))
+      throw new VerifyError(`the aggregator at ${where} returned a non-numeric timestamp for cluster ${cluster}: ${JSON.stringify(value[1])}`, answer.status);
+    const prev = newest.get(cluster);
+    if (prev === undefined || ts > prev) newest.set(cluster, ts);
+  }
+  return newest;
+}
+
+function summary(r: ClusterHealth[]): string {
+  return r
+    .map((c) => `${c.cluster} ${c.status}${c.lastSampleAgeSeconds !== undefined ? ` (${c.lastSampleAgeSeconds.toFixed(1)}s)` : ""}`)
+    .join(", ");
+}
+
+function validate(o: VerifyOptions): void {
+  if (!o.aggregatorUrl) throw new VerifyError("no aggregator URL given");
+  if (!(o.maxStalenessSeconds > 0)) throw new VerifyError(`maxStalenessSeconds must be > 0, got ${o.maxStalenessSeconds}`);
+  if (!(o.waitSeconds >= 0)) throw new VerifyError(`waitSeconds must be >= 0, got ${o.waitSeconds}`);
+  if (o.pollIntervalSeconds !== undefined && !(o.pollIntervalSeconds > 0))
+    throw new VerifyError(`pollIntervalSeconds must be > 0, got ${o.pollIntervalSeconds}`);
+}
+
+/**
+ * Asks the aggregator for the newest sample of every cluster. With waitSeconds > 0, asks
+ * again every pollIntervalSeconds until all are receiving or the time is up; while waiting,
+ * an unreachable or failing aggregator is retried and only its last error is thrown.
+ */
+export async function verifyFleet(o: VerifyOptions): Promise<VerifyResult> {
+  validate(o);
+  const now = o.now ?? Date.now;
+  const query = freshnessQuery(o.lookbackSeconds ?? DEFAULT_LOOKBACK_SECONDS);
+  const deadline = Date.now() + o.waitSeconds * 1000;
+  const pollMs = (o.pollIntervalSeconds ?? 5) * 1000;
+  const target = displayUrl(o.aggregatorUrl);
+
+  for (let attempt = 1; ; attempt++) {
+    let result: VerifyResult | undefined;
+    try {
+      const evalMs = now();
+      const newest = await queryNewest(o, query, evalMs / 1000);
+      const clusters = classify(newest, o.clusters, evalMs / 1000, o.maxStalenessSeconds);
+      result = { ok: clusters.length > 0 && clusters.every((c) => c.status === "receiving"), clusters, query };
+    } catch (e) {
+      if (!(e instanceof VerifyError) || Date.now() >= deadline) throw e;
+      o.onProgress?.(`attempt ${attempt}: ${e.message}; retrying`);
+    }
+    if (result) {
+      if (result.ok || Date.now() >= deadline) return result;
+      o.onProgress?.(
+        `attempt ${attempt} at ${target}: ${result.clusters.length ? summary(result.clusters) : "no clusters found"}; waiting up to ${Math.ceil((deadline - Date.now()) / 1000)}s more`,
+      );
+    }
+    const pause = Math.min(pollMs, Math.max(0, deadline - Date.now()));
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}

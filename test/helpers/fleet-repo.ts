@@ -1,0 +1,37 @@
+import { cp, mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const sharedDir = path.resolve(repoRoot, "..", "shared");
+export const hasShared = existsSync(path.join(sharedDir, "seed"));
+export const SHARED_MISSING = `../shared/ not found next to the repository (${sharedDir}); tests that compare with the article or validate against its CRDs are skipped`;
+
+/** A throwaway fleet repository holding this repo's example fleet (fleet.yaml and overlays/). */
+export async function exampleFleetRepo(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-test-"));
+  await cp(path.join(repoRoot, "fleet.yaml"), path.join(dir, "fleet.yaml"));
+  await cp(path.join(repoRoot, "overlays"), path.join(dir, "overlays"), { recursive: true });
+  return dir;
+}
+
+export async function writeRepoFile(dir: string, rel: string, content: string): Promise<void> {
+  await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+  await writeFile(path.join(dir, rel), content);
+}
+
+export async function readRepoFile(dir: string, rel: string): Promise<string> {
+  return readFile(path.join(dir, rel), "utf8");
+}
+
+/** Runs the built CLI (bin/promfleet.js) the way a user does; never throws on a non-zero exit. */
+export async function promfleet(dir: string, args: string[], env: Record<string, string> = {}) {
+  const result = await execa("node", [path.join(repoRoot, "bin", "promfleet.js"), "-C", dir, ...args], {
+    reject: false,
+    env: { NO_COLOR: "1", ...env },
+  });
+  return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}

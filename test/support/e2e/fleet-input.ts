@@ -1,0 +1,70 @@
+/**
+ * The fleet the end-to-end test runs.
+ *
+ * `loadFleetValues()` is the single place that decides where the package values come from.
+ * Today: the article's two values files in <repo>/../shared/seed (aggregator `orbstack`, and
+ * the `kind` agent cloned into kind, edge-1, edge-2). Once the renderer writes
+ * `clusters/<name>/values.yaml`, replace its body with reading those files and calling
+ * `clusterInput(name, valuesYaml)` for each; nothing else in the harness has to change.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import YAML from "yaml";
+import { sharedDir } from "./env.js";
+import type { ClusterInput } from "./fleet-harness.js";
+import type { PodRef } from "./ksm-exporter.js";
+import { isAgentArgs, parseValues } from "./local-config.js";
+
+export type { ClusterInput } from "./fleet-harness.js";
+
+export const AGGREGATOR = "orbstack";
+export const AGENTS = ["kind", "edge-1", "edge-2"] as const;
+
+/** Deterministic, different pod sets per cluster; some namespace/pod names repeat across clusters on purpose. */
+const PODS: Record<string, Record<string, number>> = {
+  orbstack: { "kube-system": 3, "tanzu-system-monitoring": 4, default: 1 },
+  kind: { "kube-system": 2, apps: 5 },
+  "edge-1": { "kube-system": 2, apps: 3, ingress: 1 },
+  "edge-2": { "kube-system": 1, shop: 7 },
+};
+
+export function examplePods(cluster: string): PodRef[] {
+  const spec = PODS[cluster] ?? { "kube-system": 1, default: 2 };
+  const pods: PodRef[] = [];
+  for (const [namespace, n] of Object.entries(spec))
+    for (let i = 0; i < n; i++) pods.push({ namespace, pod: namespace === "kube-system" && i === 0 ? "coredns-0" : `${namespace}-${i}` });
+  return pods;
+}
+
+/** Role from the rendered args: `--enable-feature=agent` means agent, else aggregator. */
+export function clusterInput(name: string, valuesYaml: string, pods: PodRef[] = examplePods(name)): ClusterInput {
+  const { args } = parseValues(valuesYaml, name);
+  return { name, role: isAgentArgs(args) ? "agent" : "aggregator", valuesYaml, pods };
+}
+
+/**
+ * Returns the values with `global.external_labels.cluster` in prometheus_yml set to `cluster`.
+ * Both the values file and the embedded Prometheus config are parsed, not string-replaced.
+ */
+export function withExternalClusterLabel(valuesYaml: string, cluster: string): string {
+  const doc = YAML.parseDocument(valuesYaml);
+  const ymlPath = ["prometheus", "config", "prometheus_yml"];
+  const yml = doc.getIn(ymlPath);
+  if (typeof yml !== "string") throw new Error("values have no prometheus.config.prometheus_yml string");
+  const config = YAML.parseDocument(yml);
+  if (!config.hasIn(["global", "external_labels", "cluster"]))
+    throw new Error("prometheus_yml has no global.external_labels.cluster to replace");
+  config.setIn(["global", "external_labels", "cluster"], cluster);
+  doc.setIn(ymlPath, config.toString());
+  return doc.toString();
+}
+
+export async function loadFleetValues(): Promise<ClusterInput[]> {
+  const seed = path.join(sharedDir, "seed");
+  const aggregatorValues = await readFile(path.join(seed, "prometheus-values.yaml"), "utf8");
+  const agentValues = await readFile(path.join(seed, "prometheus-agent-values.yaml"), "utf8");
+  return [
+    clusterInput(AGGREGATOR, aggregatorValues),
+    ...AGENTS.map((name) => clusterInput(name, withExternalClusterLabel(agentValues, name))),
+  ];
+}

@@ -1,0 +1,123 @@
+/** Repository and branch payloads. */
+import { nodeId, repoApi, repoHtml, simpleUser, type Site } from "./site.js";
+import type { CommitInfo } from "../git-store.js";
+import { gitCommit } from "./git.js";
+
+function templateUrls(s: Site) {
+  const r = repoApi(s);
+  const names = [
+    "archive_url:/{archive_format}{/ref}",
+    "assignees_url:/assignees{/user}",
+    "blobs_url:/git/blobs{/sha}",
+    "branches_url:/branches{/branch}",
+    "collaborators_url:/collaborators{/collaborator}",
+    "comments_url:/comments{/number}",
+    "commits_url:/commits{/sha}",
+    "compare_url:/compare/{base}...{head}",
+    "contents_url:/contents/{+path}",
+    "contributors_url:/contributors",
+    "deployments_url:/deployments",
+    "downloads_url:/downloads",
+    "events_url:/events",
+    "forks_url:/forks",
+    "git_commits_url:/git/commits{/sha}",
+    "git_refs_url:/git/refs{/sha}",
+    "git_tags_url:/git/tags{/sha}",
+    "hooks_url:/hooks",
+    "issue_comment_url:/issues/comments{/number}",
+    "issue_events_url:/issues/events{/number}",
+    "issues_url:/issues{/number}",
+    "keys_url:/keys{/key_id}",
+    "labels_url:/labels{/name}",
+    "languages_url:/languages",
+    "merges_url:/merges",
+    "milestones_url:/milestones{/number}",
+    "notifications_url:/notifications{?since,all,participating}",
+    "pulls_url:/pulls{/number}",
+    "releases_url:/releases{/id}",
+    "stargazers_url:/stargazers",
+    "statuses_url:/statuses/{sha}",
+    "subscribers_url:/subscribers",
+    "subscription_url:/subscription",
+    "tags_url:/tags",
+    "teams_url:/teams",
+    "trees_url:/git/trees{/sha}",
+  ];
+  return Object.fromEntries(names.map((n) => [n.slice(0, n.indexOf(":")), r + n.slice(n.indexOf(":") + 1)]));
+}
+
+export function repository(s: Site, openIssues: number) {
+  return {
+    id: 100,
+    node_id: nodeId("Repository", 100),
+    name: s.repo,
+    full_name: `${s.owner}/${s.repo}`,
+    owner: simpleUser(s),
+    private: true,
+    html_url: repoHtml(s),
+    description: null,
+    fork: false,
+    url: repoApi(s),
+    ...templateUrls(s),
+    git_url: `${repoHtml(s).replace(/^https?:/, "git:")}.git`,
+    ssh_url: `git@${new URL(s.html).host}:${s.owner}/${s.repo}.git`,
+    clone_url: `${repoHtml(s)}.git`,
+    svn_url: repoHtml(s),
+    mirror_url: null,
+    homepage: null,
+    language: null,
+    forks_count: 0,
+    forks: 0,
+    stargazers_count: 0,
+    watchers_count: 0,
+    watchers: 0,
+    size: 1,
+    default_branch: s.defaultBranch,
+    open_issues_count: openIssues,
+    open_issues: openIssues,
+    is_template: false,
+    topics: [],
+    has_issues: true,
+    has_projects: false,
+    has_wiki: false,
+    has_pages: false,
+    has_downloads: false,
+    has_discussions: false,
+    archived: false,
+    disabled: false,
+    visibility: "private",
+    pushed_at: s.createdAt,
+    created_at: s.createdAt,
+    updated_at: s.createdAt,
+    permissions: { admin: true, maintain: true, push: true, triage: true, pull: true },
+    allow_merge_commit: true,
+    allow_squash_merge: true,
+    allow_rebase_merge: true,
+    delete_branch_on_merge: false,
+    license: null,
+    network_count: 0,
+    subscribers_count: 1,
+  };
+}
+
+export function branch(s: Site, name: string, commit: CommitInfo) {
+  const c = gitCommit(s, commit);
+  return {
+    name,
+    commit: {
+      sha: commit.sha,
+      node_id: c.node_id,
+      url: repoApi(s, `/commits/${commit.sha}`),
+      html_url: c.html_url,
+      comments_url: repoApi(s, `/commits/${commit.sha}/comments`),
+      commit: { ...c, comment_count: 0 },
+      author: simpleUser(s),
+      committer: simpleUser(s),
+      parents: c.parents,
+    },
+    _links: { self: repoApi(s, `/branches/${name}`), html: repoHtml(s, `/tree/${name}`) },
+    protected: false,
+    protection: { enabled: false, required_status_checks: { enforcement_level: "off", contexts: [], checks: [] } },
+    protection_url: repoApi(s, `/branches/${name}/protection`),
+  };
+}
