@@ -1,5 +1,4 @@
-import { readFile, writeFile, mkdtemp } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
@@ -143,12 +142,24 @@ describe("render", () => {
 
   it("ytt errors name the user's overlay file and line", async () => {
     const repo = await fleetWithAgents(["kind"]);
-    await writeRepoFile(repo, "overlays/clusters/kind/broken.yaml", "#@ load(\"@ytt:data\", \"data\")\n---\nx: #@ data.values.cluster.nope\n");
+    await writeRepoFile(repo, "overlays/clusters/kind/broken.yaml", "#@ def overlay_for(cluster):\nprometheus:\n  x: #@ cluster.nope\n#@ end\n");
     await appendToSpec(repo, "", "kind", "overlays: [overlays/clusters/kind/broken.yaml]");
     const result = await promfleet(repo, ["render"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("overlays/clusters/kind/broken.yaml:3");
-    expect(result.stderr).not.toContain("_ytt_lib");
+    expect(result.stderr).not.toContain(".lib.yaml");
+  });
+});
+
+describe("overlay files", () => {
+  it("an overlay that does not define overlay_for(cluster) is refused with the fix", async () => {
+    const repo = await fleetWithAgents(["kind"]);
+    await writeRepoFile(repo, "overlays/fleet/plain.yaml", "#@ load(\"@ytt:overlay\", \"overlay\")\n#@overlay/match by=overlay.all\n---\na: 1\n");
+    await appendToSpec(repo, "overlays: [overlays/fleet/plain.yaml]\n", "kind", "storage: 2Gi");
+    const result = await promfleet(repo, ["render"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("overlays/fleet/plain.yaml: does not define overlay_for(cluster)");
+    expect(result.stderr).toContain('fix: wrap the YAML in "#@ def overlay_for(cluster):"');
   });
 });
 
@@ -172,9 +183,6 @@ async function appendToSpec(repo: string, topLevel: string, cluster: string, clu
 function overlay(snippet: string, at: "prometheus_yml", missingOk = false): string {
   const body = snippet.split("\n").map((l) => `      ${l}`).join("\n");
   const annotate = missingOk ? "      #@overlay/match missing_ok=True\n" : "";
-  return `#@ load("@ytt:overlay", "overlay")\n#@overlay/match by=overlay.all\n---\nprometheus:\n  config:\n    ${at}:\n${annotate}${body}\n`;
+  return `#@ load("@ytt:overlay", "overlay")\n#@ def overlay_for(cluster):\nprometheus:\n  config:\n    ${at}:\n${annotate}${body}\n#@ end\n`;
 }
 
-void writeFile;
-void mkdtemp;
-void os;

@@ -96,7 +96,7 @@ describe("writing clusters/", () => {
     const dir = await exampleFleetRepo();
     await promfleet(dir, ["render"]);
     const before = await snapshot(dir);
-    await writeRepoFile(dir, "overlays/fleet/broken.yaml", "#@ fail(\"boom\")\n---\na: 1\n");
+    await writeRepoFile(dir, "overlays/fleet/broken.yaml", "#@ def overlay_for(cluster):\n#@   fail(\"boom\")\n#@ end\n");
     const spec = await readRepoFile(dir, "fleet.yaml");
     await writeRepoFile(dir, "fleet.yaml", spec.replace("retention: 42d", "retention: 30d") + "overlays: [overlays/fleet/broken.yaml]\n");
     const result = await promfleet(dir, ["render"]);

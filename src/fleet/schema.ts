@@ -8,7 +8,7 @@ export const GO_DURATION = "^(?!$)(\\d+h)?(\\d+m)?(\\d+s)?$";
 /** A Kubernetes quantity as used for PVC sizes. */
 export const STORAGE_QUANTITY = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
 const DNS1123_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const OVERLAY_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.(ya?ml|star)$";
+const OVERLAY_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.ya?ml$";
 
 const tls = {
   type: "object",
@@ -94,5 +94,5 @@ export const PATTERN_FIXES: Record<string, string> = {
   [STORAGE_QUANTITY]: "use a Kubernetes quantity, e.g. 1Gi or 150Gi",
   [DNS1123_SUBDOMAIN]: "use lowercase letters, digits, '-' and '.', e.g. prometheus.example.com",
   [OVERLAY_PATH]:
-    "give a path to a .yaml, .yml or .star file inside the repository, relative to the fleet root, without '..'",
+    "give a path to a .yaml or .yml file inside the repository, relative to the fleet root, without '..'",
 };

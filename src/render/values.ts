@@ -17,9 +17,14 @@ const QUEUE_CONFIG_FIELDS = new Set([
 /** Agent mode exits at start when its config has any of these. */
 const AGENT_FORBIDDEN_SECTIONS = ["rule_files", "alerting", "remote_read"];
 
+export interface ClusterWarning {
+  cluster: string;
+  message: string;
+}
+
 export interface FinishedValues {
   values: Json;
-  warnings: string[];
+  warnings: ClusterWarning[];
 }
 
 /**
@@ -31,7 +36,7 @@ export function finishValues(spec: FleetSpec, cluster: ClusterSpec, values: Json
   const config = prometheusConfig(values);
   const where = { file: `clusters/${cluster.name}/values.yaml`, cluster: cluster.name };
   const problems: Problem[] = [...remoteWriteProblems(config, where.file)];
-  const warnings: string[] = [];
+  const warnings: ClusterWarning[] = [];
   if (cluster.role === "agent") {
     problems.push(...agentProblems(values, config, where.file));
     warnings.push(...guardClusterLabel(spec, cluster, config));
@@ -96,11 +101,14 @@ function remoteWriteProblems(config: Json, file: string): Problem[] {
  * external_labels never override a label a series already has, so a job that can give its targets a
  * `cluster` label (labelmap of pod or node labels, target_label: cluster) would defeat the agent's own.
  */
-function guardClusterLabel(spec: FleetSpec, cluster: ClusterSpec, config: Json): string[] {
+function guardClusterLabel(spec: FleetSpec, cluster: ClusterSpec, config: Json): ClusterWarning[] {
   const jobs = ((config.scrape_configs as ScrapeJob[] | undefined) ?? []).filter(canProduceClusterLabel);
   if (jobs.length === 0) return [];
   if (!spec.guardClusterLabel)
-    return jobs.map((j) => `cluster ${cluster.name}: job ${j.job_name} can set a "cluster" label that overrides external_labels.cluster (guardClusterLabel is off)`);
+    return jobs.map((j) => ({
+      cluster: cluster.name,
+      message: `job ${j.job_name} can set a "cluster" label that overrides external_labels.cluster (guardClusterLabel is off)`,
+    }));
   for (const job of jobs) job.relabel_configs = [...(job.relabel_configs ?? []), { action: "labeldrop", regex: "cluster" }];
   return [];
 }

@@ -87,10 +87,17 @@ function describeNetworkError(e: NodeJS.ErrnoException): string {
   if (code === "ECONNREFUSED") return "connection refused (is the aggregator running and the port right?)";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `host not found (${e.message})`;
   if (code === "ECONNRESET") return "connection reset by the server";
-  if (code === "DEPTH_ZERO_SELF_SIGNED_CERT" || code === "SELF_SIGNED_CERT_IN_CHAIN" || code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" || code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY")
+  if (
+    code === "DEPTH_ZERO_SELF_SIGNED_CERT" ||
+    code === "SELF_SIGNED_CERT_IN_CHAIN" ||
+    code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" ||
+    code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
+  )
     return `TLS certificate not trusted (${code}); pass the aggregator's CA file, or skip verification explicitly`;
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `TLS certificate does not match the host name (${e.message})`;
-  if (code === "EPROTO" || /wrong version number/i.test(e.message)) return `TLS handshake failed; is the URL scheme (http/https) right? (${e.message})`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `TLS certificate does not match the host name (${e.message})`;
+  if (code === "EPROTO" || /wrong version number/i.test(e.message))
+    return `TLS handshake failed; is the URL scheme (http/https) right? (${e.message})`;
   return e.message || code || String(e);
 }
 
@@ -144,11 +151,17 @@ export async function httpGet(
             body: Buffer.concat(chunks).toString("utf8"),
           }),
         );
-        res.on("error", (e) => reject(new VerifyError(`reading the answer from ${where} failed: ${describeNetworkError(e)}`)));
+        res.on("error", (e) =>
+          reject(new VerifyError(`reading the answer from ${where} failed: ${describeNetworkError(e)}`)),
+        );
       },
     );
     req.setTimeout(opts.timeoutMs, () => {
-      req.destroy(Object.assign(new Error(`no answer within ${Math.round(opts.timeoutMs / 100) / 10}s`), { code: "ETIMEDOUT" }));
+      req.destroy(
+        Object.assign(new Error(`no answer within ${Math.round(opts.timeoutMs / 100) / 10}s`), {
+          code: "ETIMEDOUT",
+        }),
+      );
     });
     req.on("error", (e: NodeJS.ErrnoException) =>
       reject(new VerifyError(`cannot reach the aggregator at ${where}: ${describeNetworkError(e)}`)),

@@ -15,8 +15,10 @@
  * - the left side sees samples within the aggregator's lookback delta (5m by default) with
  *   exact timestamps;
  * - the right side (a subquery over `lookbackSeconds`, default 1h, at `lookback/60`
- *   resolution) adds clusters whose newest sample is older than that, with a timestamp that
- *   is at most one resolution step too old. `or` keeps the left side where both answer.
+ *   resolution) adds clusters whose newest sample is older than that. Each subquery step
+ *   sees the newest sample within the lookback delta before it, so as long as the step
+ *   (1 min for 1h) is shorter than the lookback delta, the maximum is that sample's exact
+ *   timestamp. `or` keeps the left side where both answer.
  * A cluster is `receiving` when its newest sample is at most maxStalenessSeconds old,
  * `stale` when it is older but within the lookback, `missing` when there is none.
  */
@@ -59,7 +61,10 @@ export interface VerifyResult {
 export const DEFAULT_LOOKBACK_SECONDS = 3600;
 const FRESHNESS_SELECTOR = 'up{cluster!=""}';
 
-export function freshnessQuery(lookbackSeconds = DEFAULT_LOOKBACK_SECONDS, selector = FRESHNESS_SELECTOR): string {
+export function freshnessQuery(
+  lookbackSeconds = DEFAULT_LOOKBACK_SECONDS,
+  selector = FRESHNESS_SELECTOR,
+): string {
   const lookback = Math.max(60, Math.ceil(lookbackSeconds));
   const resolution = Math.max(1, Math.ceil(lookback / 60));
   return (
@@ -95,14 +100,20 @@ function apiUrl(base: string, path: string): URL {
   try {
     u = new URL(base);
   } catch {
-    throw new VerifyError(`the aggregator URL is not a valid URL: ${JSON.stringify(base.replace(/\/\/[^@/]*@/, "//***@"))}`);
+    throw new VerifyError(
+      `the aggregator URL is not a valid URL: ${JSON.stringify(base.replace(/\/\/[^@/]*@/, "//***@"))}`,
+    );
   }
   if (!u.pathname.endsWith("/")) u.pathname += "/";
   return new URL(path.replace(/^\//, ""), u);
 }
 
 /** One instant query; returns newest sample time per cluster label value. */
-async function queryNewest(o: VerifyOptions, query: string, evalSeconds: number): Promise<Map<string, number>> {
+async function queryNewest(
+  o: VerifyOptions,
+  query: string,
+  evalSeconds: number,
+): Promise<Map<string, number>> {
   const url = apiUrl(o.aggregatorUrl, "api/v1/query");
   url.searchParams.set("query", query);
   url.searchParams.set("time", evalSeconds.toFixed(3));
@@ -118,7 +129,12 @@ async function queryNewest(o: VerifyOptions, query: string, evalSeconds: number)
     parseError = (e as Error).message;
   }
   const obj = (parsed && typeof parsed === "object" ? parsed : undefined) as
-    | { status?: unknown; error?: unknown; errorType?: unknown; data?: { resultType?: unknown; result?: unknown } }
+    | {
+        status?: unknown;
+        error?: unknown;
+        errorType?: unknown;
+        data?: { resultType?: unknown; result?: unknown };
+      }
     | undefined;
 
   if (answer.status < 200 || answer.status > 299) {
@@ -166,7 +182,10 @@ async function queryNewest(o: VerifyOptions, query: string, evalSeconds: number)
       );
     const ts = Number(value[1]);
     if (!Number.isFinite(ts))
-      throw new VerifyError(`the aggregator at ${where} returned a non-numeric timestamp for cluster ${cluster}: ${JSON.stringify(value[1])}`, answer.status);
+      throw new VerifyError(
+        `the aggregator at ${where} returned a non-numeric timestamp for cluster ${cluster}: ${JSON.stringify(value[1])}`,
+        answer.status,
+      );
     const prev = newest.get(cluster);
     if (prev === undefined || ts > prev) newest.set(cluster, ts);
   }
@@ -175,13 +194,17 @@ async function queryNewest(o: VerifyOptions, query: string, evalSeconds: number)
 
 function summary(r: ClusterHealth[]): string {
   return r
-    .map((c) => `${c.cluster} ${c.status}${c.lastSampleAgeSeconds !== undefined ? ` (${c.lastSampleAgeSeconds.toFixed(1)}s)` : ""}`)
+    .map(
+      (c) =>
+        `${c.cluster} ${c.status}${c.lastSampleAgeSeconds !== undefined ? ` (${c.lastSampleAgeSeconds.toFixed(1)}s)` : ""}`,
+    )
     .join(", ");
 }
 
 function validate(o: VerifyOptions): void {
   if (!o.aggregatorUrl) throw new VerifyError("no aggregator URL given");
-  if (!(o.maxStalenessSeconds > 0)) throw new VerifyError(`maxStalenessSeconds must be > 0, got ${o.maxStalenessSeconds}`);
+  if (!(o.maxStalenessSeconds > 0))
+    throw new VerifyError(`maxStalenessSeconds must be > 0, got ${o.maxStalenessSeconds}`);
   if (!(o.waitSeconds >= 0)) throw new VerifyError(`waitSeconds must be >= 0, got ${o.waitSeconds}`);
   if (o.pollIntervalSeconds !== undefined && !(o.pollIntervalSeconds > 0))
     throw new VerifyError(`pollIntervalSeconds must be > 0, got ${o.pollIntervalSeconds}`);
@@ -206,7 +229,11 @@ export async function verifyFleet(o: VerifyOptions): Promise<VerifyResult> {
       const evalMs = now();
       const newest = await queryNewest(o, query, evalMs / 1000);
       const clusters = classify(newest, o.clusters, evalMs / 1000, o.maxStalenessSeconds);
-      result = { ok: clusters.length > 0 && clusters.every((c) => c.status === "receiving"), clusters, query };
+      result = {
+        ok: clusters.length > 0 && clusters.every((c) => c.status === "receiving"),
+        clusters,
+        query,
+      };
     } catch (e) {
       if (!(e instanceof VerifyError) || Date.now() >= deadline) throw e;
       o.onProgress?.(`attempt ${attempt}: ${e.message}; retrying`);

@@ -1,118 +1,108 @@
-import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import type { ClusterSpec, FleetSpec, Role } from "../fleet/spec.js";
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 
-/** Where the fleet repository keeps the ytt files promfleet layers, in this order. */
-export const OVERLAY_DIRS = { base: "overlays/base", roles: "overlays/roles" } as const;
-
-const templatesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "templates", "ytt");
-const YTT_SOURCE = /\.(ya?ml|star)$/;
-
-const LIBRARY_SCHEMA = `#@data/values-schema
----
-#@schema/type any=True
-cluster: null
-`;
+/** The fleet repository's own ytt files: base values and one overlay per role. */
+export const BASE_VALUES = "overlays/base/values.yaml";
+export const roleOverlay = (role: string) => `overlays/roles/${role}.yaml`;
 
 const ROOT_SCHEMA = `#@data/values-schema
 ---
-#@schema/type any=True
-fleet: null
 #@schema/type any=True
 clusters: []
 `;
 
 /**
- * A temporary ytt workspace: promfleet's root template plus one ytt library per distinct overlay
- * stack. Clusters that share a role and overlays share a library; a library scopes overlays to the
- * documents it evaluates, which is what keeps a per-cluster overlay on its own cluster.
+ * A temporary ytt workspace holding the user's files as ytt modules and a generated root template that,
+ * for each cluster, emits a marker document naming it, then calls `values(cluster)` from the base file
+ * and applies each overlay's `overlay_for(cluster)` in the documented order (role, fleet-wide,
+ * per-cluster) with overlay.apply. One evaluation renders every cluster, and a per-cluster overlay only
+ * ever touches its own cluster. (A ytt library per cluster would scope plain overlay documents the
+ * same way but costs about eight times as much per cluster.)
  */
 export interface Stage {
   dir: string;
-  /** Library name each cluster is evaluated with. */
-  libraryOf: Map<string, string>;
+  /** Overlay stack (key into the root template's `stacks`) of each cluster. */
+  stackOf: Map<string, string>;
   /** Rewrites staged file paths in ytt's messages back to the user's files. */
   renamePaths: (message: string) => string;
   cleanup: () => Promise<void>;
 }
 
 export async function stageFleet(spec: FleetSpec): Promise<Stage> {
+  const sources = new Map<string, string>(); // user path -> staged module path
+  const stacks = new Map<string, string[]>(); // stack key -> user overlay paths
+  const stackOf = new Map<string, string>();
+  for (const cluster of spec.clusters) {
+    const overlays = overlayStack(spec, cluster);
+    const key = overlays.join("\n");
+    if (!stacks.has(key)) stacks.set(key, overlays);
+    stackOf.set(cluster.name, `s${[...stacks.keys()].indexOf(key)}`);
+  }
+  for (const file of [BASE_VALUES, ...new Set([...stacks.values()].flat())])
+    sources.set(file, `u/${String(sources.size).padStart(3, "0")}-${path.basename(file, path.extname(file))}.lib.yaml`);
+  await checkSources(spec.root, sources);
+
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-ytt-"));
-  const renames = new Map<string, string>();
-  const libraryOf = new Map<string, string>();
-  const staged = new Set<string>();
   try {
-    for (const file of await readdir(templatesDir)) await copyFile(path.join(templatesDir, file), path.join(dir, file));
+    await mkdir(path.join(dir, "u"));
+    for (const [source, staged] of sources) await copyFile(path.join(spec.root, source), path.join(dir, staged));
     await writeFile(path.join(dir, "values-schema.yaml"), ROOT_SCHEMA);
-    const roleFiles = await listRoleSources(spec.root);
-    for (const cluster of spec.clusters) {
-      const stack = overlayStack(spec, cluster, roleFiles);
-      const name = libraryName(cluster, stack);
-      libraryOf.set(cluster.name, name);
-      if (staged.has(name)) continue;
-      staged.add(name);
-      await stageLibrary(spec.root, path.join(dir, "_ytt_lib", name), stack, renames, name);
-    }
+    await writeFile(path.join(dir, "root.yaml"), rootTemplate(sources, [...stacks.values()]));
   } catch (e) {
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
+  const renames = new Map([...sources].map(([source, staged]) => [staged, source]));
   return {
     dir,
-    libraryOf,
-    renamePaths: (message) => renamePaths(message, renames),
+    stackOf,
+    renamePaths: (message) => [...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
 
-/** The user's files for one cluster, in the documented order: base, role, fleet-wide, per-cluster. */
-function overlayStack(spec: FleetSpec, cluster: ClusterSpec, roleFiles: RoleSources): string[] {
-  return [...roleFiles.base, ...roleFiles[cluster.role], ...spec.overlays, ...cluster.overlays];
+/** The documented order: role overlay, fleet-wide overlays, the cluster's own overlays. */
+function overlayStack(spec: FleetSpec, cluster: ClusterSpec): string[] {
+  return [roleOverlay(cluster.role), ...spec.overlays, ...cluster.overlays];
 }
 
-function libraryName(cluster: ClusterSpec, stack: string[]): string {
-  if (cluster.overlays.length === 0) return cluster.role;
-  const digest = createHash("sha256").update(stack.join("\n")).digest("hex").slice(0, 12);
-  return `${cluster.role}-${digest}`;
-}
-
-type RoleSources = { base: string[] } & Record<Role, string[]>;
-
-async function listRoleSources(root: string): Promise<RoleSources> {
-  const list = async (rel: string) =>
-    (await readdir(path.join(root, rel)).catch(() => []))
-      .filter((f) => YTT_SOURCE.test(f))
-      .sort()
-      .map((f) => `${rel}/${f}`);
-  return {
-    base: await list(OVERLAY_DIRS.base),
-    aggregator: await list(`${OVERLAY_DIRS.roles}/aggregator`),
-    agent: await list(`${OVERLAY_DIRS.roles}/agent`),
-  };
-}
-
-/** ytt applies a library's overlays in file order; numbered names make that order the stack's. */
-async function stageLibrary(
-  root: string,
-  libDir: string,
-  stack: string[],
-  renames: Map<string, string>,
-  name: string,
-): Promise<void> {
-  await mkdir(libDir, { recursive: true });
-  await writeFile(path.join(libDir, "000-values-schema.yaml"), LIBRARY_SCHEMA);
-  for (const [i, source] of stack.entries()) {
-    const stagedName = `${String(i + 1).padStart(3, "0")}-${path.basename(source)}`;
-    await copyFile(path.join(root, source), path.join(libDir, stagedName));
-    renames.set(`_ytt_lib/${name}/${stagedName}`, source);
-    renames.set(`${name}/${stagedName}`, source);
+/** Each file must exist and define the function promfleet calls; say which and how to fix it. */
+async function checkSources(root: string, sources: Map<string, string>): Promise<void> {
+  const problems: Problem[] = [];
+  for (const source of sources.keys()) {
+    const fn = source === BASE_VALUES ? "values" : "overlay_for";
+    const text = await readFile(path.join(root, source), "utf8").catch(() => undefined);
+    if (text === undefined) problems.push({ file: source, message: "file not found", fix: "restore it (promfleet init writes the defaults)" });
+    else if (!new RegExp(`^#@\\s*def\\s+${fn}\\s*\\(`, "m").test(text))
+      problems.push({
+        file: source,
+        message: `does not define ${fn}(cluster)`,
+        fix: `wrap the YAML in "#@ def ${fn}(cluster):" ... "#@ end" (README: Overlays)`,
+      });
   }
+  if (problems.length > 0) throw new PromfleetError("overlays are not usable; nothing was written", ExitCode.badInput, problems);
 }
 
-function renamePaths(message: string, renames: Map<string, string>): string {
-  const keys = [...renames.keys()].sort((a, b) => b.length - a.length);
-  return keys.reduce((m, k) => m.split(k).join(renames.get(k) as string), message);
+function rootTemplate(sources: Map<string, string>, stacks: string[][]): string {
+  const alias = new Map([...sources.keys()].map((s, i) => [s, `m${i}`]));
+  const loads = [...sources].map(([source, staged]) => {
+    const fn = source === BASE_VALUES ? "values" : "overlay_for";
+    return `#@ load("${staged}", ${alias.get(source)}="${fn}")`;
+  });
+  const stackList = stacks.map((files, i) => `"s${i}": [${files.map((f) => alias.get(f)).join(", ")}]`);
+  return `#! Generated by promfleet for one render; see src/ytt/stage.ts.
+#@ load("@ytt:data", "data")
+#@ load("@ytt:overlay", "overlay")
+${loads.join("\n")}
+#@ stacks = {${stackList.join(", ")}}
+#@ for c in data.values.clusters:
+#@ cluster = c.cluster
+---
+promfleet.dev/cluster: #@ cluster.name
+--- #@ overlay.apply(${alias.get(BASE_VALUES)}(cluster), *[o(cluster) for o in stacks[c.stack]])
+#@ end
+`;
 }

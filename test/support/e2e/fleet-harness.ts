@@ -59,7 +59,8 @@ export class Fleet {
   /** Starts exporters, then the aggregator, then the agents; each waits for /-/ready. */
   static async start(clusters: ClusterInput[], options: FleetOptions = {}): Promise<Fleet> {
     const aggregators = clusters.filter((c) => c.role === "aggregator");
-    if (aggregators.length !== 1) throw new Error(`a fleet needs exactly one aggregator, got ${aggregators.length}`);
+    if (aggregators.length !== 1)
+      throw new Error(`a fleet needs exactly one aggregator, got ${aggregators.length}`);
     const names = new Set<string>();
     for (const c of clusters) {
       if (names.has(c.name)) throw new Error(`duplicate fleet member ${c.name}`);
@@ -76,7 +77,9 @@ export class Fleet {
     try {
       await fleet.addMember(aggregators[0] as ClusterInput);
       await Promise.all(clusters.filter((c) => c.role === "agent").map((c) => fleet.addMember(c)));
-      o.log(`fleet up in ${Date.now() - fleet.startedAt}ms: ${[...fleet.members.keys()].join(", ")} (run dir ${runDir})`);
+      o.log(
+        `fleet up in ${Date.now() - fleet.startedAt}ms: ${[...fleet.members.keys()].join(", ")} (run dir ${runDir})`,
+      );
       return fleet;
     } catch (e) {
       fleet.markFailed();
@@ -131,7 +134,9 @@ export class Fleet {
         scrapeInterval: this.o.scrapeInterval,
       });
       if (plan.agentMode !== (input.role === "agent"))
-        throw new Error(`${input.name}: role ${input.role} but the rendered args ${plan.agentMode ? "enable" : "do not enable"} agent mode`);
+        throw new Error(
+          `${input.name}: role ${input.role} but the rendered args ${plan.agentMode ? "enable" : "do not enable"} agent mode`,
+        );
       const process = new PrometheusProcess({
         name: input.name,
         dir,
@@ -178,8 +183,14 @@ export class Fleet {
     if (this.closed) return;
     this.closed = true;
     const members = [...this.members.values()];
-    const results = await Promise.allSettled(members.filter((m) => m.input.role === "agent").map((m) => m.process.stop(5_000)));
-    results.push(...(await Promise.allSettled(members.filter((m) => m.input.role === "aggregator").map((m) => m.process.stop(10_000)))));
+    const results = await Promise.allSettled(
+      members.filter((m) => m.input.role === "agent").map((m) => m.process.stop(5_000)),
+    );
+    results.push(
+      ...(await Promise.allSettled(
+        members.filter((m) => m.input.role === "aggregator").map((m) => m.process.stop(10_000)),
+      )),
+    );
     results.push(...(await Promise.allSettled(members.map((m) => m.exporter.close()))));
     const errors = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
     if (this.failed || process.env.PROMFLEET_E2E_KEEP === "1") {
@@ -188,11 +199,17 @@ export class Fleet {
     } else {
       await rm(this.runDir, { recursive: true, force: true });
     }
-    if (errors.length) console.error(`[e2e] cleanup problems: ${errors.map((e) => String(e.reason)).join("; ")}`);
+    if (errors.length)
+      console.error(`[e2e] cleanup problems: ${errors.map((e) => String(e.reason)).join("; ")}`);
   }
 
   /** Polls `check` until it returns true or `timeoutMs` passes; returns the elapsed ms. */
-  static async until(what: string, timeoutMs: number, check: () => Promise<boolean>, intervalMs = 500): Promise<number> {
+  static async until(
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<boolean>,
+    intervalMs = 500,
+  ): Promise<number> {
     const t0 = Date.now();
     let last: unknown;
     for (;;) {
@@ -202,7 +219,9 @@ export class Fleet {
         last = e;
       }
       if (Date.now() - t0 > timeoutMs)
-        throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `; last error: ${String(last)}` : ""}`);
+        throw new Error(
+          `timed out after ${timeoutMs}ms waiting for ${what}${last ? `; last error: ${String(last)}` : ""}`,
+        );
       await sleep(intervalMs);
     }
   }

@@ -32,12 +32,20 @@ export function examplePods(cluster: string): PodRef[] {
   const spec = PODS[cluster] ?? { "kube-system": 1, default: 2 };
   const pods: PodRef[] = [];
   for (const [namespace, n] of Object.entries(spec))
-    for (let i = 0; i < n; i++) pods.push({ namespace, pod: namespace === "kube-system" && i === 0 ? "coredns-0" : `${namespace}-${i}` });
+    for (let i = 0; i < n; i++)
+      pods.push({
+        namespace,
+        pod: namespace === "kube-system" && i === 0 ? "coredns-0" : `${namespace}-${i}`,
+      });
   return pods;
 }
 
 /** Role from the rendered args: `--enable-feature=agent` means agent, else aggregator. */
-export function clusterInput(name: string, valuesYaml: string, pods: PodRef[] = examplePods(name)): ClusterInput {
+export function clusterInput(
+  name: string,
+  valuesYaml: string,
+  pods: PodRef[] = examplePods(name),
+): ClusterInput {
   const { args } = parseValues(valuesYaml, name);
   return { name, role: isAgentArgs(args) ? "agent" : "aggregator", valuesYaml, pods };
 }

@@ -36,10 +36,7 @@ export function podUid(cluster: string, p: PodRef): string {
 }
 
 export function renderKsmMetrics(cluster: string, pods: readonly PodRef[]): string {
-  const lines = [
-    "# HELP kube_pod_info [STABLE] Information about pod.",
-    "# TYPE kube_pod_info gauge",
-  ];
+  const lines = ["# HELP kube_pod_info [STABLE] Information about pod.", "# TYPE kube_pod_info gauge"];
   pods.forEach((p, i) => {
     const labels = {
       namespace: p.namespace,

@@ -103,9 +103,14 @@ export interface OverlayValues {
 }
 
 /** Runs ytt with the local-e2e overlay on a Prometheus config; returns the local config text. */
-export async function localizeConfig(prometheusYml: string, values: OverlayValues, workDir: string): Promise<string> {
+export async function localizeConfig(
+  prometheusYml: string,
+  values: OverlayValues,
+  workDir: string,
+): Promise<string> {
   const ytt = yttBinary();
-  if (!ytt) throw new Error("no ytt binary: set PROMFLEET_YTT, run scripts/install-tools.sh, or put ytt on PATH");
+  if (!ytt)
+    throw new Error("no ytt binary: set PROMFLEET_YTT, run scripts/install-tools.sh, or put ytt on PATH");
   await mkdir(workDir, { recursive: true });
   const input = path.join(workDir, "rendered-prometheus.yml");
   const dv = path.join(workDir, "local-e2e-values.yaml");
@@ -114,7 +119,16 @@ export async function localizeConfig(prometheusYml: string, values: OverlayValue
   await writeFile(dv, YAML.stringify(values));
   const { stdout } = await execa(
     ytt,
-    ["-f", input, "--file-mark", `${path.basename(input)}:type=yaml-plain`, "-f", overlayFile, "--data-values-file", dv],
+    [
+      "-f",
+      input,
+      "--file-mark",
+      `${path.basename(input)}:type=yaml-plain`,
+      "-f",
+      overlayFile,
+      "--data-values-file",
+      dv,
+    ],
     { timeout: 30_000 },
   );
   return stdout;

@@ -22,7 +22,8 @@ export class PromApi {
 
   private async get<T>(path: string, params: Record<string, string | string[]>): Promise<T> {
     const body = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
+    for (const [k, v] of Object.entries(params))
+      for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
     // POST form: long queries and many match[] fit, as with GET.
     const res = await fetch(`${this.baseUrl}${path}`, {
       method: "POST",
@@ -37,7 +38,9 @@ export class PromApi {
       throw new Error(`${this.baseUrl}${path}: HTTP ${res.status}, not JSON: ${text.slice(0, 300)}`);
     }
     if (parsed.status !== "success")
-      throw new Error(`${this.baseUrl}${path} ${JSON.stringify(params)}: ${parsed.errorType}: ${parsed.error}`);
+      throw new Error(
+        `${this.baseUrl}${path} ${JSON.stringify(params)}: ${parsed.errorType}: ${parsed.error}`,
+      );
     return parsed.data;
   }
 
@@ -97,7 +100,8 @@ export function parseMetricsText(text: string): MetricSample[] {
     const body = m[3] ?? "";
     const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
     let lm: RegExpExecArray | null;
-    while ((lm = re.exec(body))) labels[lm[1] as string] = (lm[2] as string).replace(/\\n/g, "\n").replace(/\\(.)/g, "$1");
+    while ((lm = re.exec(body)))
+      labels[lm[1] as string] = (lm[2] as string).replace(/\\n/g, "\n").replace(/\\(.)/g, "$1");
     const v = m[4] as string;
     const value = v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : Number(v);
     out.push({ name: m[1] as string, labels, value });

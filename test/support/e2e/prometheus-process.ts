@@ -113,7 +113,10 @@ export class PrometheusProcess {
       ? [timeoutBin, ["--kill-after=5", String(life), bin, ...this.o.args]]
       : [bin, this.o.args];
     const fd = openSync(this.logFile, "a");
-    writeSync(fd, `\n=== promfleet e2e: start #${++this.starts} of ${this.name} at ${new Date().toISOString()}\n=== ${bin} ${this.o.args.join(" ")}\n`);
+    writeSync(
+      fd,
+      `\n=== promfleet e2e: start #${++this.starts} of ${this.name} at ${new Date().toISOString()}\n=== ${bin} ${this.o.args.join(" ")}\n`,
+    );
     let child: ChildProcess;
     try {
       child = spawn(cmd, argv, { cwd: this.o.dir, detached: true, stdio: ["ignore", fd, fd] });
@@ -143,7 +146,9 @@ export class PrometheusProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`${this.name}: prometheus exited before it was ready (exit ${this.child?.exitCode ?? this.child?.signalCode}); log ${this.logFile}:\n${await this.logTail(25)}`);
+        throw new Error(
+          `${this.name}: prometheus exited before it was ready (exit ${this.child?.exitCode ?? this.child?.signalCode}); log ${this.logFile}:\n${await this.logTail(25)}`,
+        );
       }
       try {
         const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(2000) });
@@ -154,7 +159,9 @@ export class PrometheusProcess {
       }
       await sleep(150);
     }
-    throw new Error(`${this.name}: not ready after ${timeoutMs}ms; log ${this.logFile}:\n${await this.logTail(25)}`);
+    throw new Error(
+      `${this.name}: not ready after ${timeoutMs}ms; log ${this.logFile}:\n${await this.logTail(25)}`,
+    );
   }
 
   /** SIGTERM, then SIGKILL after graceMs. Resolves when the process is gone. */

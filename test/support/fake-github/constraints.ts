@@ -9,7 +9,9 @@ function treeEntryErrors(entry: unknown, i: number): string[] {
   if (typeof entry !== "object" || entry === null) return [];
   const e = entry as Record<string, unknown>;
   const at = `body/tree/${i}`;
-  const errors = ["path", "mode", "type"].filter((k) => e[k] === undefined).map((k) => `${at}: "${k}" wasn't supplied.`);
+  const errors = ["path", "mode", "type"]
+    .filter((k) => e[k] === undefined)
+    .map((k) => `${at}: "${k}" wasn't supplied.`);
   if ("sha" in e && "content" in e) errors.push(`${at}: use either tree.sha or tree.content, not both`);
   if (!("sha" in e) && !("content" in e)) errors.push(`${at}: must supply either tree.sha or tree.content`);
   if (e.content !== undefined && e.type !== undefined && e.type !== "blob") {

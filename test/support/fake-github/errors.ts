@@ -29,7 +29,10 @@ export function unprocessable(message: string): HttpError {
   return new HttpError(422, errorBody(422, message));
 }
 
-export function validationFailed(resource: string, detail: { field?: string; code?: string; message?: string }) {
+export function validationFailed(
+  resource: string,
+  detail: { field?: string; code?: string; message?: string },
+) {
   const error = { resource, code: detail.code ?? "custom", ...detail };
   return new HttpError(422, errorBody(422, "Validation Failed", { errors: [error] }));
 }

@@ -60,7 +60,10 @@ function parseIdentity(line: string): Required<Identity> {
 export class GitStore {
   constructor(readonly dir: string) {}
 
-  async run(args: string[], opts: { input?: string | Uint8Array; env?: Record<string, string>; reject?: boolean } = {}) {
+  async run(
+    args: string[],
+    opts: { input?: string | Uint8Array; env?: Record<string, string>; reject?: boolean } = {},
+  ) {
     const result = await execa("git", ["--git-dir", this.dir, ...args], {
       input: opts.input,
       env: { ...ENV, ...opts.env },
@@ -76,7 +79,10 @@ export class GitStore {
   }
 
   static async init(dir: string, defaultBranch: string): Promise<GitStore> {
-    await execa("git", ["init", "--bare", "--quiet", "--initial-branch", defaultBranch, dir], { env: ENV, extendEnv: false });
+    await execa("git", ["init", "--bare", "--quiet", "--initial-branch", defaultBranch, dir], {
+      env: ENV,
+      extendEnv: false,
+    });
     return new GitStore(dir);
   }
 
@@ -86,7 +92,10 @@ export class GitStore {
 
   async hashFiles(paths: string[]): Promise<string[]> {
     if (paths.length === 0) return [];
-    const out = await this.out(["hash-object", "-w", "--stdin-paths", "--no-filters"], paths.join("\n") + "\n");
+    const out = await this.out(
+      ["hash-object", "-w", "--stdin-paths", "--no-filters"],
+      paths.join("\n") + "\n",
+    );
     return out.split("\n");
   }
 
@@ -106,7 +115,10 @@ export class GitStore {
     const valid = shas.filter((s) => /^[0-9a-f]{40}$/.test(s));
     shas.filter((s) => !valid.includes(s)).forEach((s) => types.set(s, "missing"));
     if (valid.length === 0) return types;
-    const out = await this.out(["cat-file", "--batch-check=%(objectname) %(objecttype)"], valid.join("\n") + "\n");
+    const out = await this.out(
+      ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+      valid.join("\n") + "\n",
+    );
     out.split("\n").forEach((line, i) => {
       const [, type] = line.split(" ");
       types.set(valid[i] ?? "", type ?? "missing");
@@ -126,6 +138,12 @@ export class GitStore {
   async resolve(rev: string, peel: "commit" | "tree" = "commit"): Promise<string | undefined> {
     if (rev.startsWith("-")) return undefined;
     const r = await this.run(["rev-parse", "--verify", "--quiet", `${rev}^{${peel}}`], { reject: false });
+    return r.exitCode === 0 ? r.stdout.trim() : undefined;
+  }
+
+  /** object id at `path` inside a commit or tree (no peeling); undefined if absent */
+  async resolvePath(treeish: string, path: string): Promise<string | undefined> {
+    const r = await this.run(["rev-parse", "--verify", "--quiet", `${treeish}:${path}`], { reject: false });
     return r.exitCode === 0 ? r.stdout.trim() : undefined;
   }
 
@@ -215,7 +233,9 @@ export class GitStore {
 
   /** three-way merge of two commits into a tree; undefined on conflicts */
   async mergeTree(ours: string, theirs: string): Promise<string | undefined> {
-    const r = await this.run(["merge-tree", "--write-tree", "--no-messages", ours, theirs], { reject: false });
+    const r = await this.run(["merge-tree", "--write-tree", "--no-messages", ours, theirs], {
+      reject: false,
+    });
     return r.exitCode === 0 ? r.stdout.split("\n")[0]?.trim() : undefined;
   }
 
@@ -223,9 +243,15 @@ export class GitStore {
     return Number(await this.out(["rev-list", "--count", `${base}..${head}`]));
   }
 
-  async diffStats(base: string, head: string): Promise<{ files: number; additions: number; deletions: number }> {
+  async diffStats(
+    base: string,
+    head: string,
+  ): Promise<{ files: number; additions: number; deletions: number }> {
     const out = await this.out(["diff", "--numstat", `${base}...${head}`]);
-    const rows = out.split("\n").filter(Boolean).map((l) => l.split("\t"));
+    const rows = out
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("\t"));
     const sum = (i: number) => rows.reduce((n, r) => n + (Number(r[i]) || 0), 0);
     return { files: rows.length, additions: sum(0), deletions: sum(1) };
   }

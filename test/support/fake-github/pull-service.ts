@@ -28,9 +28,17 @@ export async function fullPull(env: FakeEnv, pull: PullRecord) {
   const v = await pullView(env, pull);
   const ok = v.baseSha && v.headSha;
   const commits = ok ? await env.store.countCommits(v.baseSha, v.headSha) : 0;
-  const diff = ok ? await env.store.diffStats(v.baseSha, v.headSha) : { files: 0, additions: 0, deletions: 0 };
+  const diff = ok
+    ? await env.store.diffStats(v.baseSha, v.headSha)
+    : { files: 0, additions: 0, deletions: 0 };
   const comments = env.state.comments.filter((c) => c.issueNumber === pull.number).length;
-  return pullFull(env.site, v, { commits, additions: diff.additions, deletions: diff.deletions, changed_files: diff.files, comments });
+  return pullFull(env.site, v, {
+    commits,
+    additions: diff.additions,
+    deletions: diff.deletions,
+    changed_files: diff.files,
+    comments,
+  });
 }
 
 export type MergeMethod = "merge" | "squash" | "fast-forward-if-possible";
@@ -42,7 +50,12 @@ export interface MergeRequest {
   expectedHeadSha?: string;
 }
 
-async function mergeCommit(env: FakeEnv, pull: PullRecord, baseSha: string, req: MergeRequest): Promise<string> {
+async function mergeCommit(
+  env: FakeEnv,
+  pull: PullRecord,
+  baseSha: string,
+  req: MergeRequest,
+): Promise<string> {
   const tree = await env.store.mergeTree(baseSha, pull.headSha);
   if (!tree) throw new HttpError(405, errorBody(405, "Pull Request is not mergeable"));
   const title = req.title ?? `Merge pull request #${pull.number} from ${env.site.owner}/${pull.head}`;
@@ -65,6 +78,13 @@ export async function mergePullRequest(env: FakeEnv, number: number, req: MergeR
   const ff = req.method === "fast-forward-if-possible" && (await env.store.isAncestor(baseSha, pull.headSha));
   const sha = ff ? pull.headSha : await mergeCommit(env, pull, baseSha, req);
   await env.store.updateRef(`refs/heads/${pull.base}`, sha, baseSha);
-  Object.assign(pull, { state: "closed", merged: true, mergeCommitSha: sha, mergedAt: now(), closedAt: now(), updatedAt: now() });
+  Object.assign(pull, {
+    state: "closed",
+    merged: true,
+    mergeCommitSha: sha,
+    mergedAt: now(),
+    closedAt: now(),
+    updatedAt: now(),
+  });
   return sha;
 }

@@ -38,9 +38,14 @@ async function writeSeedTree(store: GitStore, seedDir: string | undefined, repo:
   const files = await walk(seedDir);
   const regular = files.filter((f) => f.mode !== "120000");
   const shas = await store.hashFiles(regular.map((f) => f.abs));
-  for (const [i, f] of regular.entries()) await builder.set(f.rel, { mode: f.mode, type: "blob", sha: shas[i] ?? "" });
+  for (const [i, f] of regular.entries())
+    await builder.set(f.rel, { mode: f.mode, type: "blob", sha: shas[i] ?? "" });
   for (const f of files.filter((x) => x.mode === "120000")) {
-    await builder.set(f.rel, { mode: f.mode, type: "blob", sha: await store.hashBlob(await readlink(f.abs)) });
+    await builder.set(f.rel, {
+      mode: f.mode,
+      type: "blob",
+      sha: await store.hashBlob(await readlink(f.abs)),
+    });
   }
   return builder.write();
 }

@@ -30,7 +30,8 @@ async function checkShas(store: GitStore, entries: TreeEntryInput[]): Promise<vo
   const withSha = entries.filter((e) => typeof e.sha === "string" && e.type !== "commit");
   const types = await store.objectTypes(withSha.map((e) => e.sha as string));
   for (const e of withSha) {
-    if (types.get(e.sha as string) !== e.type) throw unprocessable(`tree.sha ${e.sha} is not a valid ${e.type}`);
+    if (types.get(e.sha as string) !== e.type)
+      throw unprocessable(`tree.sha ${e.sha} is not a valid ${e.type}`);
   }
 }
 
@@ -43,7 +44,8 @@ function checkEntry(e: TreeEntryInput): void {
 
 async function applyEntry(store: GitStore, builder: TreeBuilder, e: TreeEntryInput): Promise<void> {
   if (e.sha === null) {
-    if (!(await builder.remove(e.path))) throw unprocessable(`tree.path ${e.path} does not exist and cannot be deleted`);
+    if (!(await builder.remove(e.path)))
+      throw unprocessable(`tree.path ${e.path} does not exist and cannot be deleted`);
     return;
   }
   const sha = e.content !== undefined ? await store.hashBlob(e.content) : (e.sha as string);
@@ -51,7 +53,11 @@ async function applyEntry(store: GitStore, builder: TreeBuilder, e: TreeEntryInp
 }
 
 /** returns the new root tree sha */
-export async function buildTree(store: GitStore, entries: TreeEntryInput[], baseTree?: string): Promise<string> {
+export async function buildTree(
+  store: GitStore,
+  entries: TreeEntryInput[],
+  baseTree?: string,
+): Promise<string> {
   if (baseTree !== undefined && (await store.objectType(baseTree)) !== "tree") {
     throw unprocessable("base_tree is not a valid tree oid");
   }

@@ -1,46 +1,50 @@
 /** ajv validation of requests (and, informationally, responses) against the OpenAPI operation. */
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
-import type { OpenApiOperation, OpenApiParameter } from "./openapi.js";
 import { githubConstraints } from "./constraints.js";
+import type { OpenApiOperation, OpenApiParameter } from "./openapi.js";
+import { normalizeSchema } from "./schema-normalize.js";
 
 type FormatsPlugin = (ajv: Ajv) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
   addFormatsModule) as unknown as FormatsPlugin;
 
-function makeAjv(coerce: boolean): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes: coerce ? "array" : false, validateSchema: false });
+/** params are strings on the wire and get coerced; bodies are strict; responses are lenient on "" URLs */
+type Flavor = "params" | "body" | "response";
+type Schema = Record<string, unknown>;
+
+function makeAjv(flavor: Flavor): Ajv {
+  const coerceTypes = flavor === "params" ? "array" : false;
+  const ajv = new Ajv({ strict: false, allErrors: true, coerceTypes, validateSchema: false });
   addFormats(ajv);
   ajv.addFormat("repo.nwo", /^[^/\s]+\/[^/\s]+$/);
   ajv.addFormat("timestamp", true);
+  // GitHub itself answers "" for unset URL fields (e.g. a deployment status' target_url)
+  if (flavor === "response") ajv.addFormat("uri", (s: string) => s === "" || URL.canParse(s));
   return ajv;
 }
 
-let bodyAjv: Ajv | undefined;
-let paramAjv: Ajv | undefined;
-const cache = new Map<string, ValidateFunction | null>();
+const instances = new Map<Flavor, Ajv>();
+const cache = new Map<string, ValidateFunction | string | null>();
 
-function compileCached(key: string, coerce: boolean, schema: Record<string, unknown> | undefined) {
-  if (!cache.has(key)) {
-    if (coerce) paramAjv ??= makeAjv(true);
-    else bodyAjv ??= makeAjv(false);
-    cache.set(key, schema ? (coerce ? paramAjv! : bodyAjv!).compile(schema) : null);
+function ajvFor(flavor: Flavor): Ajv {
+  let ajv = instances.get(flavor);
+  if (!ajv) instances.set(flavor, (ajv = makeAjv(flavor)));
+  return ajv;
+}
+
+function compile(flavor: Flavor, schema: Schema): ValidateFunction | string {
+  try {
+    return ajvFor(flavor).compile(normalizeSchema(schema) as Schema);
+  } catch (e) {
+    return `schema could not be compiled: ${(e as Error).message}`;
   }
+}
+
+/** compiled lazily per operation and cached for the process; a string is a compile failure */
+function compiled(key: string, flavor: Flavor, schema: Schema | undefined) {
+  if (!cache.has(key)) cache.set(key, schema ? compile(flavor, schema) : null);
   return cache.get(key) ?? undefined;
-}
-
-function paramsSchema(op: OpenApiOperation, where: "path" | "query") {
-  const list = (op.parameters ?? []).filter((p: OpenApiParameter) => p.in === where);
-  if (list.length === 0) return undefined;
-  const properties = Object.fromEntries(list.map((p) => [p.name, p.schema ?? {}]));
-  const required = list.filter((p) => p.required).map((p) => p.name);
-  return { type: "object", properties, required };
-}
-
-function jsonSchema(content: Record<string, { schema?: Record<string, unknown> }> | undefined) {
-  if (!content) return undefined;
-  const key = Object.keys(content).find((k) => k.includes("json"));
-  return key ? content[key]?.schema : undefined;
 }
 
 export function formatAjvErrors(where: string, errors: ErrorObject[] | null | undefined): string[] {
@@ -52,10 +56,35 @@ export function formatAjvErrors(where: string, errors: ErrorObject[] | null | un
   });
 }
 
-function run(key: string, coerce: boolean, schema: Record<string, unknown> | undefined, data: unknown, where: string) {
-  const validate = compileCached(key, coerce, schema);
-  if (!validate || validate(coerce ? structuredClone(data) : data)) return [];
+function run(
+  key: string,
+  flavor: Flavor,
+  schema: Schema | undefined,
+  data: unknown,
+  where: string,
+): string[] {
+  const validate = compiled(key, flavor, schema);
+  if (typeof validate === "string") {
+    if (flavor === "response") return [validate];
+    console.warn(`fake-github: ${key}: ${validate}`);
+    return [];
+  }
+  if (!validate || validate(flavor === "params" ? structuredClone(data) : data)) return [];
   return formatAjvErrors(where, validate.errors);
+}
+
+function paramsSchema(op: OpenApiOperation, where: "path" | "query"): Schema | undefined {
+  const list = (op.parameters ?? []).filter((p: OpenApiParameter) => p.in === where);
+  if (list.length === 0) return undefined;
+  const properties = Object.fromEntries(list.map((p) => [p.name, p.schema ?? {}]));
+  const required = list.filter((p) => p.required).map((p) => p.name);
+  return { type: "object", properties, required };
+}
+
+function jsonSchema(content: Record<string, { schema?: Schema }> | undefined): Schema | undefined {
+  if (!content) return undefined;
+  const key = Object.keys(content).find((k) => k.includes("json"));
+  return key ? content[key]?.schema : undefined;
 }
 
 export interface RequestParts {
@@ -69,24 +98,23 @@ function validateBody(op: OpenApiOperation, parts: RequestParts): string[] {
   const rb = op.requestBody;
   if (!rb) return [];
   if (!parts.hasBody) return rb.required ? ["body: a JSON request body is required"] : [];
-  const schema = jsonSchema(rb.content);
-  return run(`${op.operationId}#body`, false, schema, parts.body, "body");
+  return run(`${op.operationId}#body`, "body", jsonSchema(rb.content), parts.body, "body");
 }
 
 /** Returns human readable violations of the published description (plus known server-side rules). */
 export function validateRequest(op: OpenApiOperation, parts: RequestParts): string[] {
   const errors = [
-    ...run(`${op.operationId}#path`, true, paramsSchema(op, "path"), parts.params, "path"),
-    ...run(`${op.operationId}#query`, true, paramsSchema(op, "query"), parts.query, "query"),
+    ...run(`${op.operationId}#path`, "params", paramsSchema(op, "path"), parts.params, "path"),
+    ...run(`${op.operationId}#query`, "params", paramsSchema(op, "query"), parts.query, "query"),
     ...validateBody(op, parts),
   ];
   return errors.length > 0 ? errors : githubConstraints(op.operationId, parts.body);
 }
 
-/** Informational check of a JSON response body; returns at most a few problems. */
+/** Informational check of a JSON response body; returns at most a few problems, never throws. */
 export function validateResponse(op: OpenApiOperation, status: number, body: unknown): string[] {
   const resp = op.responses?.[String(status)] ?? op.responses?.default;
   const schema = jsonSchema(resp?.content);
   if (!schema) return [];
-  return run(`${op.operationId}#${status}`, false, schema, body, "response").slice(0, 5);
+  return run(`${op.operationId}#${status}`, "response", schema, body, "response").slice(0, 5);
 }

@@ -117,7 +117,10 @@ export function branch(s: Site, name: string, commit: CommitInfo) {
     },
     _links: { self: repoApi(s, `/branches/${name}`), html: repoHtml(s, `/tree/${name}`) },
     protected: false,
-    protection: { enabled: false, required_status_checks: { enforcement_level: "off", contexts: [], checks: [] } },
+    protection: {
+      enabled: false,
+      required_status_checks: { enforcement_level: "off", contexts: [], checks: [] },
+    },
     protection_url: repoApi(s, `/branches/${name}/protection`),
   };
 }

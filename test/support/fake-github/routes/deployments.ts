@@ -8,7 +8,8 @@ import { paginate } from "./paginate.js";
 
 /** branch, tag or commit sha -> commit sha */
 export async function resolveRef(env: FakeEnv, ref: string): Promise<string | undefined> {
-  const named = (await env.store.readRef(`refs/heads/${ref}`)) ?? (await env.store.readRef(`refs/tags/${ref}`));
+  const named =
+    (await env.store.readRef(`refs/heads/${ref}`)) ?? (await env.store.readRef(`refs/tags/${ref}`));
   if (named) return env.store.resolve(named);
   return /^[0-9a-f]{7,40}$/.test(ref) ? env.store.resolve(ref) : undefined;
 }
@@ -30,9 +31,17 @@ const createDeployment: Handler = async (ctx) => {
   if (!sha) throw unprocessable(`No ref found for: ${b.ref}`);
   const environment = b.environment ?? "production";
   const d: DeploymentRecord = {
-    id: env.state.nextId(), ref: b.ref, sha, task: b.task ?? "deploy", environment,
-    description: b.description ?? null, payload: b.payload ?? {}, transient: b.transient_environment ?? false,
-    production: b.production_environment ?? environment === "production", createdAt: now(), statuses: [],
+    id: env.state.nextId(),
+    ref: b.ref,
+    sha,
+    task: b.task ?? "deploy",
+    environment,
+    description: b.description ?? null,
+    payload: b.payload ?? {},
+    transient: b.transient_environment ?? false,
+    production: b.production_environment ?? environment === "production",
+    createdAt: now(),
+    statuses: [],
   };
   env.state.deployments.push(d);
   const payload = deployment(env.site, d);
@@ -41,7 +50,9 @@ const createDeployment: Handler = async (ctx) => {
 
 const listDeployments: Handler = async ({ env, query }) => {
   const keys = ["sha", "ref", "task", "environment"] as const;
-  const items = env.state.deployments.filter((d) => keys.every((k) => query[k] === undefined || d[k] === query[k]));
+  const items = env.state.deployments.filter((d) =>
+    keys.every((k) => query[k] === undefined || d[k] === query[k]),
+  );
   const payloads = [...items].reverse().map((d) => deployment(env.site, d));
   return paginate(payloads, query, repoApi(env.site, "/deployments"));
 };
@@ -66,9 +77,14 @@ interface StatusBody {
 
 function pushStatus(ctx: RouteContext, d: DeploymentRecord, state: string, b: Partial<StatusBody> = {}) {
   const st = {
-    id: ctx.env.state.nextId(), state, description: b.description ?? "", environment: d.environment,
-    environmentUrl: b.environment_url ?? "", logUrl: b.log_url ?? b.target_url ?? "",
-    targetUrl: b.target_url ?? b.log_url ?? "", createdAt: now(),
+    id: ctx.env.state.nextId(),
+    state,
+    description: b.description ?? "",
+    environment: d.environment,
+    environmentUrl: b.environment_url ?? "",
+    logUrl: b.log_url ?? b.target_url ?? "",
+    targetUrl: b.target_url ?? b.log_url ?? "",
+    createdAt: now(),
   };
   d.statuses.push(st);
   return st;

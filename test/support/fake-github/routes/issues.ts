@@ -42,7 +42,10 @@ const setLabels: Handler = async (ctx) => {
   return json(200, labelsOf(ctx.env, pull));
 };
 
-const listLabels: Handler = async (ctx) => paginate(labelsOf(ctx.env, issue(ctx)), ctx.query, ctx.env.site.api);
+const listLabels: Handler = async (ctx) => {
+  const pull = issue(ctx);
+  return paginate(labelsOf(ctx.env, pull), ctx.query, repoApi(ctx.env.site, `/issues/${pull.number}/labels`));
+};
 
 const removeLabel: Handler = async (ctx) => {
   const pull = issue(ctx);
@@ -63,13 +66,23 @@ const listComments: Handler = async (ctx) => {
   const n = issue(ctx).number;
   const since = ctx.query.since ? Date.parse(ctx.query.since) : 0;
   const items = ctx.env.state.comments.filter((c) => c.issueNumber === n && Date.parse(c.updatedAt) >= since);
-  return paginate(items.map((c) => issueComment(ctx.env.site, c)), ctx.query, repoApi(ctx.env.site, `/issues/${n}/comments`));
+  return paginate(
+    items.map((c) => issueComment(ctx.env.site, c)),
+    ctx.query,
+    repoApi(ctx.env.site, `/issues/${n}/comments`),
+  );
 };
 
 const createComment: Handler = async (ctx) => {
   const pull = issue(ctx);
   const t = now();
-  const c = { id: ctx.env.state.nextId(), issueNumber: pull.number, body: bodyOf<{ body: string }>(ctx).body, createdAt: t, updatedAt: t };
+  const c = {
+    id: ctx.env.state.nextId(),
+    issueNumber: pull.number,
+    body: bodyOf<{ body: string }>(ctx).body,
+    createdAt: t,
+    updatedAt: t,
+  };
   ctx.env.state.comments.push(c);
   const payload = issueComment(ctx.env.site, c);
   return json(201, payload, { location: payload.url });

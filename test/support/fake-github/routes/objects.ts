@@ -28,7 +28,9 @@ const createTree: Handler = async (ctx) => {
   const { tree, base_tree } = bodyOf<{ tree: TreeEntryInput[]; base_tree?: string }>(ctx);
   const { store, site } = ctx.env;
   const sha = await buildTree(store, tree, base_tree);
-  return json(201, gitTree(site, sha, await store.lsTree(sha)), { location: repoApi(site, `/git/trees/${sha}`) });
+  return json(201, gitTree(site, sha, await store.lsTree(sha)), {
+    location: repoApi(site, `/git/trees/${sha}`),
+  });
 };
 
 const getTree: Handler = async ({ env, params, query }) => {
@@ -60,7 +62,13 @@ const createCommit: Handler = async (ctx) => {
   const date = new Date().toISOString();
   const author = { ...env.user, date, ...b.author };
   const committer = { ...author, ...b.committer };
-  const sha = await env.store.commitTree({ tree: b.tree, parents: b.parents ?? [], message: b.message, author, committer });
+  const sha = await env.store.commitTree({
+    tree: b.tree,
+    parents: b.parents ?? [],
+    message: b.message,
+    author,
+    committer,
+  });
   const payload = gitCommit(env.site, await env.store.readCommit(sha));
   return json(201, payload, { location: payload.url });
 };

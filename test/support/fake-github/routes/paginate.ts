@@ -12,8 +12,10 @@ export function paginate(items: unknown[], query: Record<string, string>, url: s
   const page = Math.max(Number(query.page ?? 1) || 1, 1);
   const last = Math.max(Math.ceil(items.length / perPage), 1);
   const rels: string[] = [];
-  if (page < last) rels.push(`<${pageUrl(url, query, page + 1)}>; rel="next"`, `<${pageUrl(url, query, last)}>; rel="last"`);
-  if (page > 1) rels.push(`<${pageUrl(url, query, page - 1)}>; rel="prev"`, `<${pageUrl(url, query, 1)}>; rel="first"`);
+  if (page < last)
+    rels.push(`<${pageUrl(url, query, page + 1)}>; rel="next"`, `<${pageUrl(url, query, last)}>; rel="last"`);
+  if (page > 1)
+    rels.push(`<${pageUrl(url, query, page - 1)}>; rel="prev"`, `<${pageUrl(url, query, 1)}>; rel="first"`);
   const body = items.slice((page - 1) * perPage, page * perPage);
   return { status: 200, body, headers: rels.length ? { link: rels.join(", ") } : {} };
 }

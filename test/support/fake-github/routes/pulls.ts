@@ -49,7 +49,9 @@ async function checkCreatable(env: FakeEnv, head: string, base: string): Promise
   const baseSha = await branchSha(env, base);
   if (!baseSha) throw validationFailed("PullRequest", { field: "base", code: "invalid" });
   if (env.state.pulls.some((p) => p.state === "open" && p.head === head && p.base === base)) {
-    throw validationFailed("PullRequest", { message: `A pull request already exists for ${env.site.owner}:${head}.` });
+    throw validationFailed("PullRequest", {
+      message: `A pull request already exists for ${env.site.owner}:${head}.`,
+    });
   }
   if (await env.store.isAncestor(headSha, baseSha)) {
     throw validationFailed("PullRequest", { message: `No commits between ${base} and ${head}` });
@@ -60,21 +62,37 @@ async function checkCreatable(env: FakeEnv, head: string, base: string): Promise
 const createPull: Handler = async (ctx) => {
   const { env } = ctx;
   const b = bodyOf<CreateBody>(ctx);
-  if (b.issue !== undefined) throw unprocessable("fake-github: converting an issue to a pull request is not supported");
+  if (b.issue !== undefined)
+    throw unprocessable("fake-github: converting an issue to a pull request is not supported");
   const head = headBranch(env, b.head);
   const headSha = await checkCreatable(env, head, b.base);
   const number = env.state.nextIssueNumber();
   const t = now();
   const pull: PullRecord = {
-    number, id: env.state.nextId(), state: "open", title: b.title ?? "", body: b.body ?? "", head, base: b.base, headSha,
-    draft: b.draft ?? false, maintainerCanModify: b.maintainer_can_modify ?? true, merged: false, mergedAt: null,
-    mergeCommitSha: null, closedAt: null, createdAt: t, updatedAt: t, labels: [],
+    number,
+    id: env.state.nextId(),
+    state: "open",
+    title: b.title ?? "",
+    body: b.body ?? "",
+    head,
+    base: b.base,
+    headSha,
+    draft: b.draft ?? false,
+    maintainerCanModify: b.maintainer_can_modify ?? true,
+    merged: false,
+    mergedAt: null,
+    mergeCommitSha: null,
+    closedAt: null,
+    createdAt: t,
+    updatedAt: t,
+    labels: [],
   };
   env.state.pulls.push(pull);
   return json(201, await fullPull(env, pull), { location: repoApi(env.site, `/pulls/${number}`) });
 };
 
-const getPull: Handler = async ({ env, params }) => json(200, await fullPull(env, requirePull(env, Number(params.pull_number))));
+const getPull: Handler = async ({ env, params }) =>
+  json(200, await fullPull(env, requirePull(env, Number(params.pull_number))));
 
 interface UpdateBody {
   title?: string;
@@ -84,15 +102,25 @@ interface UpdateBody {
   maintainer_can_modify?: boolean;
 }
 
-async function applyState(env: FakeEnv, pull: PullRecord, state: "open" | "closed" | undefined): Promise<void> {
+async function applyState(
+  env: FakeEnv,
+  pull: PullRecord,
+  state: "open" | "closed" | undefined,
+): Promise<void> {
   if (!state || state === pull.state) return;
   if (state === "closed") {
     Object.assign(pull, { state, closedAt: now() });
     return;
   }
   if (pull.merged) throw unprocessable("Cannot reopen a merged pull request");
-  if (env.state.pulls.some((p) => p !== pull && p.state === "open" && p.head === pull.head && p.base === pull.base)) {
-    throw validationFailed("PullRequest", { message: `A pull request already exists for ${env.site.owner}:${pull.head}.` });
+  if (
+    env.state.pulls.some(
+      (p) => p !== pull && p.state === "open" && p.head === pull.head && p.base === pull.base,
+    )
+  ) {
+    throw validationFailed("PullRequest", {
+      message: `A pull request already exists for ${env.site.owner}:${pull.head}.`,
+    });
   }
   Object.assign(pull, { state, closedAt: null });
 }

@@ -28,7 +28,10 @@ const getRef: Handler = async ({ env, params }) => {
 
 const listMatchingRefs: Handler = async ({ env, params }) => {
   const refs = await env.store.listRefs(`refs/${params.ref ?? ""}`);
-  return json(200, refs.map((r) => gitRef(env.site, r.ref, r.sha, r.type)));
+  return json(
+    200,
+    refs.map((r) => gitRef(env.site, r.ref, r.sha, r.type)),
+  );
 };
 
 const createRef: Handler = async (ctx) => {

@@ -1,0 +1,22 @@
+import type { Command } from "commander";
+import { reportError } from "../util/output.js";
+
+export interface GlobalOptions {
+  /** Fleet repository root. */
+  dir: string;
+  /** Fleet spec path, relative to the root. */
+  fleet: string;
+}
+
+/** Wraps a command so that every error becomes a clear message and a meaningful exit code. */
+export function action<T extends { json?: boolean }>(run: (o: T & GlobalOptions, args: string[]) => Promise<number>) {
+  return async (...received: unknown[]) => {
+    const cmd = received[received.length - 1] as Command;
+    const all = { ...cmd.optsWithGlobals<GlobalOptions>() } as T & GlobalOptions;
+    try {
+      process.exitCode = await run(all, cmd.args);
+    } catch (e) {
+      process.exitCode = reportError(e, Boolean(all.json));
+    }
+  };
+}

@@ -1,0 +1,89 @@
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+
+/**
+ * The Kubernetes resources of one cluster folder. Names follow what `tanzu package install` creates
+ * (prometheus-<namespace>-sa, -values), so an install made by hand can be adopted.
+ */
+type Resource = Record<string, unknown>;
+
+const APP_SERVICE_ACCOUNT = "promfleet-app";
+
+export function installNames(spec: FleetSpec) {
+  const prefix = `prometheus-${spec.package.namespace}`;
+  return { install: "prometheus", serviceAccount: `${prefix}-sa`, secret: `${prefix}-values`, binding: `${prefix}-cluster-admin` };
+}
+
+function labels(cluster: ClusterSpec): Record<string, string> {
+  return { "app.kubernetes.io/managed-by": "promfleet", "promfleet.dev/cluster": cluster.name, "promfleet.dev/role": cluster.role };
+}
+
+function clusterAdminBinding(name: string, serviceAccount: string, namespace: string): Resource {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+    subjects: [{ kind: "ServiceAccount", name: serviceAccount, namespace }],
+  };
+}
+
+function serviceAccount(name: string, namespace: string): Resource {
+  return { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } };
+}
+
+/** The package creates ClusterRoles and namespaces, which only a cluster admin may grant (as the tanzu CLI does). */
+export function installRbac(spec: FleetSpec): Resource[] {
+  const n = installNames(spec);
+  const ns = spec.package.namespace;
+  return [serviceAccount(n.serviceAccount, ns), clusterAdminBinding(n.binding, n.serviceAccount, ns)];
+}
+
+/** kapp-controller turns every key of this Secret into a data-values file: it holds the values only. */
+export function valuesSecret(spec: FleetSpec, valuesText: string): Resource {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: installNames(spec).secret, namespace: spec.package.namespace },
+    type: "Opaque",
+    stringData: { "values.yaml": valuesText },
+  };
+}
+
+export function packageInstall(spec: FleetSpec, cluster: ClusterSpec): Resource {
+  const n = installNames(spec);
+  return {
+    apiVersion: "packaging.carvel.dev/v1alpha1",
+    kind: "PackageInstall",
+    metadata: { name: n.install, namespace: spec.package.namespace, labels: labels(cluster) },
+    spec: {
+      serviceAccountName: n.serviceAccount,
+      packageRef: { refName: spec.package.refName, versionSelection: { constraints: spec.package.version } },
+      values: [{ secretRef: { name: n.secret } }],
+    },
+  };
+}
+
+/** The one manifest a person applies per cluster: an App that keeps clusters/<name>/manifests deployed. */
+export function bootstrapApp(spec: FleetSpec, cluster: ClusterSpec): Resource[] {
+  const ns = spec.package.namespace;
+  const git: Record<string, unknown> = { url: spec.git.url, ref: `origin/${spec.git.branch}`, subPath: `clusters/${cluster.name}/manifests` };
+  if (spec.git.secretName) git.secretRef = { name: spec.git.secretName };
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
+    serviceAccount(APP_SERVICE_ACCOUNT, ns),
+    // The App deploys a cluster-admin binding (manifests/rbac.yaml), so it needs cluster-admin itself.
+    clusterAdminBinding(`${APP_SERVICE_ACCOUNT}-${ns}`, APP_SERVICE_ACCOUNT, ns),
+    {
+      apiVersion: "kappctrl.k14s.io/v1alpha1",
+      kind: "App",
+      metadata: { name: `promfleet-${cluster.name}`, namespace: ns, labels: labels(cluster) },
+      spec: {
+        serviceAccountName: APP_SERVICE_ACCOUNT,
+        syncPeriod: spec.app.syncPeriod,
+        fetch: [{ git }],
+        template: [{ ytt: {} }],
+        deploy: [{ kapp: {} }],
+      },
+    },
+  ];
+}
