@@ -22,7 +22,10 @@ async function makeFleet(count) {
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-bench-"));
   await cp(path.join(root, "overlays"), path.join(dir, "overlays"), { recursive: true });
   const spec = await readFile(path.join(root, "fleet.yaml"), "utf8");
-  const agents = Array.from({ length: count - 2 }, (_, i) => `  - name: agent-${String(i).padStart(4, "0")}\n    role: agent\n`).join("");
+  const agents = Array.from(
+    { length: count - 2 },
+    (_, i) => `  - name: agent-${String(i).padStart(4, "0")}\n    role: agent\n`,
+  ).join("");
   await writeFile(path.join(dir, "fleet.yaml"), spec + agents);
   return dir;
 }
@@ -30,7 +33,10 @@ async function makeFleet(count) {
 /** Runs the CLI under GNU time when present, for the peak RSS of promfleet and of its ytt child. */
 async function timed(cmd, cmdArgs, env = {}) {
   const start = process.hrtime.bigint();
-  const useTime = await execa("/usr/bin/time", ["--version"], { reject: false }).then((r) => r.exitCode === 0, () => false);
+  const useTime = await execa("/usr/bin/time", ["--version"], { reject: false }).then(
+    (r) => r.exitCode === 0,
+    () => false,
+  );
   const result = useTime
     ? await execa("/usr/bin/time", ["-f", "PEAK_KB=%M", cmd, ...cmdArgs], { env, reject: false })
     : await execa(cmd, cmdArgs, { env, reject: false });
@@ -68,7 +74,10 @@ try {
   for (const cluster of sample) await renderFleet({ ...spec, clusters: [cluster] }, ytt);
   const naiveMeasured = Number(process.hrtime.bigint() - start) / 1e9;
   const naive = (naiveMeasured * spec.clusters.length) / sample.length;
-  const how = sample.length === spec.clusters.length ? "measured" : `measured on ${sample.length}, scaled to ${spec.clusters.length}`;
+  const how =
+    sample.length === spec.clusters.length
+      ? "measured"
+      : `measured on ${sample.length}, scaled to ${spec.clusters.length}`;
   row("naive: one ytt process per cluster", naive, NaN, how);
   console.log(`speed-up over the naive loop: ${(naive / full.seconds).toFixed(1)}x`);
 } finally {

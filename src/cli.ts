@@ -21,7 +21,11 @@ export function buildCli(): Command {
     .option("--check", "write nothing; exit 1 and list the files that would change")
     .option("--dry-run", "show what would change, write nothing")
     .option("--json", "print the result as JSON on stdout")
-    .action(action<{ check?: boolean; dryRun?: boolean; json?: boolean }>((o) => renderCommand(o, createOutput(Boolean(o.json)))));
+    .action(
+      action<{ check?: boolean; dryRun?: boolean; json?: boolean }>((o) =>
+        renderCommand(o, createOutput(Boolean(o.json))),
+      ),
+    );
 
   return program;
 }

@@ -35,23 +35,42 @@ async function problemsOf(text: string, root = "/nonexistent"): Promise<Problem[
 describe("fleet spec", () => {
   it("fills secure defaults into a minimal spec", async () => {
     const spec = await parseFleet(VALID, "/r", "fleet.yaml");
-    expect(spec.remoteWrite).toEqual({ url: "https://prometheus.example.com/api/v1/write", insecureSkipVerify: false });
+    expect(spec.remoteWrite).toEqual({
+      url: "https://prometheus.example.com/api/v1/write",
+      insecureSkipVerify: false,
+    });
     expect(spec.kubernetesApi.insecureSkipVerify).toBe(false);
     expect(spec.guardClusterLabel).toBe(true);
     const agent = spec.clusters[1];
-    expect(agent).toMatchObject({ role: "agent", retention: "5m", walPath: "/data/agent-wal", storage: "1Gi" });
+    expect(agent).toMatchObject({
+      role: "agent",
+      retention: "5m",
+      walPath: "/data/agent-wal",
+      storage: "1Gi",
+    });
     expect(spec.clusters[0]).toMatchObject({ retention: "15d", walPath: undefined });
   });
 
   it("names file, line, path and fix for a typo, and suggests the key meant", async () => {
-    const [p, ...rest] = await problemsOf(VALID.replace("  - name: edge-1\n    role: agent\n", "  - name: edge-1\n    role: agent\n    retension: 5m\n"));
+    const [p, ...rest] = await problemsOf(
+      VALID.replace(
+        "  - name: edge-1\n    role: agent\n",
+        "  - name: edge-1\n    role: agent\n    retension: 5m\n",
+      ),
+    );
     expect(rest).toEqual([]);
-    expect(p).toMatchObject({ file: "fleet.yaml", path: "clusters[1].retension", line: 15, message: 'unknown key "retension"' });
+    expect(p).toMatchObject({
+      file: "fleet.yaml",
+      path: "clusters[1].retension",
+      line: 15,
+      message: 'unknown key "retension"',
+    });
     expect(p?.fix).toContain('did you mean "retention"');
   });
 
   it("reports every problem at once: bad name, duplicate, bad duration, two aggregators", async () => {
-    const text = VALID.replace("name: edge-1", "name: Edge_1") +
+    const text =
+      VALID.replace("name: edge-1", "name: Edge_1") +
       "  - name: hub\n    role: aggregator\n    retention: 5 minutes\n";
     const problems = await problemsOf(text);
     const byPath = Object.fromEntries(problems.map((p) => [p.path, p]));
@@ -67,19 +86,26 @@ describe("fleet spec", () => {
   });
 
   it("rejects a fleet without an aggregator", async () => {
-    const problems = await problemsOf(VALID.replace("role: aggregator", "role: agent").replace(/    ingress:\n      host: .*\n/, ""));
+    const problems = await problemsOf(
+      VALID.replace("role: aggregator", "role: agent").replace(/ {4}ingress:\n {6}host: .*\n/, ""),
+    );
     expect(problems.map((p) => p.message)).toContain("a fleet needs exactly one aggregator, found 0");
   });
 
   it("rejects agents that have no aggregator URL to write to", async () => {
-    const problems = await problemsOf(VALID.replace(/    ingress:\n      host: .*\n/, ""));
+    const problems = await problemsOf(VALID.replace(/ {4}ingress:\n {6}host: .*\n/, ""));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatchObject({ path: "remoteWrite", message: "agents have no aggregator URL to remote-write to" });
+    expect(problems[0]).toMatchObject({
+      path: "remoteWrite",
+      message: "agents have no aggregator URL to remote-write to",
+    });
     expect(problems[0]?.fix).toContain("remoteWrite.url");
   });
 
   it("rejects plain-http remote writes, a short syncPeriod, missing and escaping overlays", async () => {
-    const text = VALID + "remoteWrite:\n  url: http://hub.example.com/api/v1/write\napp:\n  syncPeriod: 10s\noverlays:\n  - overlays/fleet/missing.yaml\n";
+    const text =
+      VALID +
+      "remoteWrite:\n  url: http://hub.example.com/api/v1/write\napp:\n  syncPeriod: 10s\noverlays:\n  - overlays/fleet/missing.yaml\n";
     const messages = (await problemsOf(text)).map((p) => p.message);
     expect(messages).toEqual([
       "remote writes over plain http send every metric unencrypted",
@@ -102,7 +128,9 @@ describe("fleet spec", () => {
     await writeRepoFile(dir, "fleet.yaml", spec.replace("retention: 5m", "retention: five"));
     const result = await promfleet(dir, ["render"]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/fleet\.yaml:\d+:\d+: clusters\[1\]\.retention: "five" is not allowed here/);
+    expect(result.stderr).toMatch(
+      /fleet\.yaml:\d+:\d+: clusters\[1\]\.retention: "five" is not allowed here/,
+    );
     expect(result.stderr).toContain("fix: use a Prometheus duration");
     expect(await readdir(dir)).not.toContain("clusters");
     await expect(loadFleet(path.join(dir, "missing"))).rejects.toThrow(/cannot read fleet spec/);

@@ -8,7 +8,15 @@ import { loadFleet } from "../src/fleet/load.js";
 import { renderFleet } from "../src/render/render.js";
 import { CrdValidator } from "../src/validate/crd.js";
 import { findYtt } from "../src/ytt/ytt.js";
-import { exampleFleetRepo, hasShared, promfleet, readRepoFile, SHARED_MISSING, sharedDir, writeRepoFile } from "./helpers/fleet-repo.js";
+import {
+  exampleFleetRepo,
+  hasShared,
+  promfleet,
+  readRepoFile,
+  SHARED_MISSING,
+  sharedDir,
+  writeRepoFile,
+} from "./helpers/fleet-repo.js";
 import { parseDocs, parseValues, promConfigOf } from "./helpers/values.js";
 
 const bundle = path.join(sharedDir, "tce-prometheus-package-2.37.0");
@@ -43,34 +51,57 @@ describe.skipIf(!hasShared)(`the example fleet is the article's (${hasShared ? "
       }
     }
     expect(checked).toBe(4);
-    expect(crds.validate({ apiVersion: "kappctrl.k14s.io/v1alpha1", kind: "App", spec: { fetch: [{ git: { reff: "x" } }] } })).toEqual([
-      "/spec/fetch/0/git/reff: unknown field",
-    ]);
+    expect(
+      crds.validate({
+        apiVersion: "kappctrl.k14s.io/v1alpha1",
+        kind: "App",
+        spec: { fetch: [{ git: { reff: "x" } }] },
+      }),
+    ).toEqual(["/spec/fetch/0/git/reff: unknown field"]);
   });
 
-  it.each(["orbstack", "kind"])("%s: the package's own ytt templates accept the values and run exactly its args", async (cluster) => {
-    const ytt = await findYtt();
-    const valuesFile = path.join(dir, "clusters", cluster, "values.yaml");
-    const { stdout } = await execa(ytt.path, ["-f", path.join(bundle, "bundle", "config"), "--data-values-file", valuesFile]);
-    const deployment = parseDocs(stdout).find((d) => d.kind === "Deployment" && (d.metadata as { name: string }).name === "prometheus-server") as {
-      spec: { template: { spec: { containers: Array<{ name: string; args: string[] }> } } };
-    };
-    const server = deployment.spec.template.spec.containers.find((c) => c.name === "prometheus-server");
-    const values = parse(await readFile(valuesFile, "utf8")) as { prometheus: { deployment: { containers: { args: string[] } } } };
-    expect(server?.args).toEqual(values.prometheus.deployment.containers.args);
-    const configMap = parseDocs(stdout).find((d) => d.kind === "ConfigMap" && (d.data as Record<string, string> | undefined)?.["prometheus.yml"]);
-    expect(parse((configMap?.data as Record<string, string>)["prometheus.yml"])).toEqual(
-      parse((values.prometheus as unknown as { config: { prometheus_yml: string } }).config.prometheus_yml),
-    );
-  });
+  it.each(["orbstack", "kind"])(
+    "%s: the package's own ytt templates accept the values and run exactly its args",
+    async (cluster) => {
+      const ytt = await findYtt();
+      const valuesFile = path.join(dir, "clusters", cluster, "values.yaml");
+      const { stdout } = await execa(ytt.path, [
+        "-f",
+        path.join(bundle, "bundle", "config"),
+        "--data-values-file",
+        valuesFile,
+      ]);
+      const deployment = parseDocs(stdout).find(
+        (d) => d.kind === "Deployment" && (d.metadata as { name: string }).name === "prometheus-server",
+      ) as {
+        spec: { template: { spec: { containers: Array<{ name: string; args: string[] }> } } };
+      };
+      const server = deployment.spec.template.spec.containers.find((c) => c.name === "prometheus-server");
+      const values = parse(await readFile(valuesFile, "utf8")) as {
+        prometheus: { deployment: { containers: { args: string[] } } };
+      };
+      expect(server?.args).toEqual(values.prometheus.deployment.containers.args);
+      const configMap = parseDocs(stdout).find(
+        (d) => d.kind === "ConfigMap" && (d.data as Record<string, string> | undefined)?.["prometheus.yml"],
+      );
+      expect(parse((configMap?.data as Record<string, string>)["prometheus.yml"] ?? "")).toEqual(
+        parse((values.prometheus as unknown as { config: { prometheus_yml: string } }).config.prometheus_yml),
+      );
+    },
+  );
 
-  it.each(["orbstack", "kind"])("%s: values validate against the package's values schema", async (cluster) => {
-    const pkg = parse(await readFile(path.join(bundle, "package.yaml"), "utf8")) as { spec: { valuesSchema: { openAPIv3: object } } };
-    const validate = new Ajv({ strict: false, allErrors: true }).compile(pkg.spec.valuesSchema.openAPIv3);
-    const values = parse(await readRepoFile(dir, `clusters/${cluster}/values.yaml`));
-    expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
-    expect(validate({ prometheus: { pvc: { storage: 5 } } })).toBe(false);
-  });
+  it.each(["orbstack", "kind"])(
+    "%s: values validate against the package's values schema",
+    async (cluster) => {
+      const pkg = parse(await readFile(path.join(bundle, "package.yaml"), "utf8")) as {
+        spec: { valuesSchema: { openAPIv3: object } };
+      };
+      const validate = new Ajv({ strict: false, allErrors: true }).compile(pkg.spec.valuesSchema.openAPIv3);
+      const values = parse(await readRepoFile(dir, `clusters/${cluster}/values.yaml`));
+      expect(validate(values), JSON.stringify(validate.errors)).toBe(true);
+      expect(validate({ prometheus: { pvc: { storage: 5 } } })).toBe(false);
+    },
+  );
 });
 
 describe("render", () => {
@@ -78,8 +109,12 @@ describe("render", () => {
     const values = await readRepoFile(dir, "clusters/kind/values.yaml");
     const [secret] = parseDocs(await readRepoFile(dir, "clusters/kind/manifests/values-secret.yaml"));
     expect(Object.keys(secret?.stringData as object)).toEqual(["values.yaml"]);
-    expect(values.endsWith((secret?.stringData as Record<string, string>)["values.yaml"] as string)).toBe(true);
-    const app = parseDocs(await readRepoFile(dir, "clusters/kind/bootstrap/app.yaml")).find((d) => d.kind === "App") as {
+    expect(values.endsWith((secret?.stringData as Record<string, string>)["values.yaml"] as string)).toBe(
+      true,
+    );
+    const app = parseDocs(await readRepoFile(dir, "clusters/kind/bootstrap/app.yaml")).find(
+      (d) => d.kind === "App",
+    ) as {
       spec: { fetch: Array<{ git: Record<string, string> }>; syncPeriod: string };
     };
     expect(app.spec.fetch[0]?.git).toMatchObject({ ref: "origin/main", subPath: "clusters/kind/manifests" });
@@ -88,11 +123,25 @@ describe("render", () => {
 
   it("applies overlays in the documented order; a per-cluster overlay changes that cluster only", async () => {
     const repo = await fleetWithAgents(["kind", "edge-1"]);
-    await writeRepoFile(repo, "overlays/fleet/interval.yaml", overlay("global:\n  scrape_interval: 30s", "prometheus_yml"));
-    await writeRepoFile(repo, "overlays/clusters/edge-1/interval.yaml", overlay("global:\n  scrape_interval: 15s", "prometheus_yml"));
-    await appendToSpec(repo, "overlays:\n  - overlays/fleet/interval.yaml\n", "edge-1", "overlays: [overlays/clusters/edge-1/interval.yaml]");
+    await writeRepoFile(
+      repo,
+      "overlays/fleet/interval.yaml",
+      overlay("global:\n  scrape_interval: 30s", "prometheus_yml"),
+    );
+    await writeRepoFile(
+      repo,
+      "overlays/clusters/edge-1/interval.yaml",
+      overlay("global:\n  scrape_interval: 15s", "prometheus_yml"),
+    );
+    await appendToSpec(
+      repo,
+      "overlays:\n  - overlays/fleet/interval.yaml\n",
+      "edge-1",
+      "overlays: [overlays/clusters/edge-1/interval.yaml]",
+    );
     expect((await promfleet(repo, ["render"])).code).toBe(0);
-    const interval = async (c: string) => promConfigOf(await readRepoFile(repo, `clusters/${c}/values.yaml`)).global.scrape_interval;
+    const interval = async (c: string) =>
+      promConfigOf(await readRepoFile(repo, `clusters/${c}/values.yaml`)).global.scrape_interval;
     expect(await interval("orbstack")).toBe("30s");
     expect(await interval("kind")).toBe("30s");
     expect(await interval("edge-1")).toBe("15s");
@@ -100,7 +149,12 @@ describe("render", () => {
 
   it("applies a cluster's values (--set) after every overlay", async () => {
     const repo = await fleetWithAgents(["kind"]);
-    await appendToSpec(repo, "", "kind", 'values: {"prometheus.pvc.storage": 3Gi, "prometheus.config.prometheus_yml.global.scrape_timeout": 20s}');
+    await appendToSpec(
+      repo,
+      "",
+      "kind",
+      'values: {"prometheus.pvc.storage": 3Gi, "prometheus.config.prometheus_yml.global.scrape_timeout": 20s}',
+    );
     expect((await promfleet(repo, ["render"])).code).toBe(0);
     const text = await readRepoFile(repo, "clusters/kind/values.yaml");
     expect((parse(text) as { prometheus: { pvc: { storage: string } } }).prometheus.pvc.storage).toBe("3Gi");
@@ -110,20 +164,38 @@ describe("render", () => {
   it("guards agents' cluster label by default: a final labeldrop on jobs that map labels", async () => {
     const repo = await fleetWithAgents(["kind"]);
     const spec = await readRepoFile(repo, "fleet.yaml");
-    await writeRepoFile(repo, "fleet.yaml", spec.replace("guardClusterLabel: false", "guardClusterLabel: true"));
+    await writeRepoFile(
+      repo,
+      "fleet.yaml",
+      spec.replace("guardClusterLabel: false", "guardClusterLabel: true"),
+    );
     const result = await promfleet(repo, ["render"]);
     expect(result.stderr).not.toContain("warning");
     const jobs = promConfigOf(await readRepoFile(repo, "clusters/kind/values.yaml")).scrape_configs;
-    const guarded = jobs.filter((j) => j.relabel_configs?.at(-1)?.action === "labeldrop").map((j) => j.job_name);
+    const guarded = jobs
+      .filter((j) => j.relabel_configs?.at(-1)?.action === "labeldrop")
+      .map((j) => j.job_name);
     expect(guarded).toEqual(["kubernetes-pods", "kubernetes-nodes-cadvisor"]);
     const off = await promfleet(dir, ["render", "--check"]);
     expect(off.stderr).toContain('job kubernetes-pods can set a "cluster" label');
   });
 
   it.each([
-    ["rule_files", "rule_files: [/etc/config/rules]", "agent mode exits at start when its config has rule_files"],
-    ["remote_read", "remote_read: [{url: 'https://x.example.com'}]", "agent mode exits at start when its config has remote_read"],
-    ["max_retries", "remote_write: [{url: 'https://x.example.com', queue_config: {max_retries: 3}}]", "Prometheus 2.43 rejects this field"],
+    [
+      "rule_files",
+      "rule_files: [/etc/config/rules]",
+      "agent mode exits at start when its config has rule_files",
+    ],
+    [
+      "remote_read",
+      "remote_read: [{url: 'https://x.example.com'}]",
+      "agent mode exits at start when its config has remote_read",
+    ],
+    [
+      "max_retries",
+      "remote_write: [{url: 'https://x.example.com', queue_config: {max_retries: 3}}]",
+      "Prometheus 2.43 rejects this field",
+    ],
   ])("refuses agent values that would not start (%s)", async (_name, snippet, message) => {
     const repo = await fleetWithAgents(["kind"]);
     await writeRepoFile(repo, "overlays/clusters/kind/bad.yaml", overlay(snippet, "prometheus_yml", true));
@@ -136,13 +208,23 @@ describe("render", () => {
 
   it("refuses a --storage.tsdb flag on an agent", async () => {
     const spec = await loadFleet(await fleetWithAgents(["kind"]));
-    spec.clusters[1]!.values = { "prometheus.deployment.containers.args": ["--enable-feature=agent", "--storage.tsdb.path=/data"] };
-    await expect(renderFleet(spec)).rejects.toMatchObject({ problems: [expect.objectContaining({ message: "agent mode exits at start on --storage.tsdb.path=/data" })] });
+    spec.clusters[1]!.values = {
+      "prometheus.deployment.containers.args": ["--enable-feature=agent", "--storage.tsdb.path=/data"],
+    };
+    await expect(renderFleet(spec)).rejects.toMatchObject({
+      problems: [
+        expect.objectContaining({ message: "agent mode exits at start on --storage.tsdb.path=/data" }),
+      ],
+    });
   });
 
   it("ytt errors name the user's overlay file and line", async () => {
     const repo = await fleetWithAgents(["kind"]);
-    await writeRepoFile(repo, "overlays/clusters/kind/broken.yaml", "#@ def overlay_for(cluster):\nprometheus:\n  x: #@ cluster.nope\n#@ end\n");
+    await writeRepoFile(
+      repo,
+      "overlays/clusters/kind/broken.yaml",
+      "#@ def overlay_for(cluster):\nprometheus:\n  x: #@ cluster.nope\n#@ end\n",
+    );
     await appendToSpec(repo, "", "kind", "overlays: [overlays/clusters/kind/broken.yaml]");
     const result = await promfleet(repo, ["render"]);
     expect(result.code).toBe(2);
@@ -154,7 +236,11 @@ describe("render", () => {
 describe("overlay files", () => {
   it("an overlay that does not define overlay_for(cluster) is refused with the fix", async () => {
     const repo = await fleetWithAgents(["kind"]);
-    await writeRepoFile(repo, "overlays/fleet/plain.yaml", "#@ load(\"@ytt:overlay\", \"overlay\")\n#@overlay/match by=overlay.all\n---\na: 1\n");
+    await writeRepoFile(
+      repo,
+      "overlays/fleet/plain.yaml",
+      '#@ load("@ytt:overlay", "overlay")\n#@overlay/match by=overlay.all\n---\na: 1\n',
+    );
     await appendToSpec(repo, "overlays: [overlays/fleet/plain.yaml]\n", "kind", "storage: 2Gi");
     const result = await promfleet(repo, ["render"]);
     expect(result.code).toBe(2);
@@ -167,13 +253,21 @@ describe("overlay files", () => {
 async function fleetWithAgents(agents: string[]): Promise<string> {
   const repo = await exampleFleetRepo();
   const spec = await readRepoFile(repo, "fleet.yaml");
-  const extra = agents.filter((a) => a !== "kind").map((a) => `  - name: ${a}\n    role: agent\n    retention: 5m\n`).join("");
+  const extra = agents
+    .filter((a) => a !== "kind")
+    .map((a) => `  - name: ${a}\n    role: agent\n    retention: 5m\n`)
+    .join("");
   await writeRepoFile(repo, "fleet.yaml", spec + extra);
   return repo;
 }
 
 /** Adds top-level text to the spec and one key to a cluster's entry. */
-async function appendToSpec(repo: string, topLevel: string, cluster: string, clusterLine: string): Promise<void> {
+async function appendToSpec(
+  repo: string,
+  topLevel: string,
+  cluster: string,
+  clusterLine: string,
+): Promise<void> {
   const spec = await readRepoFile(repo, "fleet.yaml");
   const withCluster = spec.replace(new RegExp(`(  - name: ${cluster}\\n)`), `$1    ${clusterLine}\n`);
   await writeRepoFile(repo, "fleet.yaml", topLevel + withCluster);
@@ -181,8 +275,10 @@ async function appendToSpec(repo: string, topLevel: string, cluster: string, clu
 
 /** A ytt overlay that merges `snippet` into prometheus_yml (or the values root). */
 function overlay(snippet: string, at: "prometheus_yml", missingOk = false): string {
-  const body = snippet.split("\n").map((l) => `      ${l}`).join("\n");
+  const body = snippet
+    .split("\n")
+    .map((l) => `      ${l}`)
+    .join("\n");
   const annotate = missingOk ? "      #@overlay/match missing_ok=True\n" : "";
   return `#@ load("@ytt:overlay", "overlay")\n#@ def overlay_for(cluster):\nprometheus:\n  config:\n    ${at}:\n${annotate}${body}\n#@ end\n`;
 }
-

@@ -254,8 +254,13 @@ describe("verifyFleet (fake aggregators)", () => {
         onProgress: (m) => progress.push(m),
       }),
     );
-    expect(e.message).not.toContain(password);
-    expect(progress.join("\n")).not.toContain(password);
+    expect(srv.requests[2]?.headers.authorization).toBe(
+      `Basic ${Buffer.from(`ops:${password}`).toString("base64")}`,
+    );
+    for (const text of [e.message, progress.join("\n")]) {
+      expect(text).not.toContain(password);
+      expect(text).not.toContain(Buffer.from(`ops:${password}`).toString("base64"));
+    }
     expect(progress.length).toBeGreaterThan(0);
   });
 

@@ -27,7 +27,13 @@ describe("writing clusters/", () => {
     const first = await snapshot(dir);
     const before = await mtimes(dir, first.keys());
     const again = await promfleet(dir, ["render", "--json"]);
-    expect(JSON.parse(again.stdout)).toMatchObject({ created: [], updated: [], removed: [], unchanged: first.size, written: false });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      created: [],
+      updated: [],
+      removed: [],
+      unchanged: first.size,
+      written: false,
+    });
     expect(await snapshot(dir)).toEqual(first);
     expect(await mtimes(dir, first.keys())).toEqual(before);
   });
@@ -96,9 +102,17 @@ describe("writing clusters/", () => {
     const dir = await exampleFleetRepo();
     await promfleet(dir, ["render"]);
     const before = await snapshot(dir);
-    await writeRepoFile(dir, "overlays/fleet/broken.yaml", "#@ def overlay_for(cluster):\n#@   fail(\"boom\")\n#@ end\n");
+    await writeRepoFile(
+      dir,
+      "overlays/fleet/broken.yaml",
+      '#@ def overlay_for(cluster):\n#@   fail("boom")\n#@ end\n',
+    );
     const spec = await readRepoFile(dir, "fleet.yaml");
-    await writeRepoFile(dir, "fleet.yaml", spec.replace("retention: 42d", "retention: 30d") + "overlays: [overlays/fleet/broken.yaml]\n");
+    await writeRepoFile(
+      dir,
+      "fleet.yaml",
+      spec.replace("retention: 42d", "retention: 30d") + "overlays: [overlays/fleet/broken.yaml]\n",
+    );
     const result = await promfleet(dir, ["render"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("overlays/fleet/broken.yaml");

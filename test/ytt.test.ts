@@ -24,13 +24,20 @@ describe("ytt wrapper", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-fake-ytt-"));
     const fake = path.join(dir, "ytt");
     await writeFile(fake, "#!/bin/sh\necho 'ytt version 0.30.0'\n", { mode: 0o755 });
-    await expect(findYtt({ ...process.env, PROMFLEET_YTT: fake })).rejects.toThrow(/ytt 0.30.0 .* is older than 0.44.0/);
+    await expect(findYtt({ ...process.env, PROMFLEET_YTT: fake })).rejects.toThrow(
+      /ytt 0.30.0 .* is older than 0.44.0/,
+    );
   });
 
   it("stops a ytt run that takes too long", async () => {
     const ytt = await findYtt();
     const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-slow-"));
-    await writeFile(path.join(dir, "slow.yaml"), "#@ def spin():\n#@   n = 0\n#@   for i in range(1000000000):\n#@     n += i\n#@   end\n#@   return n\n#@ end\n---\nx: #@ spin()\n");
-    await expect(runYtt(ytt, { files: [dir], timeoutMs: 300 })).rejects.toThrow(/ytt did not finish within 0.3s/);
+    await writeFile(
+      path.join(dir, "slow.yaml"),
+      "#@ def spin():\n#@   n = 0\n#@   for i in range(1000000000):\n#@     n += i\n#@   end\n#@   return n\n#@ end\n---\nx: #@ spin()\n",
+    );
+    await expect(runYtt(ytt, { files: [dir], timeoutMs: 300 })).rejects.toThrow(
+      /ytt did not finish within 0.3s/,
+    );
   });
 });

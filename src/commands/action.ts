@@ -9,7 +9,9 @@ export interface GlobalOptions {
 }
 
 /** Wraps a command so that every error becomes a clear message and a meaningful exit code. */
-export function action<T extends { json?: boolean }>(run: (o: T & GlobalOptions, args: string[]) => Promise<number>) {
+export function action<T extends { json?: boolean }>(
+  run: (o: T & GlobalOptions, args: string[]) => Promise<number>,
+) {
   return async (...received: unknown[]) => {
     const cmd = received[received.length - 1] as Command;
     const all = { ...cmd.optsWithGlobals<GlobalOptions>() } as T & GlobalOptions;

@@ -25,7 +25,8 @@ export interface RenderSummary {
 /** promfleet render: fleet spec -> ytt -> clusters/<name>/. Returns the exit code. */
 export async function renderCommand(o: RenderOptions, out: Output): Promise<number> {
   const readOnly = Boolean(o.check || o.dryRun);
-  if (!readOnly && (await recoverInterrupted(o.dir))) out.info("finished the file moves of an interrupted render");
+  if (!readOnly && (await recoverInterrupted(o.dir)))
+    out.info("finished the file moves of an interrupted render");
   const spec = await loadFleet(o.dir, o.fleet);
   out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file}`);
   const rendered = await renderFleet(spec);
@@ -39,7 +40,15 @@ export async function renderCommand(o: RenderOptions, out: Output): Promise<numb
 }
 
 function summarize(clusters: number, plan: Plan, warnings: string[], written: boolean): RenderSummary {
-  return { clusters, created: plan.create, updated: plan.update, removed: plan.remove, unchanged: plan.unchanged, warnings, written };
+  return {
+    clusters,
+    created: plan.create,
+    updated: plan.update,
+    removed: plan.remove,
+    unchanged: plan.unchanged,
+    warnings,
+    written,
+  };
 }
 
 function describe(plan: Plan, o: RenderOptions): string {
@@ -49,6 +58,10 @@ function describe(plan: Plan, o: RenderOptions): string {
     ...plan.remove.map((f) => `- ${f}`),
   ];
   if (lines.length === 0) return `up to date (${plan.unchanged} files)`;
-  const verb = o.check ? "out of date; run 'promfleet render'" : o.dryRun ? "would change (dry run, nothing written)" : "written";
+  const verb = o.check
+    ? "out of date; run 'promfleet render'"
+    : o.dryRun
+      ? "would change (dry run, nothing written)"
+      : "written";
   return `${lines.join("\n")}\n${lines.length} file(s) ${verb}`;
 }

@@ -6,7 +6,7 @@ import { LineCounter, parseDocument, type Document } from "yaml";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { locate, pointerToPath } from "./locate.js";
 import { fleetSchema, PATTERN_FIXES } from "./schema.js";
-import { WAL_IN_CONTAINER, type ClusterSpec, type FleetSpec, type Role } from "./spec.js";
+import { WAL_IN_CONTAINER, type ClusterSpec, type Delivery, type FleetSpec, type Role } from "./spec.js";
 
 export const DEFAULT_FLEET_FILE = "fleet.yaml";
 
@@ -18,6 +18,9 @@ const DEFAULTS = {
   retention: { aggregator: "15d", agent: "5m" } as Record<Role, string>,
   agentWalPath: "/data/agent-wal",
   agentStorage: "1Gi",
+  delivery: "kapp-controller" as Delivery,
+  fluxNamespace: "flux-system",
+  fluxInterval: "10m",
 };
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -53,14 +56,19 @@ export async function parseFleet(text: string, root: string, file: string): Prom
   }
   const raw: unknown = doc.toJS();
   const problems = schemaProblems(raw, doc, lines, file);
-  if (problems.length === 0) problems.push(...(await semanticProblems(raw as RawFleet, doc, lines, file, root)));
+  if (problems.length === 0)
+    problems.push(...(await semanticProblems(raw as RawFleet, doc, lines, file, root)));
   if (problems.length > 0) throw invalid(file, problems);
   return complete(raw as RawFleet, root, file);
 }
 
 function invalid(file: string, problems: Problem[]): PromfleetError {
   const noun = problems.length === 1 ? "problem" : "problems";
-  return new PromfleetError(`${file}: ${problems.length} ${noun}; nothing was written`, ExitCode.badInput, problems);
+  return new PromfleetError(
+    `${file}: ${problems.length} ${noun}; nothing was written`,
+    ExitCode.badInput,
+    problems,
+  );
 }
 
 function schemaProblems(raw: unknown, doc: Document, lines: LineCounter, file: string): Problem[] {
@@ -90,7 +98,12 @@ function schemaProblem(e: ErrorObject, doc: Document, lines: LineCounter, file: 
       };
     }
     case "required":
-      return { ...at(), path, message: `missing required key "${String(params.missingProperty)}"`, fix: `add "${String(params.missingProperty)}"` };
+      return {
+        ...at(),
+        path,
+        message: `missing required key "${String(params.missingProperty)}"`,
+        fix: `add "${String(params.missingProperty)}"`,
+      };
     case "pattern":
       return {
         ...at(),
@@ -99,13 +112,33 @@ function schemaProblem(e: ErrorObject, doc: Document, lines: LineCounter, file: 
         fix: PATTERN_FIXES[String(params.pattern)] ?? `match the pattern ${String(params.pattern)}`,
       };
     case "enum":
-      return { ...at(), path, message: `must be one of ${(params.allowedValues as unknown[]).join(", ")}`, fix: "use one of the listed values" };
+      return {
+        ...at(),
+        path,
+        message: `must be one of ${(params.allowedValues as unknown[]).join(", ")}`,
+        fix: "use one of the listed values",
+      };
     case "const":
-      return { ...at(), path, message: `must be ${JSON.stringify(params.allowedValue)}`, fix: `set it to ${JSON.stringify(params.allowedValue)}` };
+      return {
+        ...at(),
+        path,
+        message: `must be ${JSON.stringify(params.allowedValue)}`,
+        fix: `set it to ${JSON.stringify(params.allowedValue)}`,
+      };
     case "propertyNames":
-      return { ...at(), path, message: `key ${JSON.stringify(params.propertyName)} is not a dotted path of names`, fix: "write keys like prometheus.pvc.storage" };
+      return {
+        ...at(),
+        path,
+        message: `key ${JSON.stringify(params.propertyName)} is not a dotted path of names`,
+        fix: "write keys like prometheus.pvc.storage",
+      };
     default:
-      return { ...at(), path, message: e.message ?? "is not valid", fix: "see the fleet spec reference in the README" };
+      return {
+        ...at(),
+        path,
+        message: e.message ?? "is not valid",
+        fix: "see the fleet spec reference in the README",
+      };
   }
 }
 
@@ -129,6 +162,7 @@ interface RawCluster {
   storage?: string;
   ingress?: { host: string };
   walPath?: string;
+  delivery?: Delivery;
   overlays?: string[];
   values?: Record<string, unknown>;
 }
@@ -140,6 +174,8 @@ interface RawFleet {
   remoteWrite?: { url?: string; tls?: { insecureSkipVerify?: boolean } };
   kubernetesApi?: { tls?: { insecureSkipVerify?: boolean } };
   guardClusterLabel?: boolean;
+  delivery?: Delivery;
+  flux?: { namespace?: string; interval?: string };
   overlays?: string[];
   clusters: RawCluster[];
 }
@@ -171,7 +207,7 @@ async function semanticProblems(
       message: `a fleet needs exactly one aggregator, found ${aggregators.length}`,
       fix:
         aggregators.length === 0
-          ? 'set role: aggregator on the cluster that receives the remote writes'
+          ? "set role: aggregator on the cluster that receives the remote writes"
           : "keep one aggregator and make the others role: agent",
     });
   raw.clusters.forEach((c, i) => problems.push(...roleFieldProblems(c, i, at)));
@@ -201,15 +237,26 @@ async function semanticProblems(
 
 function goDurationSeconds(d: string): number {
   const unit = { h: 3600, m: 60, s: 1 } as Record<string, number>;
-  return [...d.matchAll(/(\d+)([hms])/g)].reduce((sum, [, n, u]) => sum + Number(n) * (unit[u as string] ?? 0), 0);
+  return [...d.matchAll(/(\d+)([hms])/g)].reduce(
+    (sum, [, n, u]) => sum + Number(n) * (unit[u as string] ?? 0),
+    0,
+  );
 }
 
 function roleFieldProblems(c: RawCluster, i: number, at: (p: string) => Omit<Problem, "message">): Problem[] {
   const problems: Problem[] = [];
   if (c.role === "agent" && c.ingress)
-    problems.push({ ...at(`/clusters/${i}/ingress`), message: "only the aggregator has an ingress", fix: "remove ingress from this agent" });
+    problems.push({
+      ...at(`/clusters/${i}/ingress`),
+      message: "only the aggregator has an ingress",
+      fix: "remove ingress from this agent",
+    });
   if (c.role === "aggregator" && c.walPath)
-    problems.push({ ...at(`/clusters/${i}/walPath`), message: "walPath is for agents; the aggregator keeps a TSDB in /data", fix: "remove walPath from the aggregator" });
+    problems.push({
+      ...at(`/clusters/${i}/walPath`),
+      message: "walPath is for agents; the aggregator keeps a TSDB in /data",
+      fix: "remove walPath from the aggregator",
+    });
   return problems;
 }
 
@@ -220,19 +267,30 @@ async function overlayProblems(
 ): Promise<Problem[]> {
   const refs = [
     ...(raw.overlays ?? []).map((p, j) => ({ p, pointer: `/overlays/${j}` })),
-    ...raw.clusters.flatMap((c, i) => (c.overlays ?? []).map((p, j) => ({ p, pointer: `/clusters/${i}/overlays/${j}` }))),
+    ...raw.clusters.flatMap((c, i) =>
+      (c.overlays ?? []).map((p, j) => ({ p, pointer: `/clusters/${i}/overlays/${j}` })),
+    ),
   ];
   const problems: Problem[] = [];
   for (const { p, pointer } of refs) {
-    const exists = await stat(path.join(root, p)).then((s) => s.isFile(), () => false);
-    if (!exists) problems.push({ ...at(pointer), message: `overlay ${p} does not exist`, fix: "create the file or correct the path (relative to the fleet root)" });
+    const exists = await stat(path.join(root, p)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!exists)
+      problems.push({
+        ...at(pointer),
+        message: `overlay ${p} does not exist`,
+        fix: "create the file or correct the path (relative to the fleet root)",
+      });
   }
   return problems;
 }
 
 function complete(raw: RawFleet, root: string, file: string): FleetSpec {
   const aggregator = raw.clusters.find((c) => c.role === "aggregator") as RawCluster;
-  const remoteWriteUrl = raw.remoteWrite?.url ?? (aggregator.ingress ? `https://${aggregator.ingress.host}/api/v1/write` : "");
+  const remoteWriteUrl =
+    raw.remoteWrite?.url ?? (aggregator.ingress ? `https://${aggregator.ingress.host}/api/v1/write` : "");
   return {
     root,
     file,
@@ -244,19 +302,27 @@ function complete(raw: RawFleet, root: string, file: string): FleetSpec {
     },
     git: { url: raw.git.url, branch: raw.git.branch ?? DEFAULTS.branch, secretName: raw.git.secretName },
     app: { syncPeriod: raw.app?.syncPeriod ?? DEFAULTS.syncPeriod },
-    remoteWrite: { url: remoteWriteUrl, insecureSkipVerify: raw.remoteWrite?.tls?.insecureSkipVerify ?? false },
+    flux: {
+      namespace: raw.flux?.namespace ?? DEFAULTS.fluxNamespace,
+      interval: raw.flux?.interval ?? DEFAULTS.fluxInterval,
+    },
+    remoteWrite: {
+      url: remoteWriteUrl,
+      insecureSkipVerify: raw.remoteWrite?.tls?.insecureSkipVerify ?? false,
+    },
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
     overlays: raw.overlays ?? [],
-    clusters: raw.clusters.map(completeCluster),
+    clusters: raw.clusters.map((c) => completeCluster(c, raw.delivery ?? DEFAULTS.delivery)),
   };
 }
 
-function completeCluster(c: RawCluster): ClusterSpec {
+function completeCluster(c: RawCluster, fleetDelivery: Delivery): ClusterSpec {
   const agent = c.role === "agent";
   return {
     name: c.name,
     role: c.role,
+    delivery: c.delivery ?? fleetDelivery,
     retention: c.retention ?? DEFAULTS.retention[c.role],
     storage: c.storage ?? (agent ? DEFAULTS.agentStorage : undefined),
     ingressHost: c.ingress?.host,

@@ -3,7 +3,10 @@ import { isMap, isSeq, LineCounter, type Document, type Node } from "yaml";
 /** Turns a JSON pointer (`/clusters/1/retention`) into the path users read (`clusters[1].retention`). */
 export function pointerToPath(pointer: string): string {
   const parts = pointer.split("/").slice(1).map(unescapePointer);
-  return parts.reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), "");
+  return parts.reduce(
+    (acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part),
+    "",
+  );
 }
 
 function unescapePointer(s: string): string {

@@ -2,7 +2,8 @@
 
 export const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /** Prometheus' duration syntax (model.ParseDuration), at least one unit. */
-export const PROMETHEUS_DURATION = "^(?!$)((\\d+)y)?((\\d+)w)?((\\d+)d)?((\\d+)h)?((\\d+)m)?((\\d+)s)?((\\d+)ms)?$";
+export const PROMETHEUS_DURATION =
+  "^(?!$)((\\d+)y)?((\\d+)w)?((\\d+)d)?((\\d+)h)?((\\d+)m)?((\\d+)s)?((\\d+)ms)?$";
 /** A Go duration as Kubernetes reads it (metav1.Duration), hours to seconds. */
 export const GO_DURATION = "^(?!$)(\\d+h)?(\\d+m)?(\\d+s)?$";
 /** A Kubernetes quantity as used for PVC sizes. */
@@ -32,6 +33,7 @@ const cluster = {
       properties: { host: { type: "string", pattern: DNS1123_SUBDOMAIN, maxLength: 253 } },
     },
     walPath: { type: "string", pattern: "^(in-container|/[A-Za-z0-9._/-]*)$" },
+    delivery: { enum: ["kapp-controller", "flux"] },
     overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
     values: {
       type: "object",
@@ -80,6 +82,15 @@ export const fleetSchema = {
     },
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
     guardClusterLabel: { type: "boolean" },
+    delivery: { enum: ["kapp-controller", "flux"] },
+    flux: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        namespace: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+        interval: { type: "string", pattern: GO_DURATION },
+      },
+    },
     overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
     clusters: { type: "array", minItems: 1, items: cluster },
   },
@@ -89,7 +100,8 @@ export const fleetSchema = {
 export const PATTERN_FIXES: Record<string, string> = {
   [DNS1123_LABEL]:
     "use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
-  [PROMETHEUS_DURATION]: "use a Prometheus duration: a number and a unit (ms, s, m, h, d, w, y), e.g. 5m, 2h, 42d",
+  [PROMETHEUS_DURATION]:
+    "use a Prometheus duration: a number and a unit (ms, s, m, h, d, w, y), e.g. 5m, 2h, 42d",
   [GO_DURATION]: "use hours, minutes and seconds, e.g. 30s, 5m or 1h30m",
   [STORAGE_QUANTITY]: "use a Kubernetes quantity, e.g. 1Gi or 150Gi",
   [DNS1123_SUBDOMAIN]: "use lowercase letters, digits, '-' and '.', e.g. prometheus.example.com",

@@ -2,12 +2,16 @@
 
 export type Role = "aggregator" | "agent";
 
+/** What pulls clusters/<name>/ onto the cluster; kapp-controller installs the package either way. */
+export type Delivery = "kapp-controller" | "flux";
+
 /** Where an agent keeps its write-ahead log; `in-container` is Prometheus' default, lost on restart. */
 export const WAL_IN_CONTAINER = "in-container";
 
 export interface ClusterSpec {
   name: string;
   role: Role;
+  delivery: Delivery;
   /** Aggregator: TSDB retention. Agent: --storage.agent.retention.max-time. */
   retention: string;
   /** PVC size; agents default to a tiny volume, the aggregator to the package default. */
@@ -37,6 +41,7 @@ export interface FleetSpec {
   };
   git: { url: string; branch: string; secretName?: string };
   app: { syncPeriod: string };
+  flux: { namespace: string; interval: string };
   remoteWrite: { url: string; insecureSkipVerify: boolean };
   kubernetesApi: { insecureSkipVerify: boolean };
   /** Append a `labeldrop` of scraped `cluster` labels to agent jobs that could produce one. */

@@ -57,7 +57,12 @@ export async function planTree(root: string, desired: Map<string, string>): Prom
     if (current !== content) plan.contents.set(rel, content);
   }
   plan.remove = [...managed.keys()].filter((rel) => !desired.has(rel)).sort();
-  if (conflicts.length > 0) throw new PromfleetError("rendering would overwrite files promfleet does not own", ExitCode.badInput, conflicts);
+  if (conflicts.length > 0)
+    throw new PromfleetError(
+      "rendering would overwrite files promfleet does not own",
+      ExitCode.badInput,
+      conflicts,
+    );
   return plan;
 }
 

@@ -6,7 +6,14 @@ import { ExitCode, PromfleetError } from "../util/errors.js";
 import { parseConcatenatedJson } from "../util/json-stream.js";
 import { stageFleet } from "../ytt/stage.js";
 import { findYtt, runYtt, type Ytt } from "../ytt/ytt.js";
-import { bootstrapApp, installRbac, packageInstall, valuesSecret } from "./resources.js";
+import {
+  bootstrapApp,
+  bootstrapFlux,
+  installRbac,
+  kustomization,
+  packageInstall,
+  valuesSecret,
+} from "./resources.js";
 import { finishValues, RenderProblems, type ClusterWarning } from "./values.js";
 import { toYaml, toYamlDocuments } from "./yaml-format.js";
 
@@ -35,12 +42,20 @@ export async function renderFleet(spec: FleetSpec, ytt?: Ytt): Promise<RenderedF
   const binary = ytt ?? (await findYtt());
   const stage = await stageFleet(spec);
   try {
-    const chunks = split(spec.clusters, Math.min(os.availableParallelism(), Math.ceil(spec.clusters.length / MIN_CLUSTERS_PER_PROCESS)));
+    const chunks = split(
+      spec.clusters,
+      Math.min(os.availableParallelism(), Math.ceil(spec.clusters.length / MIN_CLUSTERS_PER_PROCESS)),
+    );
     const outputs = await Promise.all(
       chunks.map(async (clusters, i) => {
         const dataValues = path.join(stage.dir, `fleet-values-${i}.json`);
         await writeFile(dataValues, JSON.stringify(yttDataValues(spec, clusters, stage.stackOf)));
-        return runYtt(binary, { files: [stage.dir], dataValuesFiles: [dataValues], output: "json", renamePaths: stage.renamePaths });
+        return runYtt(binary, {
+          files: [stage.dir],
+          dataValuesFiles: [dataValues],
+          output: "json",
+          renamePaths: stage.renamePaths,
+        });
       }),
     );
     return assemble(spec, valuesByCluster(outputs.flatMap(parseConcatenatedJson)));
@@ -51,7 +66,9 @@ export async function renderFleet(spec: FleetSpec, ytt?: Ytt): Promise<RenderedF
 
 function split<T>(items: T[], parts: number): T[][] {
   const size = Math.ceil(items.length / Math.max(parts, 1));
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
+    items.slice(i * size, (i + 1) * size),
+  );
 }
 
 function yttDataValues(spec: FleetSpec, clusters: ClusterSpec[], stackOf: Map<string, string>) {
@@ -100,23 +117,44 @@ function assemble(spec: FleetSpec, valuesDocs: Map<string, unknown[]>): Rendered
     }
   }
   if (problems.length > 0)
-    throw new PromfleetError(`rendered values are not safe to deploy; nothing was written`, ExitCode.badInput, problems);
+    throw new PromfleetError(
+      `rendered values are not safe to deploy; nothing was written`,
+      ExitCode.badInput,
+      problems,
+    );
   rendered.warnings = summarizeWarnings(warnings);
   return rendered;
 }
 
-function assembleCluster(spec: FleetSpec, cluster: ClusterSpec, docs: unknown[], out: RenderedFleet): ClusterWarning[] {
+function assembleCluster(
+  spec: FleetSpec,
+  cluster: ClusterSpec,
+  docs: unknown[],
+  out: RenderedFleet,
+): ClusterWarning[] {
   const dir = `${CLUSTERS_DIR}/${cluster.name}`;
   if (docs.length !== 1)
-    throw new PromfleetError(`cluster ${cluster.name}: overlays produced ${docs.length} values documents, expected exactly 1`, ExitCode.badInput);
+    throw new PromfleetError(
+      `cluster ${cluster.name}: overlays produced ${docs.length} values documents, expected exactly 1`,
+      ExitCode.badInput,
+    );
   const { values, warnings } = finishValues(spec, cluster, docs[0] as Record<string, unknown>);
   out.values.set(cluster.name, values);
   const valuesText = toYaml(values);
   out.files.set(`${dir}/values.yaml`, HEADER + valuesText);
   out.files.set(`${dir}/manifests/rbac.yaml`, HEADER + toYamlDocuments(installRbac(spec)));
-  out.files.set(`${dir}/manifests/values-secret.yaml`, HEADER + toYamlDocuments([valuesSecret(spec, valuesText)]));
-  out.files.set(`${dir}/manifests/package-install.yaml`, HEADER + toYamlDocuments([packageInstall(spec, cluster)]));
-  out.files.set(`${dir}/bootstrap/app.yaml`, HEADER + toYamlDocuments(bootstrapApp(spec, cluster)));
+  out.files.set(
+    `${dir}/manifests/values-secret.yaml`,
+    HEADER + toYamlDocuments([valuesSecret(spec, valuesText)]),
+  );
+  out.files.set(
+    `${dir}/manifests/package-install.yaml`,
+    HEADER + toYamlDocuments([packageInstall(spec, cluster)]),
+  );
+  if (cluster.delivery === "flux") {
+    out.files.set(`${dir}/kustomization.yaml`, HEADER + toYaml(kustomization()));
+    out.files.set(`${dir}/bootstrap/flux.yaml`, HEADER + toYamlDocuments(bootstrapFlux(spec, cluster)));
+  } else out.files.set(`${dir}/bootstrap/app.yaml`, HEADER + toYamlDocuments(bootstrapApp(spec, cluster)));
   return warnings;
 }
 
@@ -125,7 +163,8 @@ function summarizeWarnings(warnings: ClusterWarning[]): string[] {
   const byMessage = new Map<string, string[]>();
   for (const w of warnings) byMessage.set(w.message, [...(byMessage.get(w.message) ?? []), w.cluster]);
   return [...byMessage].map(([message, clusters]) => {
-    const shown = clusters.slice(0, 5).join(", ") + (clusters.length > 5 ? `, … (${clusters.length} clusters)` : "");
+    const shown =
+      clusters.slice(0, 5).join(", ") + (clusters.length > 5 ? `, … (${clusters.length} clusters)` : "");
     return `${message} [${shown}]`;
   });
 }

@@ -10,11 +10,20 @@ const APP_SERVICE_ACCOUNT = "promfleet-app";
 
 export function installNames(spec: FleetSpec) {
   const prefix = `prometheus-${spec.package.namespace}`;
-  return { install: "prometheus", serviceAccount: `${prefix}-sa`, secret: `${prefix}-values`, binding: `${prefix}-cluster-admin` };
+  return {
+    install: "prometheus",
+    serviceAccount: `${prefix}-sa`,
+    secret: `${prefix}-values`,
+    binding: `${prefix}-cluster-admin`,
+  };
 }
 
 function labels(cluster: ClusterSpec): Record<string, string> {
-  return { "app.kubernetes.io/managed-by": "promfleet", "promfleet.dev/cluster": cluster.name, "promfleet.dev/role": cluster.role };
+  return {
+    "app.kubernetes.io/managed-by": "promfleet",
+    "promfleet.dev/cluster": cluster.name,
+    "promfleet.dev/role": cluster.role,
+  };
 }
 
 function clusterAdminBinding(name: string, serviceAccount: string, namespace: string): Resource {
@@ -66,7 +75,11 @@ export function packageInstall(spec: FleetSpec, cluster: ClusterSpec): Resource 
 /** The one manifest a person applies per cluster: an App that keeps clusters/<name>/manifests deployed. */
 export function bootstrapApp(spec: FleetSpec, cluster: ClusterSpec): Resource[] {
   const ns = spec.package.namespace;
-  const git: Record<string, unknown> = { url: spec.git.url, ref: `origin/${spec.git.branch}`, subPath: `clusters/${cluster.name}/manifests` };
+  const git: Record<string, unknown> = {
+    url: spec.git.url,
+    ref: `origin/${spec.git.branch}`,
+    subPath: `clusters/${cluster.name}/manifests`,
+  };
   if (spec.git.secretName) git.secretRef = { name: spec.git.secretName };
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
@@ -83,6 +96,70 @@ export function bootstrapApp(spec: FleetSpec, cluster: ClusterSpec): Resource[] 
         fetch: [{ git }],
         template: [{ ytt: {} }],
         deploy: [{ kapp: {} }],
+      },
+    },
+  ];
+}
+
+/** The manifests a cluster's delivery applies, relative to clusters/<name>/. */
+export const MANIFEST_FILES = [
+  "manifests/rbac.yaml",
+  "manifests/values-secret.yaml",
+  "manifests/package-install.yaml",
+];
+
+/** Flux builds clusters/<name>/ with kustomize; this lists the manifests (never values.yaml or bootstrap/). */
+export function kustomization(): Resource {
+  return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: MANIFEST_FILES };
+}
+
+/** kstatus cannot read PackageInstall conditions; Flux evaluates these CEL expressions instead. */
+const PACKAGE_INSTALL_HEALTH = {
+  apiVersion: "packaging.carvel.dev/v1alpha1",
+  kind: "PackageInstall",
+  current: "status.conditions.exists(c, c.type == 'ReconcileSucceeded' && c.status == 'True')",
+  failed: "status.conditions.exists(c, c.type == 'ReconcileFailed' && c.status == 'True')",
+};
+
+/** Flux's bootstrap for one cluster: applied once, it keeps clusters/<name>/ applied and pruned. */
+export function bootstrapFlux(spec: FleetSpec, cluster: ClusterSpec): Resource[] {
+  const ns = spec.flux.namespace;
+  const n = installNames(spec);
+  const source: Record<string, unknown> = {
+    url: spec.git.url,
+    ref: { branch: spec.git.branch },
+    interval: "1m",
+  };
+  if (spec.git.secretName) source.secretRef = { name: spec.git.secretName };
+  return [
+    // The PackageInstall's namespace must exist before Flux applies into it; created here, never pruned.
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: spec.package.namespace } },
+    {
+      apiVersion: "source.toolkit.fluxcd.io/v1",
+      kind: "GitRepository",
+      metadata: { name: "promfleet", namespace: ns },
+      spec: source,
+    },
+    {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: `promfleet-${cluster.name}`, namespace: ns, labels: labels(cluster) },
+      spec: {
+        interval: spec.flux.interval,
+        retryInterval: "2m",
+        timeout: "10m",
+        path: `./clusters/${cluster.name}`,
+        prune: true,
+        sourceRef: { kind: "GitRepository", name: "promfleet" },
+        healthChecks: [
+          {
+            apiVersion: PACKAGE_INSTALL_HEALTH.apiVersion,
+            kind: "PackageInstall",
+            name: n.install,
+            namespace: spec.package.namespace,
+          },
+        ],
+        healthCheckExprs: [PACKAGE_INSTALL_HEALTH],
       },
     },
   ];

@@ -3,16 +3,46 @@ import type { Problem } from "../util/errors.js";
 import { toYaml } from "./yaml-format.js";
 
 type Json = Record<string, unknown>;
-type ScrapeJob = Json & { job_name?: string; relabel_configs?: Json[]; static_configs?: Json[]; honor_labels?: boolean };
+type ScrapeJob = Json & {
+  job_name?: string;
+  relabel_configs?: Json[];
+  static_configs?: Json[];
+  honor_labels?: boolean;
+};
 
 /** Fields Prometheus 2.43 accepts in a remote_write entry; anything else makes it refuse its config. */
 const REMOTE_WRITE_FIELDS = new Set([
-  "url", "remote_timeout", "headers", "write_relabel_configs", "name", "send_exemplars", "send_native_histograms",
-  "basic_auth", "authorization", "sigv4", "oauth2", "azuread", "tls_config", "proxy_url", "no_proxy",
-  "proxy_from_environment", "proxy_connect_header", "follow_redirects", "enable_http2", "queue_config", "metadata_config",
+  "url",
+  "remote_timeout",
+  "headers",
+  "write_relabel_configs",
+  "name",
+  "send_exemplars",
+  "send_native_histograms",
+  "basic_auth",
+  "authorization",
+  "sigv4",
+  "oauth2",
+  "azuread",
+  "tls_config",
+  "proxy_url",
+  "no_proxy",
+  "proxy_from_environment",
+  "proxy_connect_header",
+  "follow_redirects",
+  "enable_http2",
+  "queue_config",
+  "metadata_config",
 ]);
 const QUEUE_CONFIG_FIELDS = new Set([
-  "capacity", "max_shards", "min_shards", "max_samples_per_send", "batch_send_deadline", "min_backoff", "max_backoff", "retry_on_http_429",
+  "capacity",
+  "max_shards",
+  "min_shards",
+  "max_samples_per_send",
+  "batch_send_deadline",
+  "min_backoff",
+  "max_backoff",
+  "retry_on_http_429",
 ]);
 /** Agent mode exits at start when its config has any of these. */
 const AGENT_FORBIDDEN_SECTIONS = ["rule_files", "alerting", "remote_read"];
@@ -69,7 +99,8 @@ function setPath(target: Json, keys: string[], value: unknown): void {
 function prometheusConfig(values: Json): Json {
   const config = (values.prometheus as Json | undefined)?.config as Json | undefined;
   const yml = config?.prometheus_yml;
-  if (typeof yml !== "object" || yml === null) throw new Error("overlays left no prometheus.config.prometheus_yml map");
+  if (typeof yml !== "object" || yml === null)
+    throw new Error("overlays left no prometheus.config.prometheus_yml map");
   return yml as Json;
 }
 
@@ -78,11 +109,26 @@ function agentProblems(values: Json, config: Json, file: string): Problem[] {
   const args = ((values.prometheus as Json)?.deployment as Json | undefined)?.containers as Json | undefined;
   const argList = (args?.args as string[] | undefined) ?? [];
   for (const arg of argList.filter((a) => a.startsWith("--storage.tsdb.")))
-    problems.push({ file, path: "prometheus.deployment.containers.args", message: `agent mode exits at start on ${arg}`, fix: "remove it; agents keep a WAL (--storage.agent.*), not a TSDB" });
+    problems.push({
+      file,
+      path: "prometheus.deployment.containers.args",
+      message: `agent mode exits at start on ${arg}`,
+      fix: "remove it; agents keep a WAL (--storage.agent.*), not a TSDB",
+    });
   if (!argList.includes("--enable-feature=agent"))
-    problems.push({ file, path: "prometheus.deployment.containers.args", message: "an agent's args lack --enable-feature=agent", fix: "keep the role overlay's arg list; change args with an overlay that appends" });
+    problems.push({
+      file,
+      path: "prometheus.deployment.containers.args",
+      message: "an agent's args lack --enable-feature=agent",
+      fix: "keep the role overlay's arg list; change args with an overlay that appends",
+    });
   for (const section of AGENT_FORBIDDEN_SECTIONS.filter((s) => s in config))
-    problems.push({ file, path: `prometheus.config.prometheus_yml.${section}`, message: `agent mode exits at start when its config has ${section}`, fix: `remove ${section} from the overlay that adds it` });
+    problems.push({
+      file,
+      path: `prometheus.config.prometheus_yml.${section}`,
+      message: `agent mode exits at start when its config has ${section}`,
+      fix: `remove ${section} from the overlay that adds it`,
+    });
   return problems;
 }
 
@@ -90,10 +136,21 @@ function remoteWriteProblems(config: Json, file: string): Problem[] {
   const entries = (config.remote_write as Json[] | undefined) ?? [];
   return entries.flatMap((entry, i) => {
     const base = `prometheus.config.prometheus_yml.remote_write[${i}]`;
-    const unknown = Object.keys(entry).filter((k) => !REMOTE_WRITE_FIELDS.has(k)).map((k) => `${base}.${k}`);
+    const unknown = Object.keys(entry)
+      .filter((k) => !REMOTE_WRITE_FIELDS.has(k))
+      .map((k) => `${base}.${k}`);
     const queue = (entry.queue_config as Json | undefined) ?? {};
-    unknown.push(...Object.keys(queue).filter((k) => !QUEUE_CONFIG_FIELDS.has(k)).map((k) => `${base}.queue_config.${k}`));
-    return unknown.map((p) => ({ file, path: p, message: "Prometheus 2.43 rejects this field and would not start", fix: "remove it" }));
+    unknown.push(
+      ...Object.keys(queue)
+        .filter((k) => !QUEUE_CONFIG_FIELDS.has(k))
+        .map((k) => `${base}.queue_config.${k}`),
+    );
+    return unknown.map((p) => ({
+      file,
+      path: p,
+      message: "Prometheus 2.43 rejects this field and would not start",
+      fix: "remove it",
+    }));
   });
 }
 
@@ -109,14 +166,24 @@ function guardClusterLabel(spec: FleetSpec, cluster: ClusterSpec, config: Json):
       cluster: cluster.name,
       message: `job ${j.job_name} can set a "cluster" label that overrides external_labels.cluster (guardClusterLabel is off)`,
     }));
-  for (const job of jobs) job.relabel_configs = [...(job.relabel_configs ?? []), { action: "labeldrop", regex: "cluster" }];
+  for (const job of jobs)
+    job.relabel_configs = [...(job.relabel_configs ?? []), { action: "labeldrop", regex: "cluster" }];
   return [];
 }
 
 /** Discovered meta labels whose value a labelmap could copy into a label named `cluster`. */
-const META_LABELS_NAMED_CLUSTER = ["pod", "node", "service", "endpoints", "endpointslice", "namespace", "ingress"].flatMap(
-  (role) => [`__meta_kubernetes_${role}_label_cluster`, `__meta_kubernetes_${role}_annotation_cluster`],
-);
+const META_LABELS_NAMED_CLUSTER = [
+  "pod",
+  "node",
+  "service",
+  "endpoints",
+  "endpointslice",
+  "namespace",
+  "ingress",
+].flatMap((role) => [
+  `__meta_kubernetes_${role}_label_cluster`,
+  `__meta_kubernetes_${role}_annotation_cluster`,
+]);
 
 function canProduceClusterLabel(job: ScrapeJob): boolean {
   return (job.relabel_configs ?? []).some((r) => r.target_label === "cluster" || labelmapYieldsCluster(r));
@@ -125,6 +192,11 @@ function canProduceClusterLabel(job: ScrapeJob): boolean {
 function labelmapYieldsCluster(r: Json): boolean {
   if (r.action !== "labelmap") return false;
   const regex = new RegExp(`^(?:${typeof r.regex === "string" ? r.regex : "(.*)"})$`);
-  const replacement = (typeof r.replacement === "string" ? r.replacement : "$1").replace(/\$\{?(\d+)\}?/g, "$$$1");
-  return META_LABELS_NAMED_CLUSTER.some((name) => regex.test(name) && name.replace(regex, replacement) === "cluster");
+  const replacement = (typeof r.replacement === "string" ? r.replacement : "$1").replace(
+    /\$\{?(\d+)\}?/g,
+    "$$$1",
+  );
+  return META_LABELS_NAMED_CLUSTER.some(
+    (name) => regex.test(name) && name.replace(regex, replacement) === "cluster",
+  );
 }

@@ -4,6 +4,8 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 
 type Schema = Record<string, unknown>;
+/** Any Kubernetes resource, as parsed from YAML. */
+export type KubeResource = { apiVersion?: unknown; kind?: unknown; [field: string]: unknown };
 
 /**
  * Validates resources against the openAPIV3Schema of their CustomResourceDefinition, the way the API
@@ -25,20 +27,28 @@ export class CrdValidator {
 
   private add(crd: Schema | null): void {
     if (crd?.kind !== "CustomResourceDefinition") return;
-    const spec = crd.spec as { group: string; names: { kind: string }; versions: Array<{ name: string; schema?: { openAPIV3Schema?: Schema } }> };
+    const spec = crd.spec as {
+      group: string;
+      names: { kind: string };
+      versions: Array<{ name: string; schema?: { openAPIV3Schema?: Schema } }>;
+    };
     for (const version of spec.versions) {
       const schema = version.schema?.openAPIV3Schema;
-      if (schema) this.validators.set(`${spec.group}/${version.name}/${spec.names.kind}`, this.ajv.compile(toJsonSchema(schema, true)));
+      if (schema)
+        this.validators.set(
+          `${spec.group}/${version.name}/${spec.names.kind}`,
+          this.ajv.compile(toJsonSchema(schema, true)),
+        );
     }
   }
 
-  knows(resource: { apiVersion?: string; kind?: string }): boolean {
-    return this.validators.has(`${resource.apiVersion}/${resource.kind}`);
+  knows(resource: KubeResource): boolean {
+    return this.validators.has(`${String(resource.apiVersion)}/${String(resource.kind)}`);
   }
 
   /** Problems with one resource, each as `path: message`; empty when valid or when no CRD covers it. */
-  validate(resource: { apiVersion?: string; kind?: string }): string[] {
-    const validate = this.validators.get(`${resource.apiVersion}/${resource.kind}`);
+  validate(resource: KubeResource): string[] {
+    const validate = this.validators.get(`${String(resource.apiVersion)}/${String(resource.kind)}`);
     if (!validate || validate(resource)) return [];
     return (validate.errors ?? []).map((e) => {
       const extra = (e.params as { additionalProperty?: string }).additionalProperty;
@@ -53,7 +63,13 @@ async function expand(paths: string[]): Promise<string[]> {
   for (const p of paths) {
     const entries = await readdir(p).catch(() => undefined);
     if (!entries) files.push(p);
-    else files.push(...entries.filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(p, f)));
+    else
+      files.push(
+        ...entries
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => path.join(p, f)),
+      );
   }
   return files;
 }
@@ -62,17 +78,31 @@ async function expand(paths: string[]): Promise<string[]> {
 function toJsonSchema(node: Schema, isRoot = false): Schema {
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === "properties") out.properties = mapValues(value as Record<string, Schema>, (s) => toJsonSchema(s));
+    if (key === "properties")
+      out.properties = mapValues(value as Record<string, Schema>, (s) => toJsonSchema(s));
     else if (key === "items" || key === "additionalProperties")
       out[key] = typeof value === "object" && value !== null ? toJsonSchema(value as Schema) : value;
-    else if (key === "allOf" || key === "anyOf" || key === "oneOf") out[key] = (value as Schema[]).map((s) => toJsonSchema(s));
+    else if (key === "allOf" || key === "anyOf" || key === "oneOf")
+      out[key] = (value as Schema[]).map((s) => toJsonSchema(s));
     else if (!key.startsWith("x-kubernetes-") && key !== "format") out[key] = value;
   }
-  if (node["x-kubernetes-int-or-string"]) return { ...out, type: undefined, anyOf: [{ type: "integer" }, { type: "string" }] };
-  if (node.type === "object" && node.properties && !node["x-kubernetes-preserve-unknown-fields"] && !("additionalProperties" in node)) {
+  if (node["x-kubernetes-int-or-string"])
+    return { ...out, type: undefined, anyOf: [{ type: "integer" }, { type: "string" }] };
+  if (
+    node.type === "object" &&
+    node.properties &&
+    !node["x-kubernetes-preserve-unknown-fields"] &&
+    !("additionalProperties" in node)
+  ) {
     out.additionalProperties = false;
     // apiVersion/kind/metadata are checked by the API server itself, not by the CRD schema.
-    if (isRoot) out.properties = { apiVersion: {}, kind: {}, metadata: { type: "object" }, ...(out.properties as Schema) };
+    if (isRoot)
+      out.properties = {
+        apiVersion: {},
+        kind: {},
+        metadata: { type: "object" },
+        ...(out.properties as Schema),
+      };
   }
   if (out.type === undefined) delete out.type;
   return out;

@@ -48,13 +48,19 @@ export function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-export function secretsOf(auth: HttpAuth | undefined): string[] {
+/** Every form in which a credential could come back: plain, and as the basic auth header value. */
+export function secretsOf(auth: HttpAuth | undefined, url?: URL): string[] {
   const s: string[] = [];
-  if (auth?.basic) {
-    s.push(auth.basic.password);
-    s.push(Buffer.from(`${auth.basic.username}:${auth.basic.password}`).toString("base64"));
-  }
+  const basic = (user: string, password: string) => {
+    s.push(password);
+    s.push(Buffer.from(`${user}:${password}`).toString("base64"));
+  };
+  if (auth?.basic) basic(auth.basic.username, auth.basic.password);
   if (auth?.bearerToken) s.push(auth.bearerToken);
+  if (url?.password) {
+    basic(decodeURIComponent(url.username), decodeURIComponent(url.password));
+    s.push(url.password);
+  }
   return s.filter(Boolean);
 }
 

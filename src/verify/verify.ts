@@ -118,7 +118,7 @@ async function queryNewest(
   url.searchParams.set("query", query);
   url.searchParams.set("time", evalSeconds.toFixed(3));
   const where = displayUrl(url);
-  const secrets = secretsOf(o.auth);
+  const secrets = secretsOf(o.auth, url);
   const answer = await httpGet(url, { auth: o.auth, timeoutMs: (o.requestTimeoutSeconds ?? 15) * 1000 });
 
   let parsed: unknown;

@@ -42,13 +42,17 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
     stackOf.set(cluster.name, `s${[...stacks.keys()].indexOf(key)}`);
   }
   for (const file of [BASE_VALUES, ...new Set([...stacks.values()].flat())])
-    sources.set(file, `u/${String(sources.size).padStart(3, "0")}-${path.basename(file, path.extname(file))}.lib.yaml`);
+    sources.set(
+      file,
+      `u/${String(sources.size).padStart(3, "0")}-${path.basename(file, path.extname(file))}.lib.yaml`,
+    );
   await checkSources(spec.root, sources);
 
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-ytt-"));
   try {
     await mkdir(path.join(dir, "u"));
-    for (const [source, staged] of sources) await copyFile(path.join(spec.root, source), path.join(dir, staged));
+    for (const [source, staged] of sources)
+      await copyFile(path.join(spec.root, source), path.join(dir, staged));
     await writeFile(path.join(dir, "values-schema.yaml"), ROOT_SCHEMA);
     await writeFile(path.join(dir, "root.yaml"), rootTemplate(sources, [...stacks.values()]));
   } catch (e) {
@@ -59,7 +63,8 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
   return {
     dir,
     stackOf,
-    renamePaths: (message) => [...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message),
+    renamePaths: (message) =>
+      [...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -75,7 +80,12 @@ async function checkSources(root: string, sources: Map<string, string>): Promise
   for (const source of sources.keys()) {
     const fn = source === BASE_VALUES ? "values" : "overlay_for";
     const text = await readFile(path.join(root, source), "utf8").catch(() => undefined);
-    if (text === undefined) problems.push({ file: source, message: "file not found", fix: "restore it (promfleet init writes the defaults)" });
+    if (text === undefined)
+      problems.push({
+        file: source,
+        message: "file not found",
+        fix: "restore it (promfleet init writes the defaults)",
+      });
     else if (!new RegExp(`^#@\\s*def\\s+${fn}\\s*\\(`, "m").test(text))
       problems.push({
         file: source,
@@ -83,7 +93,8 @@ async function checkSources(root: string, sources: Map<string, string>): Promise
         fix: `wrap the YAML in "#@ def ${fn}(cluster):" ... "#@ end" (README: Overlays)`,
       });
   }
-  if (problems.length > 0) throw new PromfleetError("overlays are not usable; nothing was written", ExitCode.badInput, problems);
+  if (problems.length > 0)
+    throw new PromfleetError("overlays are not usable; nothing was written", ExitCode.badInput, problems);
 }
 
 function rootTemplate(sources: Map<string, string>, stacks: string[][]): string {

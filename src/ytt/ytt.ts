@@ -31,7 +31,10 @@ export async function findYtt(env: NodeJS.ProcessEnv = process.env): Promise<Ytt
     ({ stdout } = await execa(candidate, ["version"], { timeout: 10_000, env }));
   } catch (e) {
     const reason = (e as ExecaError).code === "ENOENT" ? "not found" : (e as Error).message.split("\n")[0];
-    throw new PromfleetError(`ytt ${reason} (looked for ${candidate})\n${INSTALL_HINT}`, ExitCode.missingTool);
+    throw new PromfleetError(
+      `ytt ${reason} (looked for ${candidate})\n${INSTALL_HINT}`,
+      ExitCode.missingTool,
+    );
   }
   const version = /ytt version (\S+)/.exec(stdout)?.[1] ?? "unknown";
   if (!isRecentEnough(version))
@@ -72,15 +75,23 @@ export interface YttRun {
 
 /** Runs ytt with an argument array (never a shell) and returns its stdout. */
 export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
-  const args = [...run.files.flatMap((f) => ["-f", f]), ...(run.dataValuesFiles ?? []).flatMap((f) => ["--data-values-file", f])];
+  const args = [
+    ...run.files.flatMap((f) => ["-f", f]),
+    ...(run.dataValuesFiles ?? []).flatMap((f) => ["--data-values-file", f]),
+  ];
   if (run.output === "json") args.push("--output", "json");
   const timeout = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
-    const { stdout } = await execa(ytt.path, args, { timeout, maxBuffer: 1024 * 1024 * 1024, stripFinalNewline: false });
+    const { stdout } = await execa(ytt.path, args, {
+      timeout,
+      maxBuffer: 1024 * 1024 * 1024,
+      stripFinalNewline: false,
+    });
     return stdout;
   } catch (e) {
     const err = e as ExecaError;
-    if (err.timedOut) throw new PromfleetError(`ytt did not finish within ${timeout / 1000}s`, ExitCode.checkFailed);
+    if (err.timedOut)
+      throw new PromfleetError(`ytt did not finish within ${timeout / 1000}s`, ExitCode.checkFailed);
     const message = String(err.stderr || err.message).trim();
     throw new YttError((run.renamePaths ?? ((m) => m))(message));
   }

@@ -13,10 +13,15 @@ export function parseDocs(text: string): Array<Record<string, unknown>> {
 
 export type PromConfig = {
   global: Record<string, unknown>;
-  scrape_configs: Array<{ job_name: string; relabel_configs?: Array<Record<string, unknown>>; static_configs?: Array<{ labels?: Record<string, string> }> }>;
+  scrape_configs: Array<{
+    job_name: string;
+    relabel_configs?: Array<Record<string, unknown>>;
+    static_configs?: Array<{ labels?: Record<string, string> }>;
+  }>;
   [k: string]: unknown;
 };
 
 export function promConfigOf(valuesText: string): PromConfig {
-  return (parseValues(valuesText) as { prometheus: { config: { prometheus_yml: PromConfig } } }).prometheus.config.prometheus_yml;
+  return (parseValues(valuesText) as { prometheus: { config: { prometheus_yml: PromConfig } } }).prometheus
+    .config.prometheus_yml;
 }
