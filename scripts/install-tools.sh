@@ -5,7 +5,7 @@
 #   scripts/install-tools.sh                 # all tools
 #   scripts/install-tools.sh ytt promtool    # just these
 #
-# Tools: ytt promtool kubeconform actionlint kustomize (built with Go) and
+# Tools: ytt promtool kubeconform actionlint kustomize sops age (built with Go) and
 # prometheus (Debian's package, /usr/bin/prometheus, used by the e2e tests).
 #
 # The versions are pinned in tools/<tool>/go.mod + go.sum (one small module per
@@ -23,7 +23,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="$repo_root/tools"
 bin_dir="$repo_root/.tools/bin"
 
-all_tools=(ytt promtool kubeconform actionlint kustomize prometheus)
+all_tools=(ytt promtool kubeconform actionlint kustomize sops age prometheus)
 
 die() {
   echo "install-tools: error: $*" >&2
@@ -207,6 +207,34 @@ install_kustomize() {
   go_build kustomize sigs.k8s.io/kustomize/kustomize/v5 kustomize \
     "-X sigs.k8s.io/kustomize/api/provenance.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   verify kustomize "$v" "$v" "$bin_dir/kustomize" version
+}
+
+install_sops() {
+  local v plain
+  v="$(pinned_version sops github.com/getsops/sops/v3)"
+  plain="${v#v}"
+  # sops prints "sops <version>" and, when it can reach GitHub, a newer-version notice: match the start.
+  if [[ "$(first_line "$bin_dir/sops" --disable-version-check --version)" == "sops $plain"* ]]; then
+    echo "sops $plain ok"
+    return
+  fi
+  echo "building sops $v…"
+  go_build sops github.com/getsops/sops/v3/cmd/sops sops ""
+  verify sops "$plain" "sops $plain*" "$bin_dir/sops" --disable-version-check --version
+}
+
+# age and age-keygen: the keys sops encrypts credentials to (the tests make throwaway ones).
+install_age() {
+  local v
+  v="$(pinned_version age filippo.io/age)"
+  if [[ "$(first_line "$bin_dir/age" --version)" == "$v" ]]; then
+    echo "age $v ok"
+    return
+  fi
+  echo "building age $v…"
+  go_build age filippo.io/age/cmd/age age "-X main.Version=$v"
+  go_build age filippo.io/age/cmd/age-keygen age-keygen "-X main.Version=$v"
+  verify age "$v" "$v" "$bin_dir/age" --version
 }
 
 # Debian's prometheus server (the e2e tests run /usr/bin/prometheus). Its own

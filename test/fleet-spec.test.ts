@@ -38,7 +38,10 @@ describe("fleet spec", () => {
     expect(spec.remoteWrite).toEqual({
       url: "https://prometheus.example.com/api/v1/write",
       insecureSkipVerify: false,
+      caSecret: undefined,
+      auth: "basic",
     });
+    expect(spec.secrets).toEqual({ provider: "external", ageRecipients: [] });
     expect(spec.kubernetesApi.insecureSkipVerify).toBe(false);
     expect(spec.guardClusterLabel).toBe(true);
     const agent = spec.clusters[1];

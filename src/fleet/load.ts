@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
 import { closest } from "fastest-levenshtein";
@@ -163,6 +163,7 @@ interface RawCluster {
   ingress?: { host: string };
   walPath?: string;
   delivery?: Delivery;
+  credential?: { passwordHash: string };
   overlays?: string[];
   values?: Record<string, unknown>;
 }
@@ -171,7 +172,12 @@ interface RawFleet {
   package: { refName: string; version: string; namespace?: string; monitoringNamespace?: string };
   git: { url: string; branch?: string; secretName?: string };
   app?: { syncPeriod?: string };
-  remoteWrite?: { url?: string; tls?: { insecureSkipVerify?: boolean } };
+  remoteWrite?: {
+    url?: string;
+    tls?: { insecureSkipVerify?: boolean; caSecret?: string };
+    auth?: "basic" | "none";
+  };
+  secrets?: { provider?: "external" | "sops"; sops?: { ageRecipients: string[] } };
   kubernetesApi?: { tls?: { insecureSkipVerify?: boolean } };
   guardClusterLabel?: boolean;
   delivery?: Delivery;
@@ -231,6 +237,18 @@ async function semanticProblems(
       message: `kapp-controller raises a syncPeriod under 30s to 30s`,
       fix: "use 30s or more",
     });
+  if (raw.secrets?.provider === "sops" && !raw.secrets.sops)
+    problems.push({
+      ...at("/secrets"),
+      message: "secrets.provider is sops but no age recipients are named",
+      fix: "add secrets.sops.ageRecipients with the age public keys of every cluster that decrypts",
+    });
+  if (raw.remoteWrite?.tls?.insecureSkipVerify && raw.remoteWrite.tls.caSecret)
+    problems.push({
+      ...at("/remoteWrite/tls"),
+      message: "caSecret has no effect while insecureSkipVerify is true",
+      fix: "remove insecureSkipVerify to verify the aggregator with the CA",
+    });
   problems.push(...(await overlayProblems(raw, at, root)));
   return problems;
 }
@@ -272,19 +290,36 @@ async function overlayProblems(
     ),
   ];
   const problems: Problem[] = [];
+  const realRoot = await realpath(root).catch(() => root);
   for (const { p, pointer } of refs) {
-    const exists = await stat(path.join(root, p)).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (!exists)
-      problems.push({
-        ...at(pointer),
-        message: `overlay ${p} does not exist`,
-        fix: "create the file or correct the path (relative to the fleet root)",
-      });
+    const problem = await overlayFileProblem(realRoot, path.join(root, p));
+    if (problem)
+      problems.push({ ...at(pointer), message: `overlay ${p} ${problem.message}`, fix: problem.fix });
   }
   return problems;
+}
+
+/** The path pattern keeps `..` out; this also keeps symbolic links from pointing outside the repository. */
+async function overlayFileProblem(
+  realRoot: string,
+  file: string,
+): Promise<{ message: string; fix: string } | undefined> {
+  const isFile = await stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  if (!isFile)
+    return {
+      message: "does not exist",
+      fix: "create the file or correct the path (relative to the fleet root)",
+    };
+  const real = await realpath(file);
+  if (!real.startsWith(realRoot + path.sep))
+    return {
+      message: `resolves outside the repository (${real})`,
+      fix: "copy the overlay into the repository",
+    };
+  return undefined;
 }
 
 function complete(raw: RawFleet, root: string, file: string): FleetSpec {
@@ -309,6 +344,12 @@ function complete(raw: RawFleet, root: string, file: string): FleetSpec {
     remoteWrite: {
       url: remoteWriteUrl,
       insecureSkipVerify: raw.remoteWrite?.tls?.insecureSkipVerify ?? false,
+      caSecret: raw.remoteWrite?.tls?.caSecret,
+      auth: raw.remoteWrite?.auth ?? "basic",
+    },
+    secrets: {
+      provider: raw.secrets?.provider ?? "external",
+      ageRecipients: raw.secrets?.sops?.ageRecipients ?? [],
     },
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
@@ -327,6 +368,7 @@ function completeCluster(c: RawCluster, fleetDelivery: Delivery): ClusterSpec {
     storage: c.storage ?? (agent ? DEFAULTS.agentStorage : undefined),
     ingressHost: c.ingress?.host,
     walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,
+    passwordHash: c.credential?.passwordHash,
     overlays: c.overlays ?? [],
     values: c.values ?? {},
   };

@@ -11,10 +11,22 @@ export const STORAGE_QUANTITY = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P
 const DNS1123_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 const OVERLAY_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.ya?ml$";
 
+const BCRYPT_HASH = "^\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}$";
+const AGE_RECIPIENT = "^age1[02-9ac-hj-np-z]{58}$";
+
 const tls = {
   type: "object",
   additionalProperties: false,
   properties: { insecureSkipVerify: { type: "boolean" } },
+};
+
+const remoteWriteTls = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    insecureSkipVerify: { type: "boolean" },
+    caSecret: { type: "string", pattern: DNS1123_SUBDOMAIN },
+  },
 };
 
 const cluster = {
@@ -34,6 +46,12 @@ const cluster = {
     },
     walPath: { type: "string", pattern: "^(in-container|/[A-Za-z0-9._/-]*)$" },
     delivery: { enum: ["kapp-controller", "flux"] },
+    credential: {
+      type: "object",
+      additionalProperties: false,
+      required: ["passwordHash"],
+      properties: { passwordHash: { type: "string", pattern: BCRYPT_HASH } },
+    },
     overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
     values: {
       type: "object",
@@ -78,10 +96,29 @@ export const fleetSchema = {
     remoteWrite: {
       type: "object",
       additionalProperties: false,
-      properties: { url: { type: "string", pattern: "^https?://[^\\s]+$" }, tls },
+      properties: {
+        url: { type: "string", pattern: "^https?://[^\\s]+$" },
+        tls: remoteWriteTls,
+        auth: { enum: ["basic", "none"] },
+      },
     },
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
     guardClusterLabel: { type: "boolean" },
+    secrets: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        provider: { enum: ["external", "sops"] },
+        sops: {
+          type: "object",
+          additionalProperties: false,
+          required: ["ageRecipients"],
+          properties: {
+            ageRecipients: { type: "array", minItems: 1, items: { type: "string", pattern: AGE_RECIPIENT } },
+          },
+        },
+      },
+    },
     delivery: { enum: ["kapp-controller", "flux"] },
     flux: {
       type: "object",
@@ -105,6 +142,8 @@ export const PATTERN_FIXES: Record<string, string> = {
   [GO_DURATION]: "use hours, minutes and seconds, e.g. 30s, 5m or 1h30m",
   [STORAGE_QUANTITY]: "use a Kubernetes quantity, e.g. 1Gi or 150Gi",
   [DNS1123_SUBDOMAIN]: "use lowercase letters, digits, '-' and '.', e.g. prometheus.example.com",
+  [BCRYPT_HASH]: "use the bcrypt hash promfleet onboard-cluster writes (promfleet hash-password prints one)",
+  [AGE_RECIPIENT]: "use an age public key (age1…), e.g. from age-keygen -y key.txt",
   [OVERLAY_PATH]:
     "give a path to a .yaml or .yml file inside the repository, relative to the fleet root, without '..'",
 };

@@ -20,6 +20,8 @@ export interface ClusterSpec {
   ingressHost?: string;
   /** Agent only: --storage.agent.path, or WAL_IN_CONTAINER. */
   walPath?: string;
+  /** bcrypt hash of the cluster's remote-write (agent) or self-scrape (aggregator) password. */
+  passwordHash?: string;
   /** Per-cluster ytt overlays, repository-relative, applied after the fleet-wide ones. */
   overlays: string[];
   /** Dotted-path values applied after every overlay (what `--set key=value` records). */
@@ -42,7 +44,16 @@ export interface FleetSpec {
   git: { url: string; branch: string; secretName?: string };
   app: { syncPeriod: string };
   flux: { namespace: string; interval: string };
-  remoteWrite: { url: string; insecureSkipVerify: boolean };
+  remoteWrite: {
+    url: string;
+    insecureSkipVerify: boolean;
+    /** Secret (key ca.crt) in each agent's monitoring namespace holding the CA that signs the aggregator's certificate. */
+    caSecret?: string;
+    /** basic: each cluster authenticates with its own credential; the aggregator accepts only enrolled clusters. */
+    auth: "basic" | "none";
+  };
+  /** Where clusters' plaintext credentials live: created out of band, or SOPS-encrypted in the repository. */
+  secrets: { provider: "external" | "sops"; ageRecipients: string[] };
   kubernetesApi: { insecureSkipVerify: boolean };
   /** Append a `labeldrop` of scraped `cluster` labels to agent jobs that could produce one. */
   guardClusterLabel: boolean;

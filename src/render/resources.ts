@@ -1,4 +1,9 @@
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import {
+  CREDENTIALS_OVERLAY_SECRET,
+  PACKAGE_OVERLAY_SECRET,
+  YTT_PATHS_ANNOTATION,
+} from "./package-overlay.js";
 
 /**
  * The Kubernetes resources of one cluster folder. Names follow what `tanzu package install` creates
@@ -7,6 +12,8 @@ import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 type Resource = Record<string, unknown>;
 
 const APP_SERVICE_ACCOUNT = "promfleet-app";
+/** Secret holding the age private key the cluster decrypts SOPS files with (created at bootstrap). */
+export const SOPS_AGE_SECRET = "sops-age";
 
 export function installNames(spec: FleetSpec) {
   const prefix = `prometheus-${spec.package.namespace}`;
@@ -58,12 +65,33 @@ export function valuesSecret(spec: FleetSpec, valuesText: string): Resource {
   };
 }
 
-export function packageInstall(spec: FleetSpec, cluster: ClusterSpec): Resource {
+/** Secrets whose ytt files kapp-controller adds to the package's templates, in order. */
+export function packageOverlaySecrets(spec: FleetSpec, withPackageOverlay: boolean): string[] {
+  const secrets = withPackageOverlay ? [PACKAGE_OVERLAY_SECRET] : [];
+  if (spec.remoteWrite.auth === "basic" && spec.secrets.provider === "sops")
+    secrets.push(CREDENTIALS_OVERLAY_SECRET);
+  return secrets;
+}
+
+export function packageInstall(
+  spec: FleetSpec,
+  cluster: ClusterSpec,
+  overlaySecrets: string[] = [],
+): Resource {
   const n = installNames(spec);
+  const metadata: Record<string, unknown> = {
+    name: n.install,
+    namespace: spec.package.namespace,
+    labels: labels(cluster),
+  };
+  if (overlaySecrets.length > 0)
+    metadata.annotations = Object.fromEntries(
+      overlaySecrets.map((name, i) => [`${YTT_PATHS_ANNOTATION}.${i}`, name]),
+    );
   return {
     apiVersion: "packaging.carvel.dev/v1alpha1",
     kind: "PackageInstall",
-    metadata: { name: n.install, namespace: spec.package.namespace, labels: labels(cluster) },
+    metadata,
     spec: {
       serviceAccountName: n.serviceAccount,
       packageRef: { refName: spec.package.refName, versionSelection: { constraints: spec.package.version } },
@@ -94,23 +122,30 @@ export function bootstrapApp(spec: FleetSpec, cluster: ClusterSpec): Resource[] 
         serviceAccountName: APP_SERVICE_ACCOUNT,
         syncPeriod: spec.app.syncPeriod,
         fetch: [{ git }],
-        template: [{ ytt: {} }],
+        template:
+          spec.secrets.provider === "sops"
+            ? [{ sops: { age: { privateKeysSecretRef: { name: SOPS_AGE_SECRET } } } }, { ytt: {} }]
+            : [{ ytt: {} }],
         deploy: [{ kapp: {} }],
       },
     },
   ];
 }
 
-/** The manifests a cluster's delivery applies, relative to clusters/<name>/. */
-export const MANIFEST_FILES = [
-  "manifests/rbac.yaml",
-  "manifests/values-secret.yaml",
-  "manifests/package-install.yaml",
-];
-
 /** Flux builds clusters/<name>/ with kustomize; this lists the manifests (never values.yaml or bootstrap/). */
-export function kustomization(): Resource {
-  return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: MANIFEST_FILES };
+export function kustomization(manifests: string[]): Resource {
+  return { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: manifests };
+}
+
+/** Holds this cluster's package overlay files (see package-overlay.ts). */
+export function packageOverlaySecret(spec: FleetSpec, files: Record<string, string>): Resource {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: PACKAGE_OVERLAY_SECRET, namespace: spec.package.namespace },
+    type: "Opaque",
+    stringData: files,
+  };
 }
 
 /** kstatus cannot read PackageInstall conditions; Flux evaluates these CEL expressions instead. */
@@ -160,6 +195,9 @@ export function bootstrapFlux(spec: FleetSpec, cluster: ClusterSpec): Resource[]
           },
         ],
         healthCheckExprs: [PACKAGE_INSTALL_HEALTH],
+        ...(spec.secrets.provider === "sops"
+          ? { decryption: { provider: "sops", secretRef: { name: SOPS_AGE_SECRET } } }
+          : {}),
       },
     },
   ];

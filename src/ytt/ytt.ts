@@ -1,66 +1,29 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { execa, type ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
 export const YTT_PINNED_VERSION = "0.52.1";
-/** Library data values, schemas and `template.replace` of library output need at least this. */
-const YTT_MIN_VERSION = [0, 44, 0];
+/** Library data values, schemas and `overlay.apply` with or_add need at least this. */
+const YTT_MIN_VERSION = "0.44.0";
 const DEFAULT_TIMEOUT_MS = 120_000;
 
-export const INSTALL_HINT = [
-  `install ytt ${YTT_PINNED_VERSION} one of these ways:`,
-  `  scripts/install-tools.sh ytt        (builds the pinned version with Go into .tools/bin)`,
-  `  the release binary, checksum-verified: see docs/install-tools.md`,
-  `or point PROMFLEET_YTT at an existing ytt binary`,
-].join("\n");
-
-export interface Ytt {
-  path: string;
-  version: string;
-}
-
-const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export type Ytt = Tool;
 
 /** Finds ytt: $PROMFLEET_YTT, then the project's .tools/bin, then PATH; checks its version. */
-export async function findYtt(env: NodeJS.ProcessEnv = process.env): Promise<Ytt> {
-  const candidate = env.PROMFLEET_YTT || localTool("ytt") || "ytt";
-  let stdout: string;
-  try {
-    ({ stdout } = await execa(candidate, ["version"], { timeout: 10_000, env }));
-  } catch (e) {
-    const reason = (e as ExecaError).code === "ENOENT" ? "not found" : (e as Error).message.split("\n")[0];
-    throw new PromfleetError(
-      `ytt ${reason} (looked for ${candidate})\n${INSTALL_HINT}`,
-      ExitCode.missingTool,
-    );
-  }
-  const version = /ytt version (\S+)/.exec(stdout)?.[1] ?? "unknown";
-  if (!isRecentEnough(version))
-    throw new PromfleetError(
-      `ytt ${version} at ${candidate} is older than ${YTT_MIN_VERSION.join(".")}\n${INSTALL_HINT}`,
-      ExitCode.missingTool,
-    );
-  return { path: candidate, version };
-}
-
-function localTool(name: string): string | undefined {
-  const p = path.join(packageRoot, ".tools", "bin", name);
-  return existsSync(p) ? p : undefined;
-}
-
-/** Development builds print `develop`; trust them, as ytt's own release process does. */
-function isRecentEnough(version: string): boolean {
-  if (version === "develop") return true;
-  const parts = version.replace(/^v/, "").split(/[.-]/).map(Number);
-  for (let i = 0; i < YTT_MIN_VERSION.length; i++) {
-    const have = parts[i] ?? 0;
-    const want = YTT_MIN_VERSION[i] as number;
-    if (Number.isNaN(have)) return false;
-    if (have !== want) return have > want;
-  }
-  return true;
+export function findYtt(env: NodeJS.ProcessEnv = process.env): Promise<Ytt> {
+  return findTool(
+    {
+      name: "ytt",
+      envVar: "PROMFLEET_YTT",
+      versionArgs: ["version"],
+      parseVersion: (out) => /ytt version (\S+)/.exec(out)?.[1],
+      // Development builds print `develop`; trust them, as ytt's own release process does.
+      accepts: (v) => v === "develop" || atLeast(v, YTT_MIN_VERSION),
+      minimum: YTT_MIN_VERSION,
+      installHint: installHint("ytt", YTT_PINNED_VERSION, "PROMFLEET_YTT"),
+    },
+    env,
+  );
 }
 
 export interface YttRun {
