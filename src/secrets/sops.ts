@@ -34,7 +34,7 @@ export async function encryptSecretManifest(
       sops.path,
       [
         "--disable-version-check",
-        "--encrypt",
+        "encrypt",
         "--age",
         ageRecipients.join(","),
         "--encrypted-regex",
@@ -43,7 +43,8 @@ export async function encryptSecretManifest(
         "yaml",
         "--output-type",
         "yaml",
-        "/dev/stdin",
+        "--filename-override",
+        "credentials.sops.yaml",
       ],
       // sops must not find a .sops.yaml of the user's that overrides what promfleet asks for.
       { input: yamlText, timeout: 30_000, cwd: "/", stripFinalNewline: false },
