@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { FILE_CONCURRENCY, mapBounded } from "../util/pool.js";
 import type { Plan } from "./tree.js";
 
 /**
@@ -20,13 +21,16 @@ export async function applyPlan(root: string, plan: Plan): Promise<void> {
   await recoverInterrupted(root);
   const txDir = path.join(root, TX_DIR);
   await mkdir(txDir, { recursive: true });
-  const journal: Journal = { moves: [], remove: plan.remove };
-  let n = 0;
-  for (const [target, content] of plan.contents) {
-    const staged = `file-${n++}`;
-    await writeFile(path.join(txDir, staged), content);
-    journal.moves.push({ staged, target });
-  }
+  const entries = [...plan.contents].map(([target, content], n) => ({
+    staged: `file-${n}`,
+    target,
+    content,
+  }));
+  await mapBounded(entries, FILE_CONCURRENCY, (e) => writeFile(path.join(txDir, e.staged), e.content));
+  const journal: Journal = {
+    moves: entries.map(({ staged, target }) => ({ staged, target })),
+    remove: plan.remove,
+  };
   const tmpJournal = path.join(txDir, `${JOURNAL}.tmp`);
   await writeFile(tmpJournal, JSON.stringify(journal));
   await rename(tmpJournal, path.join(txDir, JOURNAL));
@@ -48,16 +52,17 @@ export async function recoverInterrupted(root: string): Promise<boolean> {
 /** Idempotent: a move whose staged file is gone was done before the interruption. */
 async function finish(root: string, journal: Journal): Promise<void> {
   const txDir = path.join(root, TX_DIR);
+  const targetDirs = [...new Set(journal.moves.map((m) => path.dirname(path.join(root, m.target))))];
+  await mapBounded(targetDirs, FILE_CONCURRENCY, (dir) => mkdir(dir, { recursive: true }));
   let done = 0;
-  for (const { staged, target } of journal.moves) {
-    const from = path.join(txDir, staged);
-    const to = path.join(root, target);
-    await mkdir(path.dirname(to), { recursive: true });
-    await rename(from, to).catch((e: NodeJS.ErrnoException) => {
+  // Under crash injection, one move at a time, so the test knows exactly how far the run got.
+  const concurrency = crashLimit() > 0 ? 1 : FILE_CONCURRENCY;
+  await mapBounded(journal.moves, concurrency, async ({ staged, target }) => {
+    await rename(path.join(txDir, staged), path.join(root, target)).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ENOENT") throw e;
     });
     crashForTests(++done);
-  }
+  });
   for (const rel of journal.remove) {
     await rm(path.join(root, rel), { force: true });
     await removeEmptyParents(root, path.dirname(rel));
@@ -75,6 +80,10 @@ async function removeEmptyParents(root: string, rel: string): Promise<void> {
 
 /** PROMFLEET_TEST_CRASH_AFTER_MOVES=N kills the process after N files moved (crash-safety tests). */
 function crashForTests(moves: number): void {
-  const limit = Number(process.env.PROMFLEET_TEST_CRASH_AFTER_MOVES);
+  const limit = crashLimit();
   if (limit > 0 && moves >= limit) process.kill(process.pid, "SIGKILL");
+}
+
+function crashLimit(): number {
+  return Number(process.env.PROMFLEET_TEST_CRASH_AFTER_MOVES) || 0;
 }

@@ -1,0 +1,18 @@
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os"; import path from "node:path";
+import { loadFleet } from "./dist/fleet/load.js";
+import { renderFleet } from "./dist/render/render.js";
+import { planTree } from "./dist/layout/tree.js";
+import { applyPlan } from "./dist/layout/transaction.js";
+import { findYtt } from "./dist/ytt/ytt.js";
+const dir = await mkdtemp(path.join(os.tmpdir(), "pf-"));
+await cp("overlays", path.join(dir, "overlays"), { recursive: true });
+const spec0 = await readFile("fleet.yaml", "utf8");
+await writeFile(path.join(dir, "fleet.yaml"), spec0 + Array.from({length: 998}, (_, i) => `  - name: a${i}\n    role: agent\n`).join(""));
+let t=performance.now(); const lap=(m)=>{const n=performance.now(); console.log(m.padEnd(20), (n-t).toFixed(0),"ms"); t=n;};
+const ytt = await findYtt(); lap("findYtt");
+const spec = await loadFleet(dir); lap("loadFleet");
+const r = await renderFleet(spec, ytt); lap("renderFleet");
+const plan = await planTree(dir, r.files); lap("planTree (empty)");
+await applyPlan(dir, plan); lap("applyPlan");
+const plan2 = await planTree(dir, r.files); lap("planTree (full)");

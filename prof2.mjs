@@ -1,0 +1,13 @@
+import { toYaml, toYamlDocuments } from "./dist/render/yaml-format.js";
+import { parse } from "yaml";
+import { readFileSync } from "node:fs";
+const values = parse(readFileSync("clusters/kind/values.yaml", "utf8"));
+const cfg = parse(values.prometheus.config.prometheus_yml);
+let t = performance.now();
+for (let i = 0; i < 1000; i++) toYaml(cfg);
+console.log("prometheus_yml x1000", (performance.now() - t).toFixed(0), "ms"); t = performance.now();
+for (let i = 0; i < 1000; i++) toYaml(values);
+console.log("values x1000", (performance.now() - t).toFixed(0), "ms"); t = performance.now();
+const vt = toYaml(values);
+for (let i = 0; i < 1000; i++) toYamlDocuments([{ apiVersion: "v1", kind: "Secret", metadata: { name: "x", namespace: "y" }, type: "Opaque", stringData: { "values.yaml": vt } }]);
+console.log("secret x1000", (performance.now() - t).toFixed(0), "ms"); t = performance.now();

@@ -1,0 +1,13 @@
+import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import os from "node:os"; import path from "node:path";
+import { loadFleet } from "./dist/fleet/load.js";
+import { stageFleet } from "./dist/ytt/stage.js";
+import { clusterDataValues } from "./dist/render/render.js";
+const dir = await mkdtemp(path.join(os.tmpdir(), "pf-"));
+await cp("overlays", path.join(dir, "overlays"), { recursive: true });
+const spec0 = await readFile("fleet.yaml", "utf8");
+await writeFile(path.join(dir, "fleet.yaml"), spec0 + Array.from({length: 998}, (_, i) => `  - name: a${i}\n    role: agent\n`).join(""));
+const spec = await loadFleet(dir);
+const stage = await stageFleet(spec);
+for (const n of [1, 125, 500, 1000]) await writeFile(path.join(stage.dir,`dv${n}.json`), JSON.stringify({clusters:spec.clusters.slice(0,n).map(c=>({stack:stage.stackOf.get(c.name),cluster:clusterDataValues(spec,c)}))}));
+console.log(stage.dir);
