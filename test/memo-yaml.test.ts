@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MemoYaml } from "../src/render/memo-yaml.js";
-import { toYamlDocuments } from "../src/render/yaml-format.js";
+import { toYaml, toYamlDocuments } from "../src/render/yaml-format.js";
+import { promConfigOf } from "./helpers/values.js";
+import { secureFleetRepo } from "./helpers/secure-fleet.js";
 import { exampleFleetRepo, promfleet, readRepoFile } from "./helpers/fleet-repo.js";
 
 const app = (name: string) => [
@@ -63,5 +65,35 @@ describe("memoised YAML equals the yaml library's output", () => {
         toYamlDocuments(secret(values)),
       );
     }
+  });
+
+  it("for every rendered Prometheus config, with its scrape jobs spliced in", async () => {
+    const example = await exampleFleetRepo();
+    const secure = (await secureFleetRepo({ agents: ["kind", "edge-1"] })).dir;
+    const memo = new MemoYaml();
+    let compared = 0;
+    for (const [dir, clusters] of [
+      [example, ["orbstack", "kind"]],
+      [secure, ["orbstack", "kind", "edge-1"]],
+    ] as const) {
+      await promfleet(dir, ["render"]);
+      for (const cluster of clusters) {
+        const config = promConfigOf(await readRepoFile(dir, `clusters/${cluster}/values.yaml`)) as Record<
+          string,
+          unknown
+        >;
+        expect(memo.mapWithList(config, "scrape_configs")).toBe(toYaml(config));
+        compared++;
+      }
+    }
+    expect(compared).toBe(5);
+    expect(memo.mapWithList({ a: 1, scrape_configs: [] }, "scrape_configs")).toBe(
+      toYaml({ a: 1, scrape_configs: [] }),
+    );
+    const tricky = {
+      global: { x: "scrape_configs: promfleet_text_placeholder" },
+      scrape_configs: [{ job_name: "true", b: [1] }],
+    };
+    expect(memo.mapWithList(tricky, "scrape_configs")).toBe(toYaml(tricky));
   });
 });

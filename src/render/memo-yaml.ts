@@ -13,6 +13,7 @@ const TEXT_SENTINEL = "promfleet_text_placeholder";
 
 export class MemoYaml {
   private readonly shapes = new Map<string, string>();
+  private readonly items = new Map<string, string>();
 
   /** The documents `build(name)` returns, serialised: once per shape, then with the name substituted. */
   documents(name: string, build: (name: string) => unknown[]): string {
@@ -35,6 +36,28 @@ export class MemoYaml {
       .map((l) => (l ? `${indent}  ${l}` : ""))
       .join("\n");
     return template.replace(`${line}\n`, `${indent}${key}: |\n${block}\n`);
+  }
+
+  /**
+   * A map whose `key` holds a list of maps (a Prometheus config's scrape_configs): each list item is
+   * serialised once per distinct item and spliced in where the yaml library would put it.
+   */
+  mapWithList(map: Record<string, unknown>, key: string): string {
+    const items = map[key];
+    if (!Array.isArray(items) || items.length === 0) return toYaml(map);
+    const outer = toYaml({ ...map, [key]: TEXT_SENTINEL });
+    const line = `${key}: ${TEXT_SENTINEL}\n`;
+    const at = outer.startsWith(line) ? 0 : outer.indexOf(`\n${line}`) + 1;
+    if (at === 0 && !outer.startsWith(line)) return toYaml(map);
+    const list = items.map((item) => this.item(item)).join("");
+    return `${outer.slice(0, at)}${key}:\n${list}${outer.slice(at + line.length)}`;
+  }
+
+  private item(item: unknown): string {
+    const key = JSON.stringify(item);
+    let text = this.items.get(key);
+    if (text === undefined) this.items.set(key, (text = toYaml([item])));
+    return text;
   }
 
   private shape(docs: unknown[]): string {

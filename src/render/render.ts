@@ -240,7 +240,7 @@ function assembleCluster(
       `cluster ${cluster.name}: overlays produced ${docs.length} values documents, expected exactly 1`,
       ExitCode.badInput,
     );
-  const { values, warnings } = finishValues(spec, cluster, docs[0] as Record<string, unknown>);
+  const { values, warnings } = finishValues(spec, cluster, docs[0] as Record<string, unknown>, memo);
   out.values.set(cluster.name, values);
   const valuesText = toYaml(values);
   const manifests = manifestTexts(spec, cluster, valuesText, memo);

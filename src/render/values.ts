@@ -1,6 +1,6 @@
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import type { Problem } from "../util/errors.js";
-import { toYaml } from "./yaml-format.js";
+import { MemoYaml } from "./memo-yaml.js";
 
 type Json = Record<string, unknown>;
 type ScrapeJob = Json & {
@@ -61,7 +61,12 @@ export interface FinishedValues {
  * The last steps after ytt: apply the cluster's `values` (--set), make agent-mode start-up failures and
  * silently lost `cluster` labels impossible, then encode prometheus_yml as the string the package takes.
  */
-export function finishValues(spec: FleetSpec, cluster: ClusterSpec, values: Json): FinishedValues {
+export function finishValues(
+  spec: FleetSpec,
+  cluster: ClusterSpec,
+  values: Json,
+  memo: MemoYaml = new MemoYaml(),
+): FinishedValues {
   for (const [dotted, value] of Object.entries(cluster.values)) setPath(values, dotted.split("."), value);
   const config = prometheusConfig(values);
   const where = { file: `clusters/${cluster.name}/values.yaml`, cluster: cluster.name };
@@ -72,7 +77,10 @@ export function finishValues(spec: FleetSpec, cluster: ClusterSpec, values: Json
     warnings.push(...guardClusterLabel(spec, cluster, config));
   }
   if (problems.length > 0) throw new RenderProblems(cluster.name, problems);
-  (values.prometheus as Json & { config: Json }).config.prometheus_yml = toYaml(config);
+  (values.prometheus as Json & { config: Json }).config.prometheus_yml = memo.mapWithList(
+    config,
+    "scrape_configs",
+  );
   return { values, warnings };
 }
 
