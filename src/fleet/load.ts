@@ -180,6 +180,7 @@ interface RawFleet {
   secrets?: { provider?: "external" | "sops"; sops?: { ageRecipients: string[] } };
   kubernetesApi?: { tls?: { insecureSkipVerify?: boolean } };
   guardClusterLabel?: boolean;
+  verify?: { aggregatorUrl: string; username?: string };
   delivery?: Delivery;
   flux?: { namespace?: string; interval?: string };
   overlays?: string[];
@@ -353,6 +354,7 @@ function complete(raw: RawFleet, root: string, file: string): FleetSpec {
     },
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
+    verify: raw.verify,
     overlays: raw.overlays ?? [],
     clusters: raw.clusters.map((c) => completeCluster(c, raw.delivery ?? DEFAULTS.delivery)),
   };

@@ -104,6 +104,15 @@ export const fleetSchema = {
     },
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
     guardClusterLabel: { type: "boolean" },
+    verify: {
+      type: "object",
+      additionalProperties: false,
+      required: ["aggregatorUrl"],
+      properties: {
+        aggregatorUrl: { type: "string", pattern: "^https?://[^\\s]+$" },
+        username: { type: "string", minLength: 1 },
+      },
+    },
     secrets: {
       type: "object",
       additionalProperties: false,

@@ -57,6 +57,8 @@ export interface FleetSpec {
   kubernetesApi: { insecureSkipVerify: boolean };
   /** Append a `labeldrop` of scraped `cluster` labels to agent jobs that could produce one. */
   guardClusterLabel: boolean;
+  /** Where `promfleet verify` (and the on-merge workflow) asks which clusters are receiving. */
+  verify?: { aggregatorUrl: string; username?: string };
   /** Fleet-wide ytt overlays, repository-relative, applied to every cluster in this order. */
   overlays: string[];
   clusters: ClusterSpec[];
