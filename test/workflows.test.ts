@@ -53,6 +53,9 @@ describe("GitHub workflows", () => {
         { reject: false },
       );
       expect(help.exitCode, `promfleet ${call[0]} --help`).toBe(0);
+      expect(help.stdout, `promfleet ${call[0]} is a command`).toMatch(
+        new RegExp(`^Usage: promfleet ${call[0]} `),
+      );
       for (const flag of call.filter((w) => w.startsWith("--")))
         expect(help.stdout, `promfleet ${call[0]} ${flag}`).toContain(flag);
     }
