@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { action } from "./commands/action.js";
+import { registerCredentialCommands } from "./commands/credentials.js";
 import { renderCommand } from "./commands/render.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
@@ -27,6 +28,7 @@ export function buildCli(): Command {
       ),
     );
 
+  registerCredentialCommands(program);
   return program;
 }
 

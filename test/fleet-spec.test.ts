@@ -23,7 +23,7 @@ clusters:
 
 async function problemsOf(text: string, root = "/nonexistent"): Promise<Problem[]> {
   try {
-    await parseFleet(text, root, "fleet.yaml");
+    await parseFleet(text, root, "fleet.yaml", { requireCredentials: false });
   } catch (e) {
     expect(e).toBeInstanceOf(PromfleetError);
     expect((e as PromfleetError).exitCode).toBe(2);
@@ -34,7 +34,7 @@ async function problemsOf(text: string, root = "/nonexistent"): Promise<Problem[
 
 describe("fleet spec", () => {
   it("fills secure defaults into a minimal spec", async () => {
-    const spec = await parseFleet(VALID, "/r", "fleet.yaml");
+    const spec = await parseFleet(VALID, "/r", "fleet.yaml", { requireCredentials: false });
     expect(spec.remoteWrite).toEqual({
       url: "https://prometheus.example.com/api/v1/write",
       insecureSkipVerify: false,

@@ -24,6 +24,16 @@ export interface RenderSummary {
 
 /** promfleet render: fleet spec -> ytt -> clusters/<name>/. Returns the exit code. */
 export async function renderCommand(o: RenderOptions, out: Output): Promise<number> {
+  const { summary, plan } = await renderTree(o, out);
+  out.result(summary, describe(plan, o));
+  return o.check && hasChanges(plan) ? ExitCode.checkFailed : ExitCode.ok;
+}
+
+/** Renders and (unless checking) writes the tree; reports progress and warnings through `out`. */
+export async function renderTree(
+  o: RenderOptions,
+  out: Output,
+): Promise<{ summary: RenderSummary; plan: Plan }> {
   const readOnly = Boolean(o.check || o.dryRun);
   if (!readOnly && (await recoverInterrupted(o.dir)))
     out.info("finished the file moves of an interrupted render");
@@ -34,9 +44,7 @@ export async function renderCommand(o: RenderOptions, out: Output): Promise<numb
   const plan = await planTree(o.dir, rendered.files);
   const write = !readOnly && hasChanges(plan);
   if (write) await applyPlan(o.dir, plan);
-  const summary = summarize(spec.clusters.length, plan, rendered.warnings, write);
-  out.result(summary, describe(plan, o));
-  return o.check && hasChanges(plan) ? ExitCode.checkFailed : ExitCode.ok;
+  return { summary: summarize(spec.clusters.length, plan, rendered.warnings, write), plan };
 }
 
 function summarize(clusters: number, plan: Plan, warnings: string[], written: boolean): RenderSummary {

@@ -26,8 +26,17 @@ const DEFAULTS = {
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validateSchema = ajv.compile(fleetSchema);
 
+export interface LoadOptions {
+  /** Under remoteWrite.auth basic every cluster needs a credential; commands that add one turn this off. */
+  requireCredentials?: boolean;
+}
+
 /** Reads, validates and completes a fleet spec. Throws PromfleetError listing every problem. */
-export async function loadFleet(root: string, file = DEFAULT_FLEET_FILE): Promise<FleetSpec> {
+export async function loadFleet(
+  root: string,
+  file = DEFAULT_FLEET_FILE,
+  options: LoadOptions = {},
+): Promise<FleetSpec> {
   const absolute = path.resolve(root, file);
   const rel = path.relative(root, absolute) || file;
   let text: string;
@@ -38,10 +47,15 @@ export async function loadFleet(root: string, file = DEFAULT_FLEET_FILE): Promis
       { file: rel, message: "file not found", fix: "run 'promfleet init' or pass --fleet <file>" },
     ]);
   }
-  return parseFleet(text, root, rel);
+  return parseFleet(text, root, rel, options);
 }
 
-export async function parseFleet(text: string, root: string, file: string): Promise<FleetSpec> {
+export async function parseFleet(
+  text: string,
+  root: string,
+  file: string,
+  options: LoadOptions = {},
+): Promise<FleetSpec> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -58,6 +72,8 @@ export async function parseFleet(text: string, root: string, file: string): Prom
   const problems = schemaProblems(raw, doc, lines, file);
   if (problems.length === 0)
     problems.push(...(await semanticProblems(raw as RawFleet, doc, lines, file, root)));
+  if (problems.length === 0 && options.requireCredentials !== false)
+    problems.push(...credentialProblems(raw as RawFleet, doc, lines, file));
   if (problems.length > 0) throw invalid(file, problems);
   return complete(raw as RawFleet, root, file);
 }
@@ -252,6 +268,24 @@ async function semanticProblems(
     });
   problems.push(...(await overlayProblems(raw, at, root)));
   return problems;
+}
+
+/** With basic auth, a cluster without a credential could not write (agent) or scrape itself (aggregator). */
+function credentialProblems(raw: RawFleet, doc: Document, lines: LineCounter, file: string): Problem[] {
+  if ((raw.remoteWrite?.auth ?? "basic") !== "basic") return [];
+  return raw.clusters.flatMap((c, i) =>
+    c.credential
+      ? []
+      : [
+          {
+            file,
+            path: `clusters[${i}]`,
+            ...locate(doc, lines, `/clusters/${i}`),
+            message: `cluster ${c.name} has no credential, and remoteWrite.auth is basic`,
+            fix: `run: promfleet rotate-credential ${c.name}`,
+          },
+        ],
+  );
 }
 
 function goDurationSeconds(d: string): number {

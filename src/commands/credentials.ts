@@ -1,0 +1,60 @@
+import type { Command } from "commander";
+import { loadFleet } from "../fleet/load.js";
+import { enrollCluster } from "../secrets/enroll.js";
+import { ExitCode, PromfleetError } from "../util/errors.js";
+import { createOutput } from "../util/output.js";
+import { action } from "./action.js";
+import { renderTree } from "./render.js";
+
+/** promfleet rotate-credential <cluster>: a new password for one cluster; the old one is revoked on rollout. */
+export function registerCredentialCommands(program: Command): void {
+  program
+    .command("rotate-credential")
+    .argument(
+      "<cluster>",
+      "cluster whose remote-write (or, for the aggregator, self-scrape) credential to replace",
+    )
+    .description(
+      "give a cluster a new credential: hash into fleet.yaml, password encrypted or handed out, then render",
+    )
+    .option("--json", "print the result as JSON on stdout")
+    .action(
+      action<{ json?: boolean }>(async (o, args) => {
+        const out = createOutput(Boolean(o.json));
+        const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+        const cluster = spec.clusters.find((c) => c.name === args[0]);
+        if (!cluster)
+          throw new PromfleetError(`cluster ${args[0]} is not in ${spec.file}`, ExitCode.badInput, [
+            {
+              file: spec.file,
+              path: "clusters",
+              message: `no cluster named ${args[0]}`,
+              fix: "check the name, or onboard it first",
+            },
+          ]);
+        if (spec.remoteWrite.auth !== "basic")
+          throw new PromfleetError(
+            "remoteWrite.auth is none: clusters have no credentials to rotate",
+            ExitCode.badInput,
+            [
+              {
+                file: spec.file,
+                path: "remoteWrite.auth",
+                message: "authentication is off",
+                fix: "remove `auth: none` (basic is the default)",
+              },
+            ],
+          );
+        const stored = await enrollCluster(spec, cluster);
+        out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${stored.file}`);
+        for (const step of stored.nextSteps) out.info(`  ${step}`);
+        const { summary } = await renderTree({ dir: o.dir, fleet: o.fleet }, out);
+        const changed = [...summary.created, ...summary.updated];
+        out.result(
+          { cluster: cluster.name, file: stored.file, nextSteps: stored.nextSteps, rendered: changed },
+          changed.map((f) => `~ ${f}`).join("\n"),
+        );
+        return ExitCode.ok;
+      }),
+    );
+}
