@@ -57,7 +57,12 @@ try {
   console.log(`promfleet bench: ${clusters} clusters, ${os.cpus().length} cores, node ${process.version}`);
   const full = await timed("node", [cli, "-C", dir, "render", "--json"]);
   const fullSummary = JSON.parse(full.stdout);
-  row("render (ytt in 125-cluster evaluations)", full.seconds, full.peakMb, `${fullSummary.created.length} files written`);
+  row(
+    "render (ytt in 125-cluster evaluations)",
+    full.seconds,
+    full.peakMb,
+    `${fullSummary.created.length} files written`,
+  );
 
   const again = await timed("node", [cli, "-C", dir, "render", "--json"]);
   const againSummary = JSON.parse(again.stdout);

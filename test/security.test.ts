@@ -170,7 +170,7 @@ describe("secure by default", () => {
     await writeRepoFile(
       dir,
       "fleet.yaml",
-      spec.replace(/  - name: edge-1\n    role: agent\n    credential:\n      passwordHash: .*\n/, ""),
+      spec.replace(/ {2}- name: edge-1\n {4}role: agent\n {4}credential:\n {6}passwordHash: .*\n/, ""),
     );
     await promfleet(dir, ["render"]);
     const overlay = await readRepoFile(dir, "clusters/orbstack/manifests/package-overlay.yaml");
