@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { action } from "./commands/action.js";
+import { registerClusterCommands } from "./commands/cluster-commands.js";
 import { registerCredentialCommands } from "./commands/credentials.js";
 import { renderCommand } from "./commands/render.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
@@ -28,6 +29,7 @@ export function buildCli(): Command {
       ),
     );
 
+  registerClusterCommands(program);
   registerCredentialCommands(program);
   return program;
 }

@@ -26,45 +26,75 @@ export function newCredential(): NewCredential {
 }
 
 export interface StoredCredential {
-  /** Repository-relative file written, if any. */
+  /** Repository-relative file written. */
   file: string;
   /** What a person still has to do, as shell commands, without the password in them. */
   nextSteps: string[];
 }
 
+export interface CredentialFiles {
+  /** Files that belong in the repository (committed): the SOPS-encrypted credential. */
+  repo: Map<string, string>;
+  /** Files for this machine only (git-ignored, mode 0600): a password to load by hand. */
+  local: Map<string, string>;
+  nextSteps: string[];
+}
+
 /**
- * Puts a cluster's new password where its Prometheus will read it, never in Git in plaintext:
- * sops — an encrypted manifest in the cluster's folder that its delivery decrypts; external — a 0600
- * file under .promfleet/ (gitignored) and the kubectl command that creates the Secret from it.
+ * Where a cluster's new password goes, never into Git in plaintext: sops — an encrypted manifest in the
+ * cluster's folder that its delivery decrypts; external — a 0600 file under .promfleet/ (git-ignored)
+ * and the kubectl command that creates the Secret from it.
  */
+export async function credentialFiles(
+  spec: FleetSpec,
+  cluster: ClusterSpec,
+  password: string,
+): Promise<CredentialFiles> {
+  if (spec.secrets.provider === "sops") {
+    const manifest = credentialsManifest(spec, password);
+    const encrypted = await encryptSecretManifest(await findSops(), manifest, spec.secrets.ageRecipients);
+    return {
+      repo: new Map([[credentialsPath(cluster.name), encrypted]]),
+      local: new Map(),
+      nextSteps: [
+        `# once per cluster, the age key that decrypts it:`,
+        `kubectl -n ${spec.package.namespace} create secret generic sops-age --from-file=key.txt=<age key file>`,
+      ],
+    };
+  }
+  const file = `${LOCAL_CREDENTIALS_DIR}/${cluster.name}.password`;
+  return {
+    repo: new Map(),
+    local: new Map([[file, password]]),
+    nextSteps: [
+      `kubectl --context ${cluster.name} -n ${spec.package.monitoringNamespace} create secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
+      `rm ${file}`,
+    ],
+  };
+}
+
+export function credentialsPath(cluster: string): string {
+  return `${CLUSTERS_DIR}/${cluster}/${CREDENTIALS_FILE}`;
+}
+
+/** Writes repository files into `root` and machine-only files (0600) into `localRoot`. */
+export async function writeCredentialFiles(
+  files: CredentialFiles,
+  root: string,
+  localRoot = root,
+): Promise<void> {
+  for (const [rel, content] of files.repo) await writeAtomic(path.join(root, rel), content, 0o644);
+  for (const [rel, content] of files.local) await writeAtomic(path.join(localRoot, rel), content, 0o600);
+}
+
 export async function storeCredential(
   spec: FleetSpec,
   cluster: ClusterSpec,
   password: string,
 ): Promise<StoredCredential> {
-  if (spec.secrets.provider === "sops") return storeWithSops(spec, cluster, password);
-  return storeForOutOfBand(spec, cluster, password);
-}
-
-async function storeWithSops(
-  spec: FleetSpec,
-  cluster: ClusterSpec,
-  password: string,
-): Promise<StoredCredential> {
-  const encrypted = await encryptSecretManifest(
-    await findSops(),
-    credentialsManifest(spec, password),
-    spec.secrets.ageRecipients,
-  );
-  const file = `${CLUSTERS_DIR}/${cluster.name}/${CREDENTIALS_FILE}`;
-  await writeAtomic(path.join(spec.root, file), encrypted, 0o644);
-  return {
-    file,
-    nextSteps: [
-      `# once per cluster, the age key that decrypts it:`,
-      `kubectl -n ${spec.package.namespace} create secret generic sops-age --from-file=key.txt=<age key file>`,
-    ],
-  };
+  const files = await credentialFiles(spec, cluster, password);
+  await writeCredentialFiles(files, spec.root);
+  return { file: [...files.repo.keys(), ...files.local.keys()][0] as string, nextSteps: files.nextSteps };
 }
 
 /** A Secret in the package namespace carrying a ytt document: the package creates promfleet-credentials. */
@@ -83,22 +113,6 @@ function credentialsManifest(spec: FleetSpec, password: string): string {
     type: "Opaque",
     stringData: { "promfleet-credentials.yaml": `---\n${inner}` },
   });
-}
-
-async function storeForOutOfBand(
-  spec: FleetSpec,
-  cluster: ClusterSpec,
-  password: string,
-): Promise<StoredCredential> {
-  const file = `${LOCAL_CREDENTIALS_DIR}/${cluster.name}.password`;
-  await writeAtomic(path.join(spec.root, file), password, 0o600);
-  return {
-    file,
-    nextSteps: [
-      `kubectl --context ${cluster.name} -n ${spec.package.monitoringNamespace} create secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
-      `rm ${file}`,
-    ],
-  };
 }
 
 async function writeAtomic(file: string, content: string, mode: number): Promise<void> {

@@ -7,6 +7,7 @@ import { injectedResult, type InjectionQueue } from "./injections.js";
 import type { Mutex } from "./mutex.js";
 import { matchOperation, type OperationMatch } from "./openapi.js";
 import { parseRequest, sendResult, type ParsedRequest } from "./request.js";
+import { CODELOAD_PREFIX, serveArchive } from "./routes/archive.js";
 import { handlers } from "./routes/index.js";
 import type { RecordedRequest, RouteResult } from "./types.js";
 import { validateRequest, validateResponse } from "./validator.js";
@@ -136,6 +137,7 @@ function checkResponse(
 
 async function handle(cfg: ServerConfig, rateLimit: RateLimit, req: IncomingMessage, res: ServerResponse) {
   const p = await parseRequest(req);
+  if (p.path.startsWith(CODELOAD_PREFIX)) return serveArchive(cfg.env, p.path, res);
   const match = matchOperation(p.method, p.rawPath);
   const operationId = match?.operation.operationId;
   const record: RecordedRequest = {

@@ -1,5 +1,6 @@
 /** operationId -> handler table. */
 import type { Handler } from "../context.js";
+import { archiveRoutes } from "./archive.js";
 import { deploymentRoutes } from "./deployments.js";
 import { issueRoutes } from "./issues.js";
 import { objectRoutes } from "./objects.js";
@@ -9,6 +10,7 @@ import { repoRoutes } from "./repo.js";
 
 export const handlers: Record<string, Handler> = {
   ...repoRoutes,
+  ...archiveRoutes,
   ...refRoutes,
   ...objectRoutes,
   ...pullRoutes,

@@ -1,0 +1,69 @@
+import type { Command } from "commander";
+import { ExitCode, PromfleetError } from "../util/errors.js";
+import { createOutput } from "../util/output.js";
+import { action } from "./action.js";
+import { runClusterChange, type ChangeOptions } from "./cluster-change.js";
+import { decideOffboard } from "./offboard.js";
+import { decideOnboard } from "./onboard.js";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function withChangeOptions(cmd: Command): Command {
+  return cmd
+    .option("--pr", "commit the change to a branch and open (or update) one GitHub pull request")
+    .option("--repo <owner/name>", "GitHub repository (default: the origin remote, then the spec's git.url)")
+    .option("--base <branch>", "base branch of the pull request (default: the spec's git.branch)")
+    .option("--dry-run", "show what would change, write nothing")
+    .option("--json", "print the result as JSON on stdout");
+}
+
+export function registerClusterCommands(program: Command): void {
+  withChangeOptions(
+    program
+      .command("onboard-cluster")
+      .argument("<name>", "the new cluster's name (a DNS-1123 label; it becomes its cluster label)")
+      .description(
+        "add an agent cluster to the fleet: spec, rendered folder, credential; with --pr, one pull request",
+      )
+      .option(
+        "--role <role>",
+        "role of the new cluster (the fleet has one aggregator; new clusters are agents)",
+        "agent",
+      )
+      .option("--overlay <file>", "a per-cluster ytt overlay, repository-relative (repeatable)", collect, [])
+      .option(
+        "--set <key=value>",
+        "a package value for this cluster, e.g. prometheus.pvc.storage=2Gi (repeatable)",
+        collect,
+        [],
+      ),
+  ).action(
+    action<ChangeOptions & { role: string; overlay: string[]; set: string[] }>(async (o, args) => {
+      if (o.role !== "agent")
+        throw new PromfleetError(
+          `--role ${o.role}: onboard-cluster adds agents; the aggregator is set in the spec`,
+          ExitCode.badInput,
+        );
+      const decide = decideOnboard({
+        name: args[0] as string,
+        role: "agent",
+        overlays: o.overlay,
+        sets: o.set,
+      });
+      return runClusterChange(o, decide, createOutput(Boolean(o.json)));
+    }),
+  );
+
+  withChangeOptions(
+    program
+      .command("offboard-cluster")
+      .argument("<name>", "the cluster to remove")
+      .description(
+        "remove a cluster from the fleet: spec, folder, credential; with --pr, one reviewable pull request",
+      ),
+  ).action(
+    action<ChangeOptions>((o, args) =>
+      runClusterChange(o, decideOffboard(args[0] as string), createOutput(Boolean(o.json))),
+    ),
+  );
+}

@@ -1,0 +1,93 @@
+import { parse } from "yaml";
+import { addCluster, hasCluster, parseSetFlags } from "../fleet/edit.js";
+import { parseFleet } from "../fleet/load.js";
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import { credentialFiles, newCredential, type CredentialFiles } from "../secrets/credentials.js";
+import { ExitCode, PromfleetError } from "../util/errors.js";
+import type { ChangeContext, ClusterChange, DecideChange } from "./cluster-change.js";
+
+export interface OnboardOptions {
+  name: string;
+  role: "agent";
+  overlays: string[];
+  sets: string[];
+}
+
+/** Adds an agent to the fleet spec, with a credential of its own when the fleet authenticates writes. */
+export function decideOnboard(o: OnboardOptions): DecideChange {
+  const values = parseSetFlags(o.sets);
+  return async (ctx: ChangeContext): Promise<ClusterChange> => {
+    const change: ClusterChange = {
+      cluster: o.name,
+      kind: "onboard",
+      labels: ["promfleet", "onboard"],
+      template: {},
+    };
+    if (hasCluster(ctx.doc, o.name))
+      return {
+        ...change,
+        nothingToDo: `cluster ${o.name} is already in the fleet (${ctx.file}); nothing to do`,
+      };
+    const { passwordHash, credentials } = await credentialFor(ctx, o.name);
+    addCluster(ctx.doc, { name: o.name, role: o.role, overlays: o.overlays, values, passwordHash });
+    const spec = await parseFleetOrExplain(ctx, o.name);
+    const cluster = spec.clusters.find((c) => c.name === o.name) as ClusterSpec;
+    return {
+      ...change,
+      credentials: credentials && (await credentials(spec, cluster)),
+      template: { role: o.role, bootstrap: bootstrapCommand(spec, cluster) },
+    };
+  };
+}
+
+type MakeCredentialFiles = (spec: FleetSpec, cluster: ClusterSpec) => Promise<CredentialFiles>;
+
+/**
+ * A rerun of the same onboarding keeps the credential of the open pull request (its hash, and its
+ * encrypted file), so re-running never rotates a password behind a person's back.
+ */
+async function credentialFor(
+  ctx: ChangeContext,
+  name: string,
+): Promise<{ passwordHash?: string; credentials?: MakeCredentialFiles }> {
+  if (ctx.before.remoteWrite.auth !== "basic") return {};
+  const previous = ctx.open && ctx.gh ? await previousHash(ctx, name) : undefined;
+  if (previous) return { passwordHash: previous };
+  const credential = newCredential();
+  return {
+    passwordHash: credential.passwordHash,
+    credentials: (spec, cluster) => credentialFiles(spec, cluster, credential.password),
+  };
+}
+
+async function previousHash(ctx: ChangeContext, name: string): Promise<string | undefined> {
+  const gh = ctx.gh!;
+  const { data } = await gh.step("reading the open pull request's fleet spec", () =>
+    gh.octokit.rest.repos.getContent({
+      owner: gh.owner,
+      repo: gh.repo,
+      path: ctx.file,
+      ref: ctx.open!.headSha,
+    }),
+  );
+  const text = Buffer.from((data as { content?: string }).content ?? "", "base64").toString("utf8");
+  const clusters =
+    (parse(text) as { clusters?: Array<{ name: string; credential?: { passwordHash: string } }> }).clusters ??
+    [];
+  return clusters.find((c) => c.name === name)?.credential?.passwordHash;
+}
+
+async function parseFleetOrExplain(ctx: ChangeContext, name: string): Promise<FleetSpec> {
+  try {
+    return await parseFleet(ctx.doc.toString(), ctx.root, ctx.file);
+  } catch (e) {
+    if (e instanceof PromfleetError)
+      throw new PromfleetError(`cannot onboard ${name}: ${e.message}`, ExitCode.badInput, e.problems);
+    throw e;
+  }
+}
+
+export function bootstrapCommand(spec: FleetSpec, cluster: ClusterSpec): string {
+  const file = cluster.delivery === "flux" ? "flux.yaml" : "app.yaml";
+  return `kubectl --context ${cluster.name} apply -f clusters/${cluster.name}/bootstrap/${file}`;
+}

@@ -1,0 +1,53 @@
+import { isMap, isSeq, parse, type Document, type YAMLMap, type YAMLSeq } from "yaml";
+import { ExitCode, PromfleetError } from "../util/errors.js";
+import type { Role } from "./spec.js";
+
+export interface NewCluster {
+  name: string;
+  role: Role;
+  overlays: string[];
+  /** Dotted path -> value, from --set key=value. */
+  values: Record<string, unknown>;
+  passwordHash?: string;
+}
+
+function clustersOf(doc: Document): YAMLSeq {
+  const clusters = doc.get("clusters", true);
+  if (!isSeq(clusters)) throw new PromfleetError("the fleet spec has no clusters list", ExitCode.badInput);
+  return clusters;
+}
+
+export function hasCluster(doc: Document, name: string): boolean {
+  return clustersOf(doc).items.some((c) => isMap(c) && c.get("name") === name);
+}
+
+/** Appends the cluster to `clusters`, leaving every other line of the file as it was. */
+export function addCluster(doc: Document, c: NewCluster): void {
+  const entry: Record<string, unknown> = { name: c.name, role: c.role };
+  if (c.overlays.length > 0) entry.overlays = c.overlays;
+  if (Object.keys(c.values).length > 0) entry.values = c.values;
+  if (c.passwordHash) entry.credential = { passwordHash: c.passwordHash };
+  clustersOf(doc).add(doc.createNode(entry) as YAMLMap);
+}
+
+export function removeCluster(doc: Document, name: string): void {
+  const clusters = clustersOf(doc);
+  const index = clusters.items.findIndex((c) => isMap(c) && c.get("name") === name);
+  if (index >= 0) clusters.delete(index);
+}
+
+/** `--set key=value`: the value is read as a YAML scalar (so 3 is a number, "3" a string), never spliced as text. */
+export function parseSetFlags(flags: string[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf("=");
+    const key = flag.slice(0, eq);
+    if (eq <= 0 || !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key))
+      throw new PromfleetError(
+        `--set ${flag}: expected key=value with a dotted key such as prometheus.pvc.storage=2Gi`,
+        ExitCode.badInput,
+      );
+    values[key] = parse(flag.slice(eq + 1) || '""');
+  }
+  return values;
+}

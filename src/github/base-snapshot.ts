@@ -1,0 +1,43 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import type { GitHub } from "./client.js";
+
+export interface BaseSnapshot {
+  /** The base commit's files, extracted. */
+  dir: string;
+  sha: string;
+  tree: string;
+  /** Committer date of the base commit: reused so that the same change always makes the same commit. */
+  date: string;
+  cleanup(): Promise<void>;
+}
+
+/** The base branch's head in two requests, whatever the repository's size: its commit, then its tarball. */
+export async function snapshotBase(gh: GitHub, base: string): Promise<BaseSnapshot> {
+  const commit = await gh.step(`reading branch ${base}`, () =>
+    gh.octokit.rest.repos.getCommit({ owner: gh.owner, repo: gh.repo, ref: base }),
+  );
+  const { sha } = commit.data;
+  const archive = await gh.step(`downloading ${base} (${sha.slice(0, 7)})`, () =>
+    gh.octokit.rest.repos.downloadTarballArchive({ owner: gh.owner, repo: gh.repo, ref: sha }),
+  );
+  const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-base-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await execa("tar", ["-xz", "-C", dir, "--strip-components=1"], {
+      input: Buffer.from(archive.data as ArrayBuffer),
+    });
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+  return {
+    dir,
+    sha,
+    tree: commit.data.commit.tree.sha,
+    date: commit.data.commit.committer?.date ?? "",
+    cleanup,
+  };
+}

@@ -1,0 +1,32 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import Handlebars from "handlebars";
+import { packageRoot } from "../util/tool.js";
+
+const hb = Handlebars.create();
+/** Markdown-escaped text: no emphasis, links, headings or HTML, and no @-mention that notifies anyone. */
+hb.registerHelper("md", (text: unknown) => new Handlebars.SafeString(escapeMarkdown(String(text ?? ""))));
+/** Inline code that the text cannot break out of. */
+hb.registerHelper("code", (text: unknown) => new Handlebars.SafeString(inlineCode(String(text ?? ""))));
+
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`)
+    .replace(/@/g, "@\u200b")
+    .replace(/&/g, "&amp;");
+}
+
+export function inlineCode(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(longest + 1);
+  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
+  return `${fence}${pad}${text.replace(/@/g, "@\u200b").replace(/\n/g, " ")}${pad}${fence}`;
+}
+
+/** Renders templates/pr/<name>.hbs: the fleet repository's own copy if it has one, else promfleet's. */
+export async function renderTemplate(fleetRoot: string, name: string, context: object): Promise<string> {
+  const own = path.join(fleetRoot, "templates", "pr", `${name}.hbs`);
+  const builtIn = path.join(packageRoot, "templates", "pr", `${name}.hbs`);
+  const source = await readFile(own, "utf8").catch(() => readFile(builtIn, "utf8"));
+  return hb.compile(source, { strict: false })(context).trimEnd() + "\n";
+}
