@@ -107,11 +107,13 @@ async function viaPullRequest(o: ChangeOptions, decide: DecideChange, out: Outpu
   const base = o.base ?? local.git.branch;
   const snapshot = await snapshotBase(gh, base);
   try {
-    const probe = await decide({ ...(await contextAt(snapshot.dir, o.fleet)), gh });
+    const first = { ...(await contextAt(snapshot.dir, o.fleet)), gh };
+    const probe = await decide(first);
     if (probe.nothingToDo) return { ...noop(probe), requests: gh.requests() };
     const branch = `promfleet/${probe.kind}-${probe.cluster}`;
     const open = await findOpenPull(gh, base, branch);
-    const ctx = { ...(await contextAt(snapshot.dir, o.fleet)), gh, open };
+    // A re-run decides again, from a fresh spec, knowing the open pull request (to keep its credential).
+    const ctx = open ? { ...(await contextAt(snapshot.dir, o.fleet)), gh, open } : first;
     const change = open ? await decide(ctx) : probe;
     return await openPullRequest(o, ctx, change, { gh, base, branch, snapshot }, out);
   } finally {

@@ -2,7 +2,13 @@ import { parse } from "yaml";
 import { addCluster, hasCluster, parseSetFlags } from "../fleet/edit.js";
 import { parseFleet } from "../fleet/load.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { credentialFiles, newCredential, type CredentialFiles } from "../secrets/credentials.js";
+import {
+  credentialFiles,
+  credentialNextSteps,
+  credentialsPath,
+  newCredential,
+  type CredentialFiles,
+} from "../secrets/credentials.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { ChangeContext, ClusterChange, DecideChange } from "./cluster-change.js";
 
@@ -51,8 +57,16 @@ async function credentialFor(
   name: string,
 ): Promise<{ passwordHash?: string; credentials?: MakeCredentialFiles }> {
   if (ctx.before.remoteWrite.auth !== "basic") return {};
-  const previous = ctx.open && ctx.gh ? await previousHash(ctx, name) : undefined;
-  if (previous) return { passwordHash: previous };
+  const previous = ctx.open && ctx.gh ? await previousCredential(ctx, name) : undefined;
+  if (previous)
+    return {
+      passwordHash: previous.hash,
+      credentials: async (spec, cluster) => ({
+        repo: new Map(previous.encrypted ? [[credentialsPath(name), previous.encrypted]] : []),
+        local: new Map(),
+        nextSteps: credentialNextSteps(spec, cluster),
+      }),
+    };
   const credential = newCredential();
   return {
     passwordHash: credential.passwordHash,
@@ -60,21 +74,33 @@ async function credentialFor(
   };
 }
 
-async function previousHash(ctx: ChangeContext, name: string): Promise<string | undefined> {
-  const gh = ctx.gh!;
-  const { data } = await gh.step("reading the open pull request's fleet spec", () =>
-    gh.octokit.rest.repos.getContent({
-      owner: gh.owner,
-      repo: gh.repo,
-      path: ctx.file,
-      ref: ctx.open!.headSha,
-    }),
-  );
-  const text = Buffer.from((data as { content?: string }).content ?? "", "base64").toString("utf8");
+/** The hash (and the encrypted credential, if any) on the open pull request's branch. */
+async function previousCredential(
+  ctx: ChangeContext,
+  name: string,
+): Promise<{ hash: string; encrypted?: string } | undefined> {
+  const spec = await readAtPullHead(ctx, ctx.file);
   const clusters =
-    (parse(text) as { clusters?: Array<{ name: string; credential?: { passwordHash: string } }> }).clusters ??
-    [];
-  return clusters.find((c) => c.name === name)?.credential?.passwordHash;
+    (
+      parse(spec ?? "") as {
+        clusters?: Array<{ name: string; credential?: { passwordHash: string } }>;
+      } | null
+    )?.clusters ?? [];
+  const hash = clusters.find((c) => c.name === name)?.credential?.passwordHash;
+  if (!hash) return undefined;
+  const encrypted =
+    ctx.before.secrets.provider === "sops" ? await readAtPullHead(ctx, credentialsPath(name)) : undefined;
+  return { hash, encrypted };
+}
+
+async function readAtPullHead(ctx: ChangeContext, file: string): Promise<string | undefined> {
+  const gh = ctx.gh as NonNullable<ChangeContext["gh"]>;
+  const ref = (ctx.open as NonNullable<ChangeContext["open"]>).headSha;
+  const { data } = await gh.step(`reading ${file} on the open pull request`, () =>
+    gh.octokit.rest.repos.getContent({ owner: gh.owner, repo: gh.repo, path: file, ref }),
+  );
+  const content = (data as { content?: string }).content;
+  return content === undefined ? undefined : Buffer.from(content, "base64").toString("utf8");
 }
 
 async function parseFleetOrExplain(ctx: ChangeContext, name: string): Promise<FleetSpec> {

@@ -13,11 +13,10 @@ export function gitHubError(step: string, e: unknown): PromfleetError {
   const headers = err.response?.headers ?? {};
   const said = err.response?.data?.message ?? err.message ?? String(e);
   const fail = (why: string) => new PromfleetError(`GitHub: ${step} failed: ${why}`, ExitCode.remoteFailed);
+  // octokit reports a connection that failed or closed as a 500 without a response.
+  if (err.status === undefined || !err.response)
+    return fail(`no answer (${said}); check the network and GITHUB_API_URL, then run the same command again`);
   switch (err.status) {
-    case undefined:
-      return fail(
-        `no answer (${said}); check the network and GITHUB_API_URL, then run the same command again`,
-      );
     case 401:
       return fail("the token was rejected (401 Bad credentials); set a valid GITHUB_TOKEN or GH_TOKEN");
     case 403:

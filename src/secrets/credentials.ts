@@ -50,27 +50,31 @@ export async function credentialFiles(
   cluster: ClusterSpec,
   password: string,
 ): Promise<CredentialFiles> {
+  const nextSteps = credentialNextSteps(spec, cluster);
   if (spec.secrets.provider === "sops") {
     const manifest = credentialsManifest(spec, password);
     const encrypted = await encryptSecretManifest(await findSops(), manifest, spec.secrets.ageRecipients);
-    return {
-      repo: new Map([[credentialsPath(cluster.name), encrypted]]),
-      local: new Map(),
-      nextSteps: [
-        `# once per cluster, the age key that decrypts it:`,
-        `kubectl -n ${spec.package.namespace} create secret generic sops-age --from-file=key.txt=<age key file>`,
-      ],
-    };
+    return { repo: new Map([[credentialsPath(cluster.name), encrypted]]), local: new Map(), nextSteps };
   }
-  const file = `${LOCAL_CREDENTIALS_DIR}/${cluster.name}.password`;
-  return {
-    repo: new Map(),
-    local: new Map([[file, password]]),
-    nextSteps: [
-      `kubectl --context ${cluster.name} -n ${spec.package.monitoringNamespace} create secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
-      `rm ${file}`,
-    ],
-  };
+  return { repo: new Map(), local: new Map([[localPasswordPath(cluster.name), password]]), nextSteps };
+}
+
+/** What a person does with a new credential, without the password in it. */
+export function credentialNextSteps(spec: FleetSpec, cluster: ClusterSpec): string[] {
+  if (spec.secrets.provider === "sops")
+    return [
+      `# once per cluster, the age key that decrypts it:`,
+      `kubectl --context ${cluster.name} -n ${spec.package.namespace} create secret generic sops-age --from-file=key.txt=<age key file>`,
+    ];
+  const file = localPasswordPath(cluster.name);
+  return [
+    `kubectl --context ${cluster.name} -n ${spec.package.monitoringNamespace} create secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
+    `rm ${file}`,
+  ];
+}
+
+function localPasswordPath(cluster: string): string {
+  return `${LOCAL_CREDENTIALS_DIR}/${cluster}.password`;
 }
 
 export function credentialsPath(cluster: string): string {
