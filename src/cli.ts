@@ -3,6 +3,7 @@ import { action } from "./commands/action.js";
 import { registerClusterCommands } from "./commands/cluster-commands.js";
 import { registerCredentialCommands } from "./commands/credentials.js";
 import { renderCommand } from "./commands/render.js";
+import { registerVerifyCommand } from "./commands/verify.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
@@ -31,6 +32,7 @@ export function buildCli(): Command {
 
   registerClusterCommands(program);
   registerCredentialCommands(program);
+  registerVerifyCommand(program);
   return program;
 }
 

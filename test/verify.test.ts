@@ -14,6 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freshnessQuery, verifyFleet, VerifyError, type VerifyResult } from "../src/verify/index.js";
 import { e2eSkipReason } from "./support/e2e/env.js";
+import { exampleFleetRepo, promfleet } from "./helpers/fleet-repo.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
 import { AGGREGATOR, loadFleetValues } from "./support/e2e/fleet-input.js";
 import { freePort } from "./support/e2e/prometheus-process.js";
@@ -410,6 +411,33 @@ describe.skipIf(!!skipReason)("verifyFleet (real aggregator + agents)", () => {
     timings["ages when receiving"] = r.clusters
       .map((c) => `${c.cluster} ${c.lastSampleAgeSeconds}s`)
       .join(", ");
+  }, 60_000);
+
+  it("promfleet verify (the CLI): exit 0 when every cluster receives, 1 with the missing one named", async () => {
+    const dir = await exampleFleetRepo();
+    const args = ["verify", "--aggregator-url", f().aggregatorUrl, "--max-staleness", "10s", "--wait", "30s"];
+    const ok = await promfleet(dir, [...args, ...CLUSTERS.flatMap((c) => ["--cluster", c])]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^CLUSTER\s+STATUS\s+LAST SAMPLE/);
+    expect(ok.stdout).toMatch(/edge-1\s+receiving/);
+    const ghost = await promfleet(dir, [
+      "verify",
+      "--aggregator-url",
+      f().aggregatorUrl,
+      "--cluster",
+      "kind",
+      "--cluster",
+      "ghost",
+      "--json",
+    ]);
+    expect(ghost.code).toBe(1);
+    expect(JSON.parse(ghost.stdout).clusters).toEqual([
+      expect.objectContaining({ cluster: "kind", status: "receiving" }),
+      { cluster: "ghost", status: "missing" },
+    ]);
+    const bad = await promfleet(dir, ["verify", "--aggregator-url", f().aggregatorUrl, "--wait", "soon"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--wait soon: not a duration");
   }, 60_000);
 
   it("a cluster that never ran is missing", async () => {

@@ -7,12 +7,14 @@
  * `clusters/<name>/values.yaml`, replace its body with reading those files and calling
  * `clusterInput(name, valuesYaml)` for each; nothing else in the harness has to change.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import YAML from "yaml";
-import { sharedDir } from "./env.js";
 import type { ClusterInput } from "./fleet-harness.js";
 import type { PodRef } from "./ksm-exporter.js";
+import { loadFleet } from "../../../src/fleet/load.js";
+import { renderFleet } from "../../../src/render/render.js";
+import { exampleFleetRepo } from "../../helpers/fleet-repo.js";
 import { isAgentArgs, parseValues } from "./local-config.js";
 
 export type { ClusterInput } from "./fleet-harness.js";
@@ -67,12 +69,25 @@ export function withExternalClusterLabel(valuesYaml: string, cluster: string): s
   return doc.toString();
 }
 
+/**
+ * The e2e input is promfleet's own output: the example fleet (the article's orbstack + kind) with the
+ * agents edge-1 and edge-2 added, rendered by promfleet exactly as `promfleet render` writes it.
+ */
 export async function loadFleetValues(): Promise<ClusterInput[]> {
-  const seed = path.join(sharedDir, "seed");
-  const aggregatorValues = await readFile(path.join(seed, "prometheus-values.yaml"), "utf8");
-  const agentValues = await readFile(path.join(seed, "prometheus-agent-values.yaml"), "utf8");
+  const dir = await exampleFleetRepo();
+  const spec = await readFile(path.join(dir, "fleet.yaml"), "utf8");
+  const extra = AGENTS.filter((a) => a !== "kind").map(
+    (a) => `  - name: ${a}\n    role: agent\n    retention: 5m\n    walPath: in-container\n`,
+  );
+  await writeFile(path.join(dir, "fleet.yaml"), spec + extra.join(""));
+  const rendered = await renderFleet(await loadFleet(dir));
+  const valuesOf = (name: string) => {
+    const text = rendered.files.get(`clusters/${name}/values.yaml`);
+    if (text === undefined) throw new Error(`promfleet rendered no values for ${name}`);
+    return text;
+  };
   return [
-    clusterInput(AGGREGATOR, aggregatorValues),
-    ...AGENTS.map((name) => clusterInput(name, withExternalClusterLabel(agentValues, name))),
+    clusterInput(AGGREGATOR, valuesOf(AGGREGATOR)),
+    ...AGENTS.map((name) => clusterInput(name, valuesOf(name))),
   ];
 }
