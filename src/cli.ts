@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { action } from "./commands/action.js";
 import { registerClusterCommands } from "./commands/cluster-commands.js";
 import { registerCredentialCommands } from "./commands/credentials.js";
+import { registerInitCommand } from "./commands/init.js";
 import { renderCommand } from "./commands/render.js";
 import { registerVerifyCommand } from "./commands/verify.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
@@ -30,6 +31,7 @@ export function buildCli(): Command {
       ),
     );
 
+  registerInitCommand(program);
   registerClusterCommands(program);
   registerCredentialCommands(program);
   registerVerifyCommand(program);
