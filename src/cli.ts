@@ -4,6 +4,7 @@ import { registerClusterCommands } from "./commands/cluster-commands.js";
 import { registerCredentialCommands } from "./commands/credentials.js";
 import { registerInitCommand } from "./commands/init.js";
 import { renderCommand } from "./commands/render.js";
+import { registerValidateCommand } from "./commands/validate.js";
 import { registerVerifyCommand } from "./commands/verify.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
@@ -34,6 +35,7 @@ export function buildCli(): Command {
   registerInitCommand(program);
   registerClusterCommands(program);
   registerCredentialCommands(program);
+  registerValidateCommand(program);
   registerVerifyCommand(program);
   return program;
 }
