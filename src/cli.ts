@@ -4,6 +4,7 @@ import { registerClusterCommands } from "./commands/cluster-commands.js";
 import { registerCredentialCommands } from "./commands/credentials.js";
 import { registerInitCommand } from "./commands/init.js";
 import { renderCommand } from "./commands/render.js";
+import { registerDiffCommand } from "./commands/diff.js";
 import { registerValidateCommand } from "./commands/validate.js";
 import { registerVerifyCommand } from "./commands/verify.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
@@ -36,6 +37,7 @@ export function buildCli(): Command {
   registerClusterCommands(program);
   registerCredentialCommands(program);
   registerValidateCommand(program);
+  registerDiffCommand(program);
   registerVerifyCommand(program);
   return program;
 }

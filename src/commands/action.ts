@@ -9,16 +9,14 @@ export interface GlobalOptions {
 }
 
 /** Wraps a command so that every error becomes a clear message and a meaningful exit code. */
-export function action<T extends { json?: boolean }>(
-  run: (o: T & GlobalOptions, args: string[]) => Promise<number>,
-) {
+export function action<T extends object>(run: (o: T & GlobalOptions, args: string[]) => Promise<number>) {
   return async (...received: unknown[]) => {
     const cmd = received[received.length - 1] as Command;
     const all = { ...cmd.optsWithGlobals<GlobalOptions>() } as T & GlobalOptions;
     try {
       process.exitCode = await run(all, cmd.args);
     } catch (e) {
-      process.exitCode = reportError(e, Boolean(all.json));
+      process.exitCode = reportError(e, Boolean((all as { json?: boolean }).json));
     }
   };
 }

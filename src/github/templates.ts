@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import Handlebars from "handlebars";
+import { escapeMarkdown, inlineCode } from "../util/markdown.js";
 import { packageRoot } from "../util/tool.js";
 
 const hb = Handlebars.create();
@@ -8,20 +9,6 @@ const hb = Handlebars.create();
 hb.registerHelper("md", (text: unknown) => new Handlebars.SafeString(escapeMarkdown(String(text ?? ""))));
 /** Inline code that the text cannot break out of. */
 hb.registerHelper("code", (text: unknown) => new Handlebars.SafeString(inlineCode(String(text ?? ""))));
-
-export function escapeMarkdown(text: string): string {
-  return text
-    .replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`)
-    .replace(/@/g, "@\u200b")
-    .replace(/&/g, "&amp;");
-}
-
-export function inlineCode(text: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(longest + 1);
-  const pad = text.startsWith("`") || text.endsWith("`") ? " " : "";
-  return `${fence}${pad}${text.replace(/@/g, "@\u200b").replace(/\n/g, " ")}${pad}${fence}`;
-}
 
 /** Renders templates/pr/<name>.hbs: the fleet repository's own copy if it has one, else promfleet's. */
 export async function renderTemplate(fleetRoot: string, name: string, context: object): Promise<string> {

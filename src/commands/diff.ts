@@ -1,0 +1,31 @@
+import type { Command } from "commander";
+import { formatDiff, type DiffFormat } from "../diff/format.js";
+import { defaultBase, filesAtRef, filesInTree } from "../diff/git-tree.js";
+import { diffTrees } from "../diff/semantic.js";
+import { loadFleet } from "../fleet/load.js";
+import { ExitCode, PromfleetError } from "../util/errors.js";
+import { action, type GlobalOptions } from "./action.js";
+
+interface DiffFlags extends GlobalOptions {
+  base?: string;
+  format: string;
+}
+
+export function registerDiffCommand(program: Command): void {
+  program
+    .command("diff")
+    .description("what changes on which cluster between a git ref's rendered tree and the working tree")
+    .option("--base <ref>", "git ref to compare with (default: merge base with origin/<branch>, else HEAD)")
+    .option("--format <format>", "text, markdown or json", "text")
+    .action(
+      action<DiffFlags>(async (o) => {
+        if (!["text", "markdown", "json"].includes(o.format))
+          throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
+        const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+        const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
+        const diffs = diffTrees(await filesAtRef(o.dir, base), await filesInTree(o.dir));
+        process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
+        return ExitCode.ok;
+      }),
+    );
+}
