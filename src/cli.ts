@@ -7,6 +7,7 @@ import { renderCommand } from "./commands/render.js";
 import { registerDiffCommand } from "./commands/diff.js";
 import { registerValidateCommand } from "./commands/validate.js";
 import { registerVerifyCommand } from "./commands/verify.js";
+import { registerWorkflowCommands } from "./commands/workflow-commands.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
@@ -39,6 +40,7 @@ export function buildCli(): Command {
   registerValidateCommand(program);
   registerDiffCommand(program);
   registerVerifyCommand(program);
+  registerWorkflowCommands(program);
   return program;
 }
 
