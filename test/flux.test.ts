@@ -112,3 +112,29 @@ describe("Flux delivery", () => {
     ]);
   });
 });
+
+describe.skipIf(!hasShared)(`a Flux fleet across commands ${hasShared ? "" : SHARED_MISSING}`, () => {
+  it("onboards an agent with a Flux bootstrap, validates against the Flux CRDs and builds with kustomize", async () => {
+    const dir = await exampleFleetRepo();
+    const spec = await readRepoFile(dir, "fleet.yaml");
+    await writeRepoFile(dir, "fleet.yaml", spec.replace("kind: Fleet\n", "kind: Fleet\ndelivery: flux\n"));
+    const onboard = await promfleet(dir, ["onboard-cluster", "edge-1", "--json"]);
+    expect(onboard.code, onboard.stderr).toBe(0);
+    expect(JSON.parse(onboard.stdout).files).toEqual(
+      expect.arrayContaining(["clusters/edge-1/bootstrap/flux.yaml", "clusters/edge-1/kustomization.yaml"]),
+    );
+    const validate = await promfleet(dir, ["validate", "--crds", path.join(sharedDir, "crds"), "--json"]);
+    expect(validate.code, validate.stdout).toBe(0);
+    const checked = JSON.parse(validate.stdout).clusters.flatMap(
+      (c: { checks: Array<{ check: string; file: string }> }) =>
+        c.checks.filter((k) => k.check === "crds").map((k) => k.file),
+    );
+    expect(checked).toContain("clusters/edge-1/bootstrap/flux.yaml");
+    const { stdout } = await execa(kustomize, ["build", path.join(dir, "clusters", "edge-1")]);
+    expect(
+      parseDocs(stdout)
+        .map((d) => d.kind)
+        .sort(),
+    ).toEqual(["ClusterRoleBinding", "PackageInstall", "Secret", "ServiceAccount"]);
+  });
+});
