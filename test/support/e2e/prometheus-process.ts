@@ -73,6 +73,8 @@ export interface PrometheusProcessOptions {
   /** Hard limit for one run of the process; it is killed after this, whatever happens. */
   maxLifetimeSeconds: number;
   readyTimeoutMs?: number;
+  /** Readiness probe for a server behind TLS or authentication; default: GET /-/ready over http. */
+  isReady?: () => Promise<boolean>;
 }
 
 export class PrometheusProcess {
@@ -151,9 +153,13 @@ export class PrometheusProcess {
         );
       }
       try {
-        const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
-        if (res.status === 200) return;
+        if (this.o.isReady) {
+          if (await this.o.isReady()) return;
+        } else {
+          const res = await fetch(`${this.url}/-/ready`, { signal: AbortSignal.timeout(2000) });
+          await res.body?.cancel();
+          if (res.status === 200) return;
+        }
       } catch {
         /* not listening yet */
       }

@@ -57,7 +57,14 @@ export async function serveArchive(env: FakeEnv, path: string, res: ServerRespon
   }
   const { stdout } = await execa(
     "git",
-    ["--git-dir", env.store.dir, "archive", "--format=tar.gz", `--prefix=${env.site.repo}-${sha.slice(0, 7)}/`, sha],
+    [
+      "--git-dir",
+      env.store.dir,
+      "archive",
+      "--format=tar.gz",
+      `--prefix=${env.site.repo}-${sha.slice(0, 7)}/`,
+      sha,
+    ],
     { encoding: "buffer" },
   );
   res.writeHead(200, { "content-type": "application/x-gzip", "content-length": String(stdout.length) });
