@@ -260,15 +260,7 @@ describe.skipIf(!!skip)(`authenticated, TLS-verified remote writes on real Prome
       const args = local.args
         .filter((x) => !x.startsWith("--storage.agent.path="))
         .map((x) => (x.startsWith("--config.file=") ? `--config.file=${local.configFile}` : x));
-      await start(
-        a.name,
-        [
-          ...args,
-          `--storage.agent.path=${path.join(work, `${a.name}-wal`)}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-        ],
-        port,
-      );
+      await start(a.name, [...args, wal, `--web.listen-address=127.0.0.1:${port}`], port);
     }
     const deadline = Date.now() + 40_000;
     while (Date.now() < deadline && (await query('count(up{cluster="kind"})')).length === 0) await sleep(500);

@@ -7,10 +7,8 @@ import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { Tool } from "../util/tool.js";
 import { runYtt, YttError } from "../ytt/ytt.js";
 import { checkPrometheusConfig, type ContainerFiles } from "./promtool.js";
-import type { PackageValues } from "./values.js";
+import { CONFIG_MOUNT, type PackageValues } from "./values.js";
 
-/** Where the package's Deployment mounts its prometheus-server ConfigMap. */
-const CONFIG_MOUNT = "/etc/config";
 const SERVER = "prometheus-server";
 
 type Resource = { kind?: string; metadata?: { name?: string }; [field: string]: unknown };

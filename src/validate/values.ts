@@ -11,6 +11,9 @@ export interface PackageValues {
   };
 }
 
+/** Where the package's Deployment mounts its prometheus-server ConfigMap. */
+export const CONFIG_MOUNT = "/etc/config";
+
 /** Rule file values -> the ConfigMap key the package writes them to (mounted at /etc/config). */
 const RULE_FILES = {
   alerting_rules_yml: "alerting_rules.yml",
@@ -49,6 +52,6 @@ export function ruleFilesOf(values: PackageValues): ContainerFiles {
   return Object.fromEntries(
     Object.entries(RULE_FILES)
       .filter(([value]) => typeof config[value as RuleValue] === "string")
-      .map(([value, key]) => [`/etc/config/${key}`, config[value as RuleValue] as string]),
+      .map(([value, key]) => [`${CONFIG_MOUNT}/${key}`, config[value as RuleValue] as string]),
   );
 }
