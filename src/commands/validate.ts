@@ -1,12 +1,19 @@
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
 import { ExitCode } from "../util/errors.js";
-import { color, createOutput } from "../util/output.js";
-import { validateFleet, type ClusterReport } from "../validate/validate.js";
+import { color, createOutput, type Output } from "../util/output.js";
+import { crdCacheDir, PINNED_CRDS, resolveCrds } from "../validate/crd-source.js";
+import {
+  unlistedClusterFolders,
+  validateFleet,
+  type ClusterReport,
+  type ValidationReport,
+} from "../validate/validate.js";
 import { action, type GlobalOptions } from "./action.js";
 
 interface ValidateFlags extends GlobalOptions {
   crds: string[];
+  fetchCrds?: boolean;
   package?: string;
   packageBundle?: string;
   cluster: string[];
@@ -19,7 +26,8 @@ export function registerValidateCommand(program: Command): void {
   program
     .command("validate")
     .description(
-      "check every cluster folder: promtool, CRD schemas, the package's values schema and templates",
+      "check what clusters/ deploys (the committed files; render --check covers drift from fleet.yaml): " +
+        "promtool, CRD schemas, the package's values schema and templates",
     )
     .option(
       "--crds <path>",
@@ -27,34 +35,51 @@ export function registerValidateCommand(program: Command): void {
       collect,
       [],
     )
+    .option(
+      "--fetch-crds",
+      "download the pinned kapp-controller and Flux release CRDs (sha256-checked) into $XDG_CACHE_HOME (default ~/.cache)/promfleet/crds/<version>/",
+    )
     .option("--package <file>", "the Package resource whose values schema the values must satisfy")
     .option(
       "--package-bundle <dir>",
       "the package bundle: render the values through its ytt templates and check the result",
     )
     .option("--cluster <name>", "only this cluster (repeatable)", collect, [])
-    .option("--json", "print the result as JSON on stdout")
-    .action(
-      action<ValidateFlags>(async (o) => {
-        const out = createOutput(Boolean(o.json));
-        const spec = await loadFleet(o.dir, o.fleet);
-        if (o.crds.length === 0)
-          out.warn(
-            "no --crds given: kapp-controller and Flux resources are not checked against their schemas",
-          );
-        const report = await validateFleet(spec, {
-          crds: o.crds,
-          packageFile: o.package,
-          packageBundle: o.packageBundle,
-          clusters: o.cluster,
-        });
-        out.result(report, report.clusters.map(describe).join("\n"));
-        return report.ok ? ExitCode.ok : ExitCode.checkFailed;
-      }),
-    );
+    .option("--json", "print { ok, clusters: [{ name, checks: [{ check, ok, file, message }] }] } on stdout")
+    .action(action<ValidateFlags>((o) => validateCommand(o, createOutput(Boolean(o.json)))));
 }
 
-function describe(c: ClusterReport): string {
+async function validateCommand(o: ValidateFlags, out: Output): Promise<number> {
+  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+  const crds = await resolveCrds({ crds: o.crds, fetch: o.fetchCrds });
+  if (!crds)
+    out.warn(
+      "kapp-controller and Flux resources are not checked against their CRDs: pass --crds DIR " +
+        `(a folder of CRD YAML files), or --fetch-crds once to cache the pinned release CRDs in ${crdCacheDir(PINNED_CRDS)}`,
+    );
+  else if (o.crds.length === 0) out.info(`CRDs from ${crds.from}`);
+  for (const folder of await unlistedClusterFolders(spec))
+    out.warn(`${folder} is not in ${spec.file}: not validated (promfleet render removes it)`);
+  const report = await validateFleet(spec, {
+    crds: crds?.validator,
+    packageFile: o.package,
+    packageBundle: o.packageBundle,
+    clusters: o.cluster,
+  });
+  out.result(report, describe(report));
+  return report.ok ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+function describe(report: ValidationReport): string {
+  const all = report.clusters.flatMap((c) => c.checks);
+  const failed = all.filter((k) => !k.ok).length;
+  const summary = `${report.clusters.length} clusters, ${all.length} checks, ${failed} failed`;
+  return [...report.clusters.map(describeCluster), failed ? color.red(summary) : color.green(summary)].join(
+    "\n",
+  );
+}
+
+function describeCluster(c: ClusterReport): string {
   return c.checks
     .map((k) =>
       k.ok

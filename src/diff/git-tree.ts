@@ -3,23 +3,53 @@ import path from "node:path";
 import { execa } from "execa";
 import { CLUSTERS_DIR } from "../render/render.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { FILE_CONCURRENCY, mapBounded } from "../util/pool.js";
 
-/** Every file under clusters/ at a git ref, read with one `git cat-file --batch`. */
+/** Every file under clusters/ at a git ref, listed with `git ls-tree` and read with one `git cat-file --batch`. */
 export async function filesAtRef(root: string, ref: string): Promise<Map<string, string>> {
-  const ls = await execa("git", ["-C", root, "ls-tree", "-r", "--name-only", ref, "--", `${CLUSTERS_DIR}/`], {
-    reject: false,
-  });
-  if (ls.exitCode !== 0)
-    throw new PromfleetError(`git cannot read ${ref}: ${ls.stderr.trim()}`, ExitCode.badInput);
-  const paths = ls.stdout.split("\n").filter(Boolean);
+  const commit = await resolveCommit(root, ref);
+  const ls = await execa("git", [
+    "-C",
+    root,
+    "ls-tree",
+    "-r",
+    "-z",
+    "--name-only",
+    commit,
+    "--",
+    `${CLUSTERS_DIR}/`,
+  ]);
+  const paths = ls.stdout.split("\0").filter(Boolean);
   if (paths.length === 0) return new Map();
   const { stdout } = await execa("git", ["-C", root, "cat-file", "--batch"], {
-    input: paths.map((p) => `${ref}:${p}`).join("\n") + "\n",
+    input: paths.map((p) => `${commit}:${p}`).join("\n") + "\n",
     encoding: "buffer",
+    maxBuffer: 1024 * 1024 * 1024,
   });
   return new Map(parseBatch(Buffer.from(stdout), paths));
 }
 
+/** The commit a ref names; a clear error for a ref git does not know or an argument that is not a ref. */
+async function resolveCommit(root: string, ref: string): Promise<string> {
+  const r = ref.startsWith("-")
+    ? undefined
+    : await execa(
+        "git",
+        ["-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
+        {
+          reject: false,
+        },
+      );
+  if (r?.exitCode === 0) return r.stdout.trim();
+  const why = r?.stderr.trim().split("\n")[0];
+  throw new PromfleetError(
+    `--base ${ref}: not a commit in ${root}${why ? ` (${why})` : ""}\n` +
+      "fix: pass a branch, tag or commit (git fetch it first if it lives on the remote)",
+    ExitCode.badInput,
+  );
+}
+
+/** `<sha> blob <size>\n<content>\n` per requested path, in request order. */
 function parseBatch(out: Buffer, paths: string[]): Array<[string, string]> {
   const files: Array<[string, string]> = [];
   let at = 0;
@@ -34,16 +64,18 @@ function parseBatch(out: Buffer, paths: string[]): Array<[string, string]> {
 
 /** Every file under clusters/ in the working tree. */
 export async function filesInTree(root: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
+  const paths: string[] = [];
   const walk = async (rel: string): Promise<void> => {
     for (const e of await readdir(path.join(root, rel), { withFileTypes: true }).catch(() => [])) {
       const child = `${rel}/${e.name}`;
       if (e.isDirectory()) await walk(child);
-      else if (e.isFile()) files.set(child, await readFile(path.join(root, child), "utf8"));
+      else if (e.isFile()) paths.push(child);
     }
   };
   await walk(CLUSTERS_DIR);
-  return files;
+  paths.sort();
+  const contents = await mapBounded(paths, FILE_CONCURRENCY, (p) => readFile(path.join(root, p), "utf8"));
+  return new Map(paths.map((p, i) => [p, contents[i] as string]));
 }
 
 /** The merge base with origin/<branch> when that exists (a pull request's base), else HEAD. */

@@ -14,6 +14,8 @@ export type KubeResource = { apiVersion?: unknown; kind?: unknown; [field: strin
  */
 export class CrdValidator {
   private readonly validators = new Map<string, ValidateFunction>();
+  /** API group -> the `group/version/Kind` keys its CRDs define. */
+  private readonly groups = new Map<string, string[]>();
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
 
   /** Loads every CRD in the given YAML files or directories. */
@@ -27,23 +29,43 @@ export class CrdValidator {
 
   private add(crd: Schema | null): void {
     if (crd?.kind !== "CustomResourceDefinition") return;
-    const spec = crd.spec as {
-      group: string;
-      names: { kind: string };
-      versions: Array<{ name: string; schema?: { openAPIV3Schema?: Schema } }>;
-    };
+    const spec = crd.spec as
+      | {
+          group?: string;
+          names?: { kind?: string };
+          versions?: Array<{ name: string; schema?: { openAPIV3Schema?: Schema } }>;
+        }
+      | undefined;
+    if (!spec?.group || !spec.names?.kind || !Array.isArray(spec.versions)) return;
     for (const version of spec.versions) {
       const schema = version.schema?.openAPIV3Schema;
-      if (schema)
-        this.validators.set(
-          `${spec.group}/${version.name}/${spec.names.kind}`,
-          this.ajv.compile(toJsonSchema(schema, true)),
-        );
+      if (!schema) continue;
+      const key = `${spec.group}/${version.name}/${spec.names.kind}`;
+      this.validators.set(key, this.ajv.compile(toJsonSchema(schema, true)));
+      this.groups.set(spec.group, [...(this.groups.get(spec.group) ?? []), key]);
     }
+  }
+
+  /** How many group/version/kind schemas were loaded. */
+  get size(): number {
+    return this.validators.size;
   }
 
   knows(resource: KubeResource): boolean {
     return this.validators.has(`${String(resource.apiVersion)}/${String(resource.kind)}`);
+  }
+
+  /**
+   * Why a resource in an API group these CRDs define matches none of them (a wrong version or kind,
+   * which the API server would reject); undefined when it is known or its group is not covered.
+   */
+  unknownKind(resource: KubeResource): string | undefined {
+    const apiVersion = String(resource.apiVersion);
+    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+    const defined = this.groups.get(group);
+    if (!defined || this.knows(resource)) return undefined;
+    const served = defined.map((k) => k.split("/").slice(1).join("/")).sort();
+    return `${apiVersion} ${String(resource.kind)}: no CRD defines it; group ${group} has ${served.join(", ")}`;
   }
 
   /** Problems with one resource, each as `path: message`; empty when valid or when no CRD covers it. */
