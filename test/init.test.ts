@@ -47,9 +47,10 @@ describe("promfleet init", () => {
       { reject: false, all: true },
     );
     expect(lint.exitCode, lint.all).toBe(0);
-    expect(await readFile(path.join(dir, ".github/workflows/pr-review.yml"), "utf8")).toContain(
-      "npx promfleet validate",
-    );
+    const review = await readFile(path.join(dir, ".github/workflows/pr-review.yml"), "utf8");
+    expect(review).toContain("npx promfleet validate --fetch-crds");
+    // a fleet repository has no promfleet sources to hash: its caches are keyed by the promfleet version
+    expect(review).not.toContain("hashFiles(");
 
     const onboard = await promfleet(dir, ["onboard-cluster", "edge-1"]);
     expect(onboard.code, onboard.stderr).toBe(0);

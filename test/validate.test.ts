@@ -1,19 +1,7 @@
-import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parse, stringify } from "yaml";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  cachedCrds,
-  crdCacheDir,
-  fetchCrds,
-  resolveCrds,
-  type PinnedCrds,
-} from "../src/validate/crd-source.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import {
   exampleFleetRepo,
   hasShared,
@@ -226,82 +214,5 @@ describe.skipIf(!hasShared)(`promfleet validate ${hasShared ? "" : SHARED_MISSIN
     const missing = await promfleet(dir, ["validate", "--crds", path.join(dir, "no-crds")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("no-crds: no such file or folder");
-  });
-});
-
-describe("CRDs from the pinned releases", () => {
-  const body = [
-    "apiVersion: apiextensions.k8s.io/v1",
-    "kind: CustomResourceDefinition",
-    "spec:",
-    "  group: example.dev",
-    "  names: {kind: Thing}",
-    "  versions:",
-    "  - name: v1",
-    "    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: object, properties: {size: {type: integer}}}}}}",
-    "",
-  ].join("\n");
-  const sha = createHash("sha256").update(body).digest("hex");
-  let server: Server;
-  let base: string;
-  beforeAll(async () => {
-    server = createServer((req, res) => {
-      res.writeHead(req.url === "/crds.yaml" ? 200 : 404).end(req.url === "/crds.yaml" ? body : "");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  const pins = (sha256: string | undefined): PinnedCrds => ({
-    version: "test-v1",
-    files: [{ name: "crds.yaml", url: `${base}/crds.yaml`, sha256 }],
-  });
-  const tmp = () => mkdtemp(path.join(os.tmpdir(), "promfleet-crd-cache-"));
-
-  it("uses the cache when every pinned file is there with its checksum", async () => {
-    const env = { XDG_CACHE_HOME: await tmp() };
-    const dir = crdCacheDir(pins(sha), env);
-    expect(dir).toBe(path.join(env.XDG_CACHE_HOME, "promfleet", "crds", "test-v1"));
-    expect(await resolveCrds({ crds: [] }, pins(sha), env)).toBeUndefined();
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "crds.yaml"), body);
-    const source = await resolveCrds({ crds: [] }, pins(sha), env);
-    expect(source?.from).toBe(dir);
-    expect(
-      source?.validator.validate({ apiVersion: "example.dev/v1", kind: "Thing", spec: { size: "big" } }),
-    ).toEqual(["/spec/size: must be integer"]);
-  });
-
-  it("refuses a cached file whose checksum changed", async () => {
-    const dir = await tmp();
-    await writeFile(path.join(dir, "crds.yaml"), `${body}# edited\n`);
-    await expect(cachedCrds(pins(sha), dir)).rejects.toThrow(/sha256 [0-9a-f]{64} is not the pinned/);
-  });
-
-  it("downloads, verifies and caches; a checksum mismatch caches nothing", async () => {
-    const dir = path.join(await tmp(), "crds");
-    await expect(fetchCrds(pins("0".repeat(64)), dir)).rejects.toThrow(
-      `${base}/crds.yaml: sha256 ${sha} does not match the pinned ${"0".repeat(64)}; nothing was cached`,
-    );
-    expect(existsSync(dir)).toBe(false);
-    expect(await fetchCrds(pins(sha), dir)).toEqual([path.join(dir, "crds.yaml")]);
-    expect(await readFile(path.join(dir, "crds.yaml"), "utf8")).toBe(body);
-  });
-
-  it("will not download a file without a pinned checksum, and names the flag to use", async () => {
-    await expect(fetchCrds(pins(undefined), await tmp())).rejects.toThrow(
-      /no checksum is pinned.*\n.*--crds DIR/,
-    );
-  });
-
-  it("says which flag to pass when there are no --crds and no cache", async () => {
-    const dir = await exampleFleetRepo();
-    await promfleet(dir, ["render"]);
-    const r = await promfleet(dir, ["validate", "--json"], { XDG_CACHE_HOME: await tmp() });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain("not checked against their CRDs: pass --crds DIR");
-    expect(r.stderr).toContain("--fetch-crds");
-    expect(JSON.parse(r.stdout).clusters.flatMap((c: Report["clusters"][0]) => c.checks)).toHaveLength(2);
   });
 });

@@ -152,6 +152,7 @@ export function forFleetRepository(workflow: string, version: string): string {
     .replaceAll("bash scripts/install-tools.sh", "bash node_modules/promfleet/scripts/install-tools.sh")
     .replaceAll("path: .tools/bin", "path: node_modules/promfleet/.tools/bin")
     .replace(/hashFiles\('tools\/\*\/go\.sum', 'scripts\/install-tools\.sh'\)/g, `'${version}'`)
+    .replaceAll("hashFiles('src/validate/crd-source.ts')", `'${version}'`)
     .replaceAll("node bin/promfleet.js", "npx promfleet");
 }
 

@@ -37,7 +37,8 @@ export function registerValidateCommand(program: Command): void {
     )
     .option(
       "--fetch-crds",
-      "download the pinned kapp-controller and Flux release CRDs (sha256-checked) into $XDG_CACHE_HOME (default ~/.cache)/promfleet/crds/<version>/",
+      "use the pinned kapp-controller and Flux release CRDs, downloading them once from the Go module proxy " +
+        "($GOPROXY; module hash and sha256 checked) into $XDG_CACHE_HOME (default ~/.cache)/promfleet/crds/<version>/",
     )
     .option("--package <file>", "the Package resource whose values schema the values must satisfy")
     .option(
