@@ -1,3 +1,4 @@
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { MemoYaml } from "../src/render/memo-yaml.js";
 import { toYaml, toYamlDocuments } from "../src/render/yaml-format.js";
@@ -65,6 +66,54 @@ describe("memoised YAML equals the yaml library's output", () => {
         toYamlDocuments(secret(values)),
       );
     }
+  });
+
+  it("for every rendered values file, with its prometheus_yml spliced in", async () => {
+    const example = await exampleFleetRepo();
+    const secure = (await secureFleetRepo({ agents: ["kind", "edge-1"] })).dir;
+    const memo = new MemoYaml();
+    const at = ["prometheus", "config", "prometheus_yml"];
+    let compared = 0;
+    for (const [dir, clusters] of [
+      [example, ["orbstack", "kind"]],
+      [secure, ["orbstack", "kind", "edge-1"]],
+    ] as const) {
+      await promfleet(dir, ["render"]);
+      for (const cluster of clusters) {
+        const values = parse(await readRepoFile(dir, `clusters/${cluster}/values.yaml`)) as Record<
+          string,
+          unknown
+        >;
+        expect(memo.mapWithText(values, at)).toBe(toYaml(values));
+        compared++;
+      }
+    }
+    expect(compared).toBe(5);
+  });
+
+  it.each([
+    ["a: 1\n"],
+    ["  leading: space\n"],
+    ["no newline"],
+    ["two newlines\n\n"],
+    ["trailing space \nx\n"],
+    ["tab\there\n"],
+    ["---\nx: 1\n...\n"],
+  ])("for values whose prometheus_yml is %j, or that have none", (text) => {
+    const memo = new MemoYaml();
+    const at = ["prometheus", "config", "prometheus_yml"];
+    const values = (t: unknown) => ({
+      prometheus: { args: ["--x"], config: { prometheus_yml: t, other: "prometheus_yml" } },
+    });
+    memo.mapWithText(values("warm: up\n"), at);
+    expect(memo.mapWithText(values(text), at)).toBe(toYaml(values(text)));
+    expect(memo.mapWithText(values(42), at)).toBe(toYaml(values(42)));
+    expect(memo.mapWithText({ prometheus: { config: "x" } }, at)).toBe(
+      toYaml({ prometheus: { config: "x" } }),
+    );
+    // a second key of the same name elsewhere: the splice cannot tell them apart, so it does not guess
+    const twice = { ...values(text), extra: { prometheus_yml: "promfleet_text_placeholder" } };
+    expect(memo.mapWithText(twice, at)).toBe(toYaml(twice));
   });
 
   it("for every rendered Prometheus config, with its scrape jobs spliced in", async () => {

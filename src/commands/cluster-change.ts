@@ -103,7 +103,7 @@ async function inWorkingTree(o: ChangeOptions, decide: DecideChange, out: Output
 
 async function viaPullRequest(o: ChangeOptions, decide: DecideChange, out: Output): Promise<Outcome> {
   const local = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-  const gh = connectGitHub(await resolveRepo(o.repo, local));
+  const gh = await connectGitHub(await resolveRepo(o.repo, local));
   const base = o.base ?? local.git.branch;
   const snapshot = await snapshotBase(gh, base);
   try {

@@ -1,4 +1,4 @@
-import { Octokit } from "octokit";
+import type { Octokit } from "octokit";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { gitHubError } from "./errors.js";
 
@@ -22,10 +22,14 @@ export interface GitHub extends RepoRef {
 export const TOKEN_HELP =
   "set GITHUB_TOKEN (or GH_TOKEN) to a token with the `repo` scope, or a fine-grained token with contents and pull requests read/write";
 
-/** An octokit for the repository: token from GITHUB_TOKEN or GH_TOKEN, API from GITHUB_API_URL. */
-export function connectGitHub(ref: RepoRef, env: NodeJS.ProcessEnv = process.env): GitHub {
+/**
+ * An octokit for the repository: token from GITHUB_TOKEN or GH_TOKEN, API from GITHUB_API_URL.
+ * octokit is loaded here, not at start-up: commands that never talk to GitHub (render) skip its load time.
+ */
+export async function connectGitHub(ref: RepoRef, env: NodeJS.ProcessEnv = process.env): Promise<GitHub> {
   const token = env.GITHUB_TOKEN || env.GH_TOKEN;
   if (!token) throw new PromfleetError(`no GitHub token: ${TOKEN_HELP}`, ExitCode.badInput);
+  const { Octokit } = await import("octokit");
   let count = 0;
   const octokit = new Octokit({
     auth: token,

@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
+import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { FILE_CONCURRENCY, mapBounded } from "../util/pool.js";
 import type { Plan } from "./tree.js";
 
 /**
@@ -8,6 +8,8 @@ import type { Plan } from "./tree.js";
  * first written under .promfleet/tx/, then a journal is written (the commit point), then the files are
  * renamed into place and stale ones removed. A run that finds a journal finishes that work first; a
  * staging folder without a journal is discarded (the interrupted run changed nothing).
+ * The per-file work is synchronous: for thousands of small files that is several times cheaper than
+ * promise-based calls, and the order of moves is exactly the journal's.
  */
 const TX_DIR = ".promfleet/tx";
 const JOURNAL = "journal.json";
@@ -20,13 +22,13 @@ interface Journal {
 export async function applyPlan(root: string, plan: Plan): Promise<void> {
   await recoverInterrupted(root);
   const txDir = path.join(root, TX_DIR);
-  await mkdir(txDir, { recursive: true });
+  mkdirSync(txDir, { recursive: true });
   const entries = [...plan.contents].map(([target, content], n) => ({
     staged: `file-${n}`,
     target,
     content,
   }));
-  await mapBounded(entries, FILE_CONCURRENCY, (e) => writeFile(path.join(txDir, e.staged), e.content));
+  for (const e of entries) writeFileSync(path.join(txDir, e.staged), e.content);
   const journal: Journal = {
     moves: entries.map(({ staged, target }) => ({ staged, target })),
     remove: plan.remove,
@@ -52,29 +54,38 @@ export async function recoverInterrupted(root: string): Promise<boolean> {
 /** Idempotent: a move whose staged file is gone was done before the interruption. */
 async function finish(root: string, journal: Journal): Promise<void> {
   const txDir = path.join(root, TX_DIR);
-  const targetDirs = [...new Set(journal.moves.map((m) => path.dirname(path.join(root, m.target))))];
-  await mapBounded(targetDirs, FILE_CONCURRENCY, (dir) => mkdir(dir, { recursive: true }));
+  const targetDirs = new Set(journal.moves.map((m) => path.dirname(path.join(root, m.target))));
+  for (const dir of targetDirs) mkdirSync(dir, { recursive: true });
   let done = 0;
-  // Under crash injection, one move at a time, so the test knows exactly how far the run got.
-  const concurrency = crashLimit() > 0 ? 1 : FILE_CONCURRENCY;
-  await mapBounded(journal.moves, concurrency, async ({ staged, target }) => {
-    await rename(path.join(txDir, staged), path.join(root, target)).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== "ENOENT") throw e;
-    });
+  for (const { staged, target } of journal.moves) {
+    moveIfStaged(path.join(txDir, staged), path.join(root, target));
     crashForTests(++done);
-  });
-  for (const rel of journal.remove) {
-    await rm(path.join(root, rel), { force: true });
-    await removeEmptyParents(root, path.dirname(rel));
   }
-  await rm(txDir, { recursive: true, force: true });
+  for (const rel of journal.remove) {
+    rmSync(path.join(root, rel), { force: true });
+    removeEmptyParents(root, path.dirname(rel));
+  }
+  rmSync(txDir, { recursive: true, force: true });
 }
 
-async function removeEmptyParents(root: string, rel: string): Promise<void> {
+function moveIfStaged(staged: string, target: string): void {
+  try {
+    renameSync(staged, target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+  }
+}
+
+function removeEmptyParents(root: string, rel: string): void {
   for (let dir = rel; dir !== "." && dir !== "clusters" && dir !== ""; dir = path.dirname(dir)) {
-    const entries = await readdir(path.join(root, dir)).catch(() => undefined);
-    if (!entries || entries.length > 0) return;
-    await rmdir(path.join(root, dir));
+    let entries: string[];
+    try {
+      entries = readdirSync(path.join(root, dir));
+    } catch {
+      return;
+    }
+    if (entries.length > 0) return;
+    rmdirSync(path.join(root, dir));
   }
 }
 

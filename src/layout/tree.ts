@@ -1,8 +1,7 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { CLUSTERS_DIR, GENERATED_MARKER } from "../render/render.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
-import { FILE_CONCURRENCY, mapBounded } from "../util/pool.js";
 
 export interface Plan {
   create: string[];
@@ -22,28 +21,33 @@ export async function readManagedFiles(root: string): Promise<Map<string, string
   return (await scanClusters(root)).managed;
 }
 
-/** Every file under clusters/, and the content of those promfleet generated. */
+/**
+ * Every file under clusters/, and the content of those promfleet generated. Synchronous on purpose:
+ * for thousands of small files, promise-based reads cost several times more CPU (a thread-pool round
+ * trip per open, stat, read and close) than the reads themselves, and a CLI has nothing else to do.
+ */
 async function scanClusters(root: string): Promise<{ all: Set<string>; managed: Map<string, string> }> {
-  const files = await walk(root, CLUSTERS_DIR);
-  const contents = await mapBounded(files, FILE_CONCURRENCY, (rel) => readFile(path.join(root, rel), "utf8"));
+  const files = walk(root, CLUSTERS_DIR);
   const managed = new Map<string, string>();
-  files.forEach((rel, i) => {
-    const content = contents[i] as string;
+  for (const rel of files) {
+    const content = readFileSync(path.join(root, rel), "utf8");
     if (content.startsWith(GENERATED_MARKER)) managed.set(rel, content);
-  });
+  }
   return { all: new Set(files), managed };
 }
 
-async function walk(root: string, rel: string): Promise<string[]> {
-  const entries = await readdir(path.join(root, rel), { withFileTypes: true }).catch(() => []);
-  const nested = await Promise.all(
-    entries.map((e) => {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) return walk(root, child);
-      return Promise.resolve(e.isFile() ? [child] : []);
-    }),
-  );
-  return nested.flat();
+function walk(root: string, rel: string): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => {
+    const child = `${rel}/${e.name}`;
+    if (e.isDirectory()) return walk(root, child);
+    return e.isFile() ? [child] : [];
+  });
 }
 
 /** Compares the rendered files with the tree; refuses to overwrite a file promfleet did not write. */

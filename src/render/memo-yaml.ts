@@ -14,10 +14,12 @@ const TEXT_SENTINEL = "promfleet_text_placeholder";
 export class MemoYaml {
   private readonly shapes = new Map<string, string>();
   private readonly items = new Map<string, string>();
+  private readonly texts = new Map<string, string>();
+  private readonly plainNames = new Map<string, boolean>();
 
   /** The documents `build(name)` returns, serialised: once per shape, then with the name substituted. */
   documents(name: string, build: (name: string) => unknown[]): string {
-    if (toYaml(name) !== `${name}\n`) return toYamlDocuments(build(name));
+    if (!this.isPlain(name)) return toYamlDocuments(build(name));
     return this.shape(build(NAME_SENTINEL)).split(NAME_SENTINEL).join(name);
   }
 
@@ -27,15 +29,21 @@ export class MemoYaml {
    */
   documentsWithText(build: (text: string) => unknown[], key: string, text: string): string {
     const template = this.shape(build(TEXT_SENTINEL));
-    const line = template.split("\n").find((l) => l.trimStart() === `${key}: ${TEXT_SENTINEL}`);
-    if (!line || !isSimpleBlock(text)) return toYamlDocuments(build(text));
-    const indent = line.slice(0, line.length - line.trimStart().length);
-    const block = text
-      .slice(0, -1)
-      .split("\n")
-      .map((l) => (l ? `${indent}  ${l}` : ""))
-      .join("\n");
-    return template.replace(`${line}\n`, `${indent}${key}: |\n${block}\n`);
+    return spliceBlock(template, key, text) ?? toYamlDocuments(build(text));
+  }
+
+  /**
+   * A map holding one block of text at `at` (a values file's prometheus_yml): the rest is serialised
+   * once per shape and the text spliced in as the yaml library would.
+   */
+  mapWithText(map: Record<string, unknown>, at: string[]): string {
+    const withSentinel = replaceAt(map, at, TEXT_SENTINEL);
+    const text = valueAt(map, at);
+    if (!withSentinel || typeof text !== "string") return toYaml(map);
+    const key = JSON.stringify(withSentinel);
+    let template = this.texts.get(key);
+    if (template === undefined) this.texts.set(key, (template = toYaml(withSentinel)));
+    return spliceBlock(template, at[at.length - 1] as string, text) ?? toYaml(map);
   }
 
   /**
@@ -60,12 +68,52 @@ export class MemoYaml {
     return text;
   }
 
+  /** Whether YAML writes `name` as it is (not quoted: "true", "123" and the like are). */
+  private isPlain(name: string): boolean {
+    let plain = this.plainNames.get(name);
+    if (plain === undefined) this.plainNames.set(name, (plain = toYaml(name) === `${name}\n`));
+    return plain;
+  }
+
   private shape(docs: unknown[]): string {
     const key = JSON.stringify(docs);
     let text = this.shapes.get(key);
     if (text === undefined) this.shapes.set(key, (text = toYamlDocuments(docs)));
     return text;
   }
+}
+
+/** `template` with its one `key: <sentinel>` line turned into `key: |` and the indented text; else undefined. */
+function spliceBlock(template: string, key: string, text: string): string | undefined {
+  const lines = template.split("\n").filter((l) => l.trimStart() === `${key}: ${TEXT_SENTINEL}`);
+  const line = lines[0];
+  if (lines.length !== 1 || line === undefined || !isSimpleBlock(text)) return undefined;
+  const indent = line.slice(0, line.length - line.trimStart().length);
+  const block = text
+    .slice(0, -1)
+    .split("\n")
+    .map((l) => (l ? `${indent}  ${l}` : ""))
+    .join("\n");
+  return template.replace(`${line}\n`, `${indent}${key}: |\n${block}\n`);
+}
+
+function valueAt(map: unknown, at: string[]): unknown {
+  return at.reduce<unknown>((node, key) => (node as Record<string, unknown> | null)?.[key], map);
+}
+
+/** A copy of `map` with the value at `at` replaced (only the maps along the path are copied); undefined when there is none. */
+function replaceAt(
+  map: Record<string, unknown>,
+  at: string[],
+  value: unknown,
+): Record<string, unknown> | undefined {
+  const [key, ...rest] = at;
+  if (key === undefined || !Object.hasOwn(map, key)) return undefined;
+  if (rest.length === 0) return { ...map, [key]: value };
+  const child = map[key];
+  if (typeof child !== "object" || child === null || Array.isArray(child)) return undefined;
+  const replaced = replaceAt(child as Record<string, unknown>, rest, value);
+  return replaced && { ...map, [key]: replaced };
 }
 
 /** One trailing newline, no leading or trailing blanks on any line, no tabs or carriage returns. */

@@ -38,7 +38,6 @@ export interface RenderedFleet {
   warnings: string[];
 }
 
-/** Clusters per ytt process below which splitting the work across cores does not pay. */
 /** Clusters per ytt process: small enough that finishing one chunk overlaps the next one's ytt run. */
 const CLUSTERS_PER_CHUNK = 125;
 
@@ -242,7 +241,7 @@ function assembleCluster(
     );
   const { values, warnings } = finishValues(spec, cluster, docs[0] as Record<string, unknown>, memo);
   out.values.set(cluster.name, values);
-  const valuesText = toYaml(values);
+  const valuesText = memo.mapWithText(values, ["prometheus", "config", "prometheus_yml"]);
   const manifests = manifestTexts(spec, cluster, valuesText, memo);
   out.files.set(`${dir}/values.yaml`, HEADER + valuesText);
   for (const [file, text] of manifests) out.files.set(`${dir}/${file}`, HEADER + text);
