@@ -11,6 +11,7 @@
 import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { keepTestFiles } from "../global-tmp.js";
 import { startKsmExporter, type KsmExporter, type PodRef } from "./ksm-exporter.js";
 import { planLocalProcess, type LocalPlan } from "./local-config.js";
 import { fetchMetrics, PromApi, type MetricSample } from "./prom-api.js";
@@ -196,6 +197,7 @@ export class Fleet {
     if (this.failed || process.env.PROMFLEET_E2E_KEEP === "1") {
       const logs = members.map((m) => `  ${m.process.logFile}`).join("\n");
       console.error(`[e2e] run dir kept: ${this.runDir}\n[e2e] logs:\n${logs}`);
+      keepTestFiles();
     } else {
       await rm(this.runDir, { recursive: true, force: true });
     }
