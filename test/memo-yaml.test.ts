@@ -25,6 +25,25 @@ const secret = (text: string) => [
   },
 ];
 
+let rendered: Promise<string[]> | undefined;
+
+/** The values.yaml of every cluster of the example fleet and of a secure fleet, rendered once. */
+function renderedValuesFiles(): Promise<string[]> {
+  return (rendered ??= (async () => {
+    const example = await exampleFleetRepo();
+    const secure = (await secureFleetRepo({ agents: ["kind", "edge-1"] })).dir;
+    const files: string[] = [];
+    for (const [dir, clusters] of [
+      [example, ["orbstack", "kind"]],
+      [secure, ["orbstack", "kind", "edge-1"]],
+    ] as const) {
+      await promfleet(dir, ["render"]);
+      for (const cluster of clusters) files.push(await readRepoFile(dir, `clusters/${cluster}/values.yaml`));
+    }
+    return files;
+  })());
+}
+
 describe("memoised YAML equals the yaml library's output", () => {
   it.each(["kind", "edge-1", "true", "null", "123", "1e3", "0x1f", "yes", "a"])(
     "for a cluster named %s",
@@ -69,26 +88,13 @@ describe("memoised YAML equals the yaml library's output", () => {
   });
 
   it("for every rendered values file, with its prometheus_yml spliced in", async () => {
-    const example = await exampleFleetRepo();
-    const secure = (await secureFleetRepo({ agents: ["kind", "edge-1"] })).dir;
     const memo = new MemoYaml();
-    const at = ["prometheus", "config", "prometheus_yml"];
-    let compared = 0;
-    for (const [dir, clusters] of [
-      [example, ["orbstack", "kind"]],
-      [secure, ["orbstack", "kind", "edge-1"]],
-    ] as const) {
-      await promfleet(dir, ["render"]);
-      for (const cluster of clusters) {
-        const values = parse(await readRepoFile(dir, `clusters/${cluster}/values.yaml`)) as Record<
-          string,
-          unknown
-        >;
-        expect(memo.mapWithText(values, at)).toBe(toYaml(values));
-        compared++;
-      }
+    const files = await renderedValuesFiles();
+    expect(files).toHaveLength(5);
+    for (const text of files) {
+      const values = parse(text) as Record<string, unknown>;
+      expect(memo.mapWithText(values, ["prometheus", "config", "prometheus_yml"])).toBe(toYaml(values));
     }
-    expect(compared).toBe(5);
   });
 
   it.each([
@@ -117,25 +123,13 @@ describe("memoised YAML equals the yaml library's output", () => {
   });
 
   it("for every rendered Prometheus config, with its scrape jobs spliced in", async () => {
-    const example = await exampleFleetRepo();
-    const secure = (await secureFleetRepo({ agents: ["kind", "edge-1"] })).dir;
     const memo = new MemoYaml();
-    let compared = 0;
-    for (const [dir, clusters] of [
-      [example, ["orbstack", "kind"]],
-      [secure, ["orbstack", "kind", "edge-1"]],
-    ] as const) {
-      await promfleet(dir, ["render"]);
-      for (const cluster of clusters) {
-        const config = promConfigOf(await readRepoFile(dir, `clusters/${cluster}/values.yaml`)) as Record<
-          string,
-          unknown
-        >;
-        expect(memo.mapWithList(config, "scrape_configs")).toBe(toYaml(config));
-        compared++;
-      }
+    const files = await renderedValuesFiles();
+    expect(files).toHaveLength(5);
+    for (const text of files) {
+      const config = promConfigOf(text) as Record<string, unknown>;
+      expect(memo.mapWithList(config, "scrape_configs")).toBe(toYaml(config));
     }
-    expect(compared).toBe(5);
     expect(memo.mapWithList({ a: 1, scrape_configs: [] }, "scrape_configs")).toBe(
       toYaml({ a: 1, scrape_configs: [] }),
     );
