@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument, type Document } from "yaml";
 import { loadFleet, parseFleet } from "../fleet/load.js";
@@ -12,6 +12,7 @@ import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { planTree } from "../layout/tree.js";
 import { renderFleet } from "../render/render.js";
 import { writeCredentialFiles, type CredentialFiles } from "../secrets/credentials.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 import type { GlobalOptions } from "./action.js";
@@ -97,7 +98,7 @@ async function inWorkingTree(o: ChangeOptions, decide: DecideChange, out: Output
   }
   await applyPlan(o.dir, { ...plan, remove: [...plan.remove, ...(change.alsoDelete ?? [])] });
   if (change.credentials) await writeCredentialFiles(change.credentials, o.dir);
-  await writeAtomically(path.join(o.dir, ctx.file), specText);
+  await writeFileAtomic(path.join(o.dir, ctx.file), specText);
   return outcome;
 }
 
@@ -202,10 +203,4 @@ function specDiff(before: string, after: string): string {
   const kept = new Set(after.split("\n"));
   const removed = before.split("\n").filter((l) => !kept.has(l));
   return `fleet spec: +${added.length} -${removed.length} lines`;
-}
-
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
 }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
-import { defaultBase, filesAtRef, filesInTree } from "../diff/git-tree.js";
+import { defaultBase, filesAtRef } from "../diff/git-tree.js";
 import { diffTrees } from "../diff/semantic.js";
 import { loadFleet } from "../fleet/load.js";
+import { readClusterTree } from "../layout/tree.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { action, type GlobalOptions } from "./action.js";
 
@@ -23,7 +24,7 @@ export function registerDiffCommand(program: Command): void {
           throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
         const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
         const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
-        const diffs = diffTrees(await filesAtRef(o.dir, base), await filesInTree(o.dir));
+        const diffs = diffTrees(await filesAtRef(o.dir, base), readClusterTree(o.dir));
         process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
         return ExitCode.ok;
       }),

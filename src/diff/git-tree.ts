@@ -1,9 +1,6 @@
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import { execa } from "execa";
 import { CLUSTERS_DIR } from "../render/render.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import { FILE_CONCURRENCY, mapBounded } from "../util/pool.js";
 
 /** Every file under clusters/ at a git ref, listed with `git ls-tree` and read with one `git cat-file --batch`. */
 export async function filesAtRef(root: string, ref: string): Promise<Map<string, string>> {
@@ -60,22 +57,6 @@ function parseBatch(out: Buffer, paths: string[]): Array<[string, string]> {
     at = eol + 1 + size + 1;
   }
   return files;
-}
-
-/** Every file under clusters/ in the working tree. */
-export async function filesInTree(root: string): Promise<Map<string, string>> {
-  const paths: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    for (const e of await readdir(path.join(root, rel), { withFileTypes: true }).catch(() => [])) {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) await walk(child);
-      else if (e.isFile()) paths.push(child);
-    }
-  };
-  await walk(CLUSTERS_DIR);
-  paths.sort();
-  const contents = await mapBounded(paths, FILE_CONCURRENCY, (p) => readFile(path.join(root, p), "utf8"));
-  return new Map(paths.map((p, i) => [p, contents[i] as string]));
 }
 
 /** The merge base with origin/<branch> when that exists (a pull request's base), else HEAD. */

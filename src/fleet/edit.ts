@@ -17,8 +17,12 @@ function clustersOf(doc: Document): YAMLSeq {
   return clusters;
 }
 
+function clusterIndex(doc: Document, name: string): number {
+  return clustersOf(doc).items.findIndex((c) => isMap(c) && c.get("name") === name);
+}
+
 export function hasCluster(doc: Document, name: string): boolean {
-  return clustersOf(doc).items.some((c) => isMap(c) && c.get("name") === name);
+  return clusterIndex(doc, name) >= 0;
 }
 
 /** Appends the cluster to `clusters`, leaving every other line of the file as it was. */
@@ -31,9 +35,15 @@ export function addCluster(doc: Document, c: NewCluster): void {
 }
 
 export function removeCluster(doc: Document, name: string): void {
-  const clusters = clustersOf(doc);
-  const index = clusters.items.findIndex((c) => isMap(c) && c.get("name") === name);
-  if (index >= 0) clusters.delete(index);
+  const index = clusterIndex(doc, name);
+  if (index >= 0) clustersOf(doc).delete(index);
+}
+
+/** Sets clusters[name].credential.passwordHash, leaving every other line of the file as it was. */
+export function setPasswordHash(doc: Document, name: string, hash: string): void {
+  const index = clusterIndex(doc, name);
+  if (index < 0) throw new PromfleetError(`cluster ${name} is not in the fleet spec`, ExitCode.badInput);
+  doc.setIn(["clusters", index, "credential", "passwordHash"], hash);
 }
 
 /** `--set key=value`: the value is read as a YAML scalar (so 3 is a number, "3" a string), never spliced as text. */

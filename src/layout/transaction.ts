@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import type { Plan } from "./tree.js";
 
 /**
@@ -33,9 +34,7 @@ export async function applyPlan(root: string, plan: Plan): Promise<void> {
     moves: entries.map(({ staged, target }) => ({ staged, target })),
     remove: plan.remove,
   };
-  const tmpJournal = path.join(txDir, `${JOURNAL}.tmp`);
-  await writeFile(tmpJournal, JSON.stringify(journal));
-  await rename(tmpJournal, path.join(txDir, JOURNAL));
+  await writeFileAtomic(path.join(txDir, JOURNAL), JSON.stringify(journal));
   await finish(root, journal);
 }
 

@@ -16,24 +16,21 @@ export function hasChanges(plan: Plan): boolean {
   return plan.create.length + plan.update.length + plan.remove.length > 0;
 }
 
-/** Files under clusters/ that promfleet generated (their first line is the marker), with content. */
-export async function readManagedFiles(root: string): Promise<Map<string, string>> {
-  return (await scanClusters(root)).managed;
+/**
+ * Every file under clusters/ with its content, in path order. Synchronous on purpose: for thousands
+ * of small files, promise-based reads cost several times more CPU (a thread-pool round trip per open,
+ * stat, read and close) than the reads themselves, and a CLI has nothing else to do meanwhile.
+ */
+export function readClusterTree(root: string): Map<string, string> {
+  const files = walk(root, CLUSTERS_DIR).sort();
+  return new Map(files.map((rel) => [rel, readFileSync(path.join(root, rel), "utf8")]));
 }
 
-/**
- * Every file under clusters/, and the content of those promfleet generated. Synchronous on purpose:
- * for thousands of small files, promise-based reads cost several times more CPU (a thread-pool round
- * trip per open, stat, read and close) than the reads themselves, and a CLI has nothing else to do.
- */
-async function scanClusters(root: string): Promise<{ all: Set<string>; managed: Map<string, string> }> {
-  const files = walk(root, CLUSTERS_DIR);
-  const managed = new Map<string, string>();
-  for (const rel of files) {
-    const content = readFileSync(path.join(root, rel), "utf8");
-    if (content.startsWith(GENERATED_MARKER)) managed.set(rel, content);
-  }
-  return { all: new Set(files), managed };
+/** Every file under clusters/, and the content of those promfleet generated (first line is the marker). */
+function scanClusters(root: string): { all: Set<string>; managed: Map<string, string> } {
+  const files = readClusterTree(root);
+  const managed = new Map([...files].filter(([, content]) => content.startsWith(GENERATED_MARKER)));
+  return { all: new Set(files.keys()), managed };
 }
 
 function walk(root: string, rel: string): string[] {
@@ -52,7 +49,7 @@ function walk(root: string, rel: string): string[] {
 
 /** Compares the rendered files with the tree; refuses to overwrite a file promfleet did not write. */
 export async function planTree(root: string, desired: Map<string, string>): Promise<Plan> {
-  const { all, managed } = await scanClusters(root);
+  const { all, managed } = scanClusters(root);
   const plan: Plan = { create: [], update: [], remove: [], unchanged: 0, contents: new Map() };
   const conflicts: Problem[] = [];
   for (const [rel, content] of [...desired].sort(([a], [b]) => (a < b ? -1 : 1))) {

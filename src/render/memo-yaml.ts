@@ -40,9 +40,7 @@ export class MemoYaml {
     const withSentinel = replaceAt(map, at, TEXT_SENTINEL);
     const text = valueAt(map, at);
     if (!withSentinel || typeof text !== "string") return toYaml(map);
-    const key = JSON.stringify(withSentinel);
-    let template = this.texts.get(key);
-    if (template === undefined) this.texts.set(key, (template = toYaml(withSentinel)));
+    const template = cached(this.texts, JSON.stringify(withSentinel), () => toYaml(withSentinel));
     return spliceBlock(template, at[at.length - 1] as string, text) ?? toYaml(map);
   }
 
@@ -62,25 +60,23 @@ export class MemoYaml {
   }
 
   private item(item: unknown): string {
-    const key = JSON.stringify(item);
-    let text = this.items.get(key);
-    if (text === undefined) this.items.set(key, (text = toYaml([item])));
-    return text;
+    return cached(this.items, JSON.stringify(item), () => toYaml([item]));
   }
 
   /** Whether YAML writes `name` as it is (not quoted: "true", "123" and the like are). */
   private isPlain(name: string): boolean {
-    let plain = this.plainNames.get(name);
-    if (plain === undefined) this.plainNames.set(name, (plain = toYaml(name) === `${name}\n`));
-    return plain;
+    return cached(this.plainNames, name, () => toYaml(name) === `${name}\n`);
   }
 
   private shape(docs: unknown[]): string {
-    const key = JSON.stringify(docs);
-    let text = this.shapes.get(key);
-    if (text === undefined) this.shapes.set(key, (text = toYamlDocuments(docs)));
-    return text;
+    return cached(this.shapes, JSON.stringify(docs), () => toYamlDocuments(docs));
   }
+}
+
+function cached<T>(cache: Map<string, T>, key: string, produce: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) cache.set(key, (value = produce()));
+  return value;
 }
 
 /** `template` with its one `key: <sentinel>` line turned into `key: |` and the indented text; else undefined. */

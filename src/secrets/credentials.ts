@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../render/render.js";
 import { CREDENTIALS_OVERLAY_SECRET, CREDENTIALS_SECRET } from "../render/package-overlay.js";
 import { toYaml } from "../render/yaml-format.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { encryptSecretManifest, findSops } from "./sops.js";
 
 /** bcrypt cost; Prometheus' exporter-toolkit caches successful checks, so this costs once per client. */
@@ -87,8 +87,8 @@ export async function writeCredentialFiles(
   root: string,
   localRoot = root,
 ): Promise<void> {
-  for (const [rel, content] of files.repo) await writeAtomic(path.join(root, rel), content, 0o644);
-  for (const [rel, content] of files.local) await writeAtomic(path.join(localRoot, rel), content, 0o600);
+  for (const [rel, content] of files.repo) await writeFileAtomic(path.join(root, rel), content, 0o644);
+  for (const [rel, content] of files.local) await writeFileAtomic(path.join(localRoot, rel), content, 0o600);
 }
 
 export async function storeCredential(
@@ -117,12 +117,4 @@ function credentialsManifest(spec: FleetSpec, password: string): string {
     type: "Opaque",
     stringData: { "promfleet-credentials.yaml": `---\n${inner}` },
   });
-}
-
-async function writeAtomic(file: string, content: string, mode: number): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, file);
 }

@@ -1,8 +1,9 @@
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { isMap, isSeq, parseDocument, type Document } from "yaml";
+import { parseDocument } from "yaml";
+import { setPasswordHash } from "../fleet/edit.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { ExitCode, PromfleetError } from "../util/errors.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { newCredential, storeCredential, type StoredCredential } from "./credentials.js";
 
 /**
@@ -16,19 +17,6 @@ export async function enrollCluster(spec: FleetSpec, cluster: ClusterSpec): Prom
   const doc = parseDocument(await readFile(specPath, "utf8"));
   setPasswordHash(doc, cluster.name, credential.passwordHash);
   const stored = await storeCredential(spec, cluster, credential.password);
-  const tmp = `${specPath}.tmp-${process.pid}`;
-  await writeFile(tmp, doc.toString());
-  await rename(tmp, specPath);
+  await writeFileAtomic(specPath, doc.toString());
   return stored;
-}
-
-/** Sets clusters[name].credential.passwordHash in the spec document. */
-export function setPasswordHash(doc: Document, clusterName: string, hash: string): void {
-  const clusters = doc.get("clusters", true);
-  const index = isSeq(clusters)
-    ? clusters.items.findIndex((c) => isMap(c) && c.get("name") === clusterName)
-    : -1;
-  if (index < 0)
-    throw new PromfleetError(`cluster ${clusterName} is not in the fleet spec`, ExitCode.badInput);
-  doc.setIn(["clusters", index, "credential", "passwordHash"], hash);
 }

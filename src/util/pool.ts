@@ -15,6 +15,3 @@ export async function mapBounded<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-/** Enough to keep libuv's file-system threads busy without opening thousands of descriptors. */
-export const FILE_CONCURRENCY = 32;

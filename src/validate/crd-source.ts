@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { unzipSync } from "fflate";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { CrdValidator } from "./crd.js";
 
@@ -161,12 +162,10 @@ export async function fetchCrds(
 ): Promise<string[]> {
   const proxy = goProxy(env);
   const extracted = await Promise.all(pins.modules.map((m) => fetchModuleFiles(proxy, m)));
-  await mkdir(dir, { recursive: true });
   return Promise.all(
     extracted.flat().map(async ({ name, data }) => {
       const file = path.join(dir, name);
-      await writeFile(`${file}.${process.pid}.tmp`, data);
-      await rename(`${file}.${process.pid}.tmp`, file);
+      await writeFileAtomic(file, data);
       return file;
     }),
   );
@@ -188,9 +187,10 @@ async function fetchModuleFiles(
     );
   return m.files.map((f) => {
     const data = zip[`${m.module}@${m.version}/${f.path}`];
-    if (!data || sha256(data) !== f.sha256)
+    const got = data && sha256(data);
+    if (!data || got !== f.sha256)
       throw new PromfleetError(
-        `${m.module}@${m.version}: ${f.path} is ${data ? `sha256 ${sha256(data)}, not the pinned ${f.sha256}` : "not in the module"}\n` +
+        `${m.module}@${m.version}: ${f.path} is ${got ? `sha256 ${got}, not the pinned ${f.sha256}` : "not in the module"}\n` +
           "fix: the pin in src/validate/crd-source.ts is inconsistent; record the file's sha256 from the verified module",
         ExitCode.remoteFailed,
       );
