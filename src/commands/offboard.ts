@@ -3,7 +3,7 @@ import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { hasCluster, removeCluster } from "../fleet/edit.js";
 import type { ClusterSpec } from "../fleet/spec.js";
-import { CLUSTERS_DIR } from "../render/render.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
 import { credentialsPath } from "../secrets/credentials.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { ChangeContext, ClusterChange, DecideChange } from "./cluster-change.js";

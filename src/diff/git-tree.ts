@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import { CLUSTERS_DIR } from "../render/render.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 
 /** Every file under clusters/ at a git ref, listed with `git ls-tree` and read with one `git cat-file --batch`. */

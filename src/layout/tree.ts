@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, type Dirent } from "node:fs";
 import path from "node:path";
-import { CLUSTERS_DIR, GENERATED_MARKER } from "../render/render.js";
+import { CLUSTERS_DIR, GENERATED_MARKER } from "./names.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 
 export interface Plan {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../render/render.js";
+import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../layout/names.js";
 import { CREDENTIALS_OVERLAY_SECRET, CREDENTIALS_SECRET } from "../render/package-overlay.js";
 import { toYaml } from "../render/yaml-format.js";
 import { writeFileAtomic } from "../util/atomic-write.js";

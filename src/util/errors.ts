@@ -9,7 +9,12 @@ export const ExitCode = {
   missingTool: 3,
   /** GitHub or another remote answered with an error. */
   remoteFailed: 4,
+  /** A bug in promfleet: an error it did not expect. The message says where to report it. */
+  internal: 70,
 } as const;
+
+/** Where users report an error promfleet did not expect. */
+export const BUG_REPORT_URL = "https://github.com/promfleet/promfleet/issues";
 
 export interface Problem {
   /** File the problem is in, relative to the fleet repository when possible. */

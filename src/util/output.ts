@@ -1,5 +1,5 @@
 import { createColors } from "picocolors";
-import { formatProblem, PromfleetError } from "./errors.js";
+import { BUG_REPORT_URL, ExitCode, formatProblem, PromfleetError } from "./errors.js";
 
 /** Colours only when stderr is a terminal and NO_COLOR is unset. */
 export const color = createColors(Boolean(process.stderr.isTTY) && !process.env.NO_COLOR);
@@ -28,12 +28,27 @@ export function createOutput(json: boolean): Output {
 }
 
 export function reportError(e: unknown, json: boolean): number {
-  if (!(e instanceof PromfleetError)) {
-    process.stderr.write(`${color.red("error:")} ${(e as Error)?.stack ?? String(e)}\n`);
-    return 1;
-  }
+  if (!(e instanceof PromfleetError)) return reportBug(e, json);
   if (json) process.stdout.write(`${JSON.stringify({ error: e.message, problems: e.problems }, null, 2)}\n`);
   process.stderr.write(`${color.red("error:")} ${e.message}\n`);
   for (const p of e.problems) process.stderr.write(`  ${formatProblem(p)}\n`);
   return e.exitCode;
+}
+
+/**
+ * An error promfleet did not expect is a bug: say so, say where to report it, and keep the stack
+ * out of the way unless PROMFLEET_DEBUG asks for it.
+ */
+function reportBug(e: unknown, json: boolean): number {
+  const message = e instanceof Error ? e.message : String(e);
+  const error = `unexpected error (a bug in promfleet): ${message}`;
+  if (json) process.stdout.write(`${JSON.stringify({ error, bug: true }, null, 2)}\n`);
+  process.stderr.write(`${color.red("error:")} ${error}\n`);
+  process.stderr.write(`  please report it at ${BUG_REPORT_URL} with the command you ran`);
+  process.stderr.write(
+    process.env.PROMFLEET_DEBUG
+      ? `\n${(e as Error)?.stack ?? ""}\n`
+      : " (PROMFLEET_DEBUG=1 prints the stack)\n",
+  );
+  return ExitCode.internal;
 }

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { CLUSTERS_DIR } from "../render/render.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
 import type { Tool } from "../util/tool.js";
