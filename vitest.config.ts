@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
-    globalSetup: ["test/support/global-tmp.ts"],
+    globalSetup: ["test/support/build-once.ts", "test/support/global-tmp.ts"],
+    reporters: ["default", "./test/support/skip-reporter.ts"],
   },
 });

@@ -1,3 +1,4 @@
+import { skipOrFail } from "./support/prerequisites.js";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -102,7 +103,8 @@ describe("CRDs from the pinned upstream releases (Go module proxy)", () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it("computes the module hash exactly as the go command does", async (ctx) => {
-    if (!go) return ctx.skip("the go command is not installed (scripts/install-tools.sh needs it too)");
+    if (!go)
+      return skipOrFail(ctx, "the go command is not installed (scripts/install-tools.sh needs it too)");
     const work = await tmp();
     const r = await execa(go, ["mod", "download", "-json", `${MODULE}@${VERSION}`], {
       cwd: work,
@@ -231,7 +233,10 @@ describe("validate --fetch-crds with the pinned releases", () => {
         .then((r) => r.ok)
         .catch(() => false));
     if (!reachable)
-      return ctx.skip(`the Go module proxy (${proxyUrl ?? "GOPROXY"}) is not reachable: pins not checked`);
+      return skipOrFail(
+        ctx,
+        `the Go module proxy (${proxyUrl ?? "GOPROXY"}) is not reachable: pins not checked`,
+      );
 
     const dir = await exampleFleetRepo();
     const spec = await readFile(path.join(dir, "fleet.yaml"), "utf8");

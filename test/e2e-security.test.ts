@@ -5,6 +5,7 @@
  * pointed at local files. Enrolled agents' samples arrive; a wrong password gets 401 and stores nothing;
  * an unauthenticated write gets 401; a wrong CA never gets through TLS.
  */
+import { describeWith } from "./support/prerequisites.js";
 import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
@@ -12,7 +13,7 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { promfleet, readRepoFile } from "./helpers/fleet-repo.js";
 import { secureFleetRepo, type SecureFleet } from "./helpers/secure-fleet.js";
@@ -137,7 +138,7 @@ function request(
   });
 }
 
-describe.skipIf(!!skip)(`authenticated, TLS-verified remote writes on real Prometheus ${skip ?? ""}`, () => {
+describeWith(skip, "authenticated, TLS-verified remote writes on real Prometheus", () => {
   let fleet: SecureFleet;
   let work: string;
   let aggregatorUrl = "";

@@ -8,7 +8,8 @@
  * and ytt (PROMFLEET_YTT, .tools/bin/ytt or PATH); skips with a message otherwise.
  * Runtime ≈ 1.5–2 minutes, most of it the 60 s aggregator outage.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describeWith } from "./support/prerequisites.js";
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import { e2eSkipReason } from "./support/e2e/env.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
 import {
@@ -23,7 +24,6 @@ import { sumMetric, type MatrixSeries } from "./support/e2e/prom-api.js";
 import { sleep } from "./support/e2e/prometheus-process.js";
 
 const skipReason = e2eSkipReason();
-if (skipReason) console.warn(skipReason);
 
 const SCRAPE_SECONDS = 1;
 const OUTAGE_SECONDS = 60;
@@ -43,7 +43,7 @@ interface RemoteCounters {
   pending?: number;
 }
 
-describe.skipIf(!!skipReason)("e2e: aggregator + agents on real Prometheus", () => {
+describeWith(skipReason, "e2e: aggregator + agents on real Prometheus", () => {
   let fleet: Fleet | undefined;
   const f = () => {
     if (!fleet) throw new Error("fleet did not start");

@@ -5,12 +5,10 @@ import { describe, expect, it } from "vitest";
 import { CrdValidator } from "../src/validate/crd.js";
 import {
   exampleFleetRepo,
-  hasShared,
   promfleet,
   readRepoFile,
   repoRoot,
-  SHARED_MISSING,
-  sharedDir,
+  fixturesDir,
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
 import { parseDocs } from "./helpers/values.js";
@@ -62,18 +60,15 @@ describe("Flux delivery", () => {
     expect(await readRepoFile(dir, "clusters/orbstack/bootstrap/app.yaml")).toContain("kind: App");
   });
 
-  it.skipIf(!hasShared)(
-    `Flux resources validate against the Flux CRDs ${hasShared ? "" : SHARED_MISSING}`,
-    async () => {
-      const dir = await fluxFleet();
-      const crds = await CrdValidator.load([path.join(sharedDir, "crds")]);
-      const flux = parseDocs(await readRepoFile(dir, "clusters/kind/bootstrap/flux.yaml")).filter((d) =>
-        crds.knows(d),
-      );
-      expect(flux.map((d) => d.kind)).toEqual(["GitRepository", "Kustomization"]);
-      for (const d of flux) expect(crds.validate(d), String(d.kind)).toEqual([]);
-    },
-  );
+  it("Flux resources validate against the Flux CRDs", async () => {
+    const dir = await fluxFleet();
+    const crds = await CrdValidator.load([path.join(fixturesDir, "crds")]);
+    const flux = parseDocs(await readRepoFile(dir, "clusters/kind/bootstrap/flux.yaml")).filter((d) =>
+      crds.knows(d),
+    );
+    expect(flux.map((d) => d.kind)).toEqual(["GitRepository", "Kustomization"]);
+    for (const d of flux) expect(crds.validate(d), String(d.kind)).toEqual([]);
+  });
 
   it("the cluster folder builds with real kustomize into exactly the manifests", async () => {
     const dir = await fluxFleet();
@@ -113,7 +108,7 @@ describe("Flux delivery", () => {
   });
 });
 
-describe.skipIf(!hasShared)(`a Flux fleet across commands ${hasShared ? "" : SHARED_MISSING}`, () => {
+describe("a Flux fleet across commands", () => {
   it("onboards an agent with a Flux bootstrap, validates against the Flux CRDs and builds with kustomize", async () => {
     const dir = await exampleFleetRepo();
     const spec = await readRepoFile(dir, "fleet.yaml");
@@ -123,7 +118,7 @@ describe.skipIf(!hasShared)(`a Flux fleet across commands ${hasShared ? "" : SHA
     expect(JSON.parse(onboard.stdout).files).toEqual(
       expect.arrayContaining(["clusters/edge-1/bootstrap/flux.yaml", "clusters/edge-1/kustomization.yaml"]),
     );
-    const validate = await promfleet(dir, ["validate", "--crds", path.join(sharedDir, "crds"), "--json"]);
+    const validate = await promfleet(dir, ["validate", "--crds", path.join(fixturesDir, "crds"), "--json"]);
     expect(validate.code, validate.stdout).toBe(0);
     const checked = JSON.parse(validate.stdout).clusters.flatMap(
       (c: { checks: Array<{ check: string; file: string }> }) =>

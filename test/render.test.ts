@@ -10,16 +10,14 @@ import { CrdValidator } from "../src/validate/crd.js";
 import { findYtt } from "../src/ytt/ytt.js";
 import {
   exampleFleetRepo,
-  hasShared,
   promfleet,
   readRepoFile,
-  SHARED_MISSING,
-  sharedDir,
+  fixturesDir,
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
 import { parseDocs, parseValues, promConfigOf } from "./helpers/values.js";
 
-const bundle = path.join(sharedDir, "tce-prometheus-package-2.37.0");
+const bundle = path.join(fixturesDir, "tce-prometheus-package-2.37.0");
 let dir: string;
 
 beforeAll(async () => {
@@ -28,18 +26,18 @@ beforeAll(async () => {
   expect(result.code, result.stderr).toBe(0);
 });
 
-describe.skipIf(!hasShared)(`the example fleet is the article's (${hasShared ? "" : SHARED_MISSING})`, () => {
+describe("the example fleet is the article's", () => {
   it.each([
     ["orbstack", "prometheus-values.yaml"],
     ["kind", "prometheus-agent-values.yaml"],
   ])("clusters/%s/values.yaml equals seed/%s semantically", async (cluster, seed) => {
     const rendered = parseValues(await readRepoFile(dir, `clusters/${cluster}/values.yaml`));
-    const article = parseValues(await readFile(path.join(sharedDir, "seed", seed), "utf8"));
+    const article = parseValues(await readFile(path.join(fixturesDir, "seed", seed), "utf8"));
     expect(rendered).toEqual(article);
   });
 
   it("every kapp-controller resource validates against the CRDs", async () => {
-    const crds = await CrdValidator.load([path.join(sharedDir, "crds")]);
+    const crds = await CrdValidator.load([path.join(fixturesDir, "crds")]);
     let checked = 0;
     for (const cluster of ["orbstack", "kind"]) {
       for (const file of ["bootstrap/app.yaml", "manifests/package-install.yaml"]) {

@@ -7,18 +7,11 @@ import { describe, expect, it } from "vitest";
 import { loadFleet } from "../src/fleet/load.js";
 import { storeCredential } from "../src/secrets/credentials.js";
 import { findYtt } from "../src/ytt/ytt.js";
-import {
-  hasShared,
-  promfleet,
-  readRepoFile,
-  SHARED_MISSING,
-  sharedDir,
-  writeRepoFile,
-} from "./helpers/fleet-repo.js";
+import { promfleet, readRepoFile, fixturesDir, writeRepoFile } from "./helpers/fleet-repo.js";
 import { readText, secureFleetRepo, toolPath } from "./helpers/secure-fleet.js";
 import { parseDocs, promConfigOf } from "./helpers/values.js";
 
-const bundleConfig = path.join(sharedDir, "tce-prometheus-package-2.37.0", "bundle", "config");
+const bundleConfig = path.join(fixturesDir, "tce-prometheus-package-2.37.0", "bundle", "config");
 
 async function allFiles(dir: string, rel = ""): Promise<string[]> {
   const out: string[] = [];
@@ -108,60 +101,57 @@ describe("secure by default", () => {
     });
   });
 
-  it.skipIf(!hasShared)(
-    `the package overlay, rendered through the package with real ytt, mounts credentials and CA ${hasShared ? "" : SHARED_MISSING}`,
-    async () => {
-      const { dir } = await secureFleetRepo();
-      await promfleet(dir, ["render"]);
-      const agent = serverPod(await renderThroughPackage(dir, "kind"));
-      expect(agent.server.volumeMounts.map((m) => [m.name, m.mountPath])).toEqual(
-        expect.arrayContaining([
-          ["promfleet-credentials", "/etc/promfleet/credentials"],
-          ["promfleet-remote-write-ca", "/etc/promfleet/remote-write-ca"],
-        ]),
-      );
-      expect(agent.pod.volumes).toEqual(
-        expect.arrayContaining([
-          { name: "promfleet-remote-write-ca", secret: { secretName: "aggregator-ca" } },
-        ]),
-      );
+  it("the package overlay, rendered through the package with real ytt, mounts credentials and CA", async () => {
+    const { dir } = await secureFleetRepo();
+    await promfleet(dir, ["render"]);
+    const agent = serverPod(await renderThroughPackage(dir, "kind"));
+    expect(agent.server.volumeMounts.map((m) => [m.name, m.mountPath])).toEqual(
+      expect.arrayContaining([
+        ["promfleet-credentials", "/etc/promfleet/credentials"],
+        ["promfleet-remote-write-ca", "/etc/promfleet/remote-write-ca"],
+      ]),
+    );
+    expect(agent.pod.volumes).toEqual(
+      expect.arrayContaining([
+        { name: "promfleet-remote-write-ca", secret: { secretName: "aggregator-ca" } },
+      ]),
+    );
 
-      const docs = await renderThroughPackage(dir, "orbstack");
-      const aggregator = serverPod(docs);
-      expect(aggregator.server.args).toContain("--web.config.file=/etc/promfleet/web/web-config.yml");
-      expect(aggregator.server.volumeMounts.map((m) => m.mountPath)).toEqual(
-        expect.arrayContaining(["/etc/promfleet/web", "/etc/promfleet/credentials"]),
-      );
-      expect(aggregator.server.readinessProbe).toMatchObject({ tcpSocket: { port: 9090 } });
-      expect(aggregator.reload.args).toContain(
-        "--webhook-url=http://orbstack:$(PROMFLEET_PASSWORD)@127.0.0.1:9090/-/reload",
-      );
-      expect(aggregator.reload.env).toEqual([
-        {
-          name: "PROMFLEET_PASSWORD",
-          valueFrom: { secretKeyRef: { name: "promfleet-credentials", key: "password" } },
-        },
-      ]);
-      const webConfig = docs.find(
-        (d) => d.kind === "Secret" && (d.metadata as { name: string }).name === "promfleet-web-config",
-      ) as {
-        metadata: { namespace: string };
-        stringData: Record<string, string>;
-      };
-      expect(webConfig.metadata.namespace).toBe("tanzu-system-monitoring");
-      expect(Object.keys(parse(webConfig.stringData["web-config.yml"] as string).basic_auth_users)).toEqual([
-        "orbstack",
-        "kind",
-      ]);
-      const file = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-web-")), "web-config.yml");
-      await writeFile(file, webConfig.stringData["web-config.yml"] as string);
-      const check = await execa(toolPath("promtool"), ["check", "web-config", file], {
-        reject: false,
-        all: true,
-      });
-      expect(check.exitCode, check.all).toBe(0);
-    },
-  );
+    const docs = await renderThroughPackage(dir, "orbstack");
+    const aggregator = serverPod(docs);
+    expect(aggregator.server.args).toContain("--web.config.file=/etc/promfleet/web/web-config.yml");
+    expect(aggregator.server.volumeMounts.map((m) => m.mountPath)).toEqual(
+      expect.arrayContaining(["/etc/promfleet/web", "/etc/promfleet/credentials"]),
+    );
+    expect(aggregator.server.readinessProbe).toMatchObject({ tcpSocket: { port: 9090 } });
+    expect(aggregator.reload.args).toContain(
+      "--webhook-url=http://orbstack:$(PROMFLEET_PASSWORD)@127.0.0.1:9090/-/reload",
+    );
+    expect(aggregator.reload.env).toEqual([
+      {
+        name: "PROMFLEET_PASSWORD",
+        valueFrom: { secretKeyRef: { name: "promfleet-credentials", key: "password" } },
+      },
+    ]);
+    const webConfig = docs.find(
+      (d) => d.kind === "Secret" && (d.metadata as { name: string }).name === "promfleet-web-config",
+    ) as {
+      metadata: { namespace: string };
+      stringData: Record<string, string>;
+    };
+    expect(webConfig.metadata.namespace).toBe("tanzu-system-monitoring");
+    expect(Object.keys(parse(webConfig.stringData["web-config.yml"] as string).basic_auth_users)).toEqual([
+      "orbstack",
+      "kind",
+    ]);
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-web-")), "web-config.yml");
+    await writeFile(file, webConfig.stringData["web-config.yml"] as string);
+    const check = await execa(toolPath("promtool"), ["check", "web-config", file], {
+      reject: false,
+      all: true,
+    });
+    expect(check.exitCode, check.all).toBe(0);
+  });
 
   it("offboarding a cluster revokes it: its hash leaves the aggregator's web config", async () => {
     const { dir } = await secureFleetRepo({ agents: ["kind", "edge-1"] });

@@ -4,17 +4,15 @@ import { parse, stringify } from "yaml";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   exampleFleetRepo,
-  hasShared,
   promfleet,
   readRepoFile,
-  SHARED_MISSING,
-  sharedDir,
+  fixturesDir,
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
 import { secureFleetRepo } from "./helpers/secure-fleet.js";
 
-const pkg = path.join(sharedDir, "tce-prometheus-package-2.37.0");
-const crdDir = path.join(sharedDir, "crds");
+const pkg = path.join(fixturesDir, "tce-prometheus-package-2.37.0");
+const crdDir = path.join(fixturesDir, "crds");
 const ALL = [
   "--crds",
   crdDir,
@@ -71,7 +69,7 @@ async function editFile(dir: string, file: string, edit: (text: string) => strin
   await writeRepoFile(dir, file, edit(await readRepoFile(dir, file)));
 }
 
-describe.skipIf(!hasShared)(`promfleet validate ${hasShared ? "" : SHARED_MISSING}`, () => {
+describe("promfleet validate", () => {
   let dir: string;
   beforeEach(async () => {
     dir = await exampleFleetRepo();

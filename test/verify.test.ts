@@ -3,6 +3,7 @@
  * agents started by the e2e harness (skipped with a message when Prometheus/ytt/shared are
  * missing). The real part takes ≈ 20–30 s.
  */
+import { describeWith } from "./support/prerequisites.js";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -307,67 +308,70 @@ describe("verifyFleet (fake aggregators)", () => {
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 
-  describe.skipIf(!existsSync("/usr/bin/openssl"))("https", () => {
-    let dir = "";
-    let tls: { key: Buffer; cert: Buffer };
-    beforeAll(async () => {
-      dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-verify-tls-"));
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "2",
-          "-subj",
-          "/CN=127.0.0.1",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          path.join(dir, "key.pem"),
-          "-out",
-          path.join(dir, "cert.pem"),
-        ],
-        { stdio: "ignore" },
-      );
-      tls = {
-        key: await readFile(path.join(dir, "key.pem")),
-        cert: await readFile(path.join(dir, "cert.pem")),
-      };
-    });
-    afterAll(async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
+  describeWith(
+    existsSync("/usr/bin/openssl") ? undefined : "no /usr/bin/openssl (apt-get install openssl)",
+    "https",
+    () => {
+      let dir = "";
+      let tls: { key: Buffer; cert: Buffer };
+      beforeAll(async () => {
+        dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-verify-tls-"));
+        execFileSync(
+          "openssl",
+          [
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            path.join(dir, "key.pem"),
+            "-out",
+            path.join(dir, "cert.pem"),
+          ],
+          { stdio: "ignore" },
+        );
+        tls = {
+          key: await readFile(path.join(dir, "key.pem")),
+          cert: await readFile(path.join(dir, "cert.pem")),
+        };
+      });
+      afterAll(async () => {
+        if (dir) await rm(dir, { recursive: true, force: true });
+      });
 
-    it("rejects an untrusted certificate, accepts it with caFile or insecureSkipTlsVerify", async () => {
-      const t = Date.now() / 1000;
-      const srv = await fake((_req, res) => json(res, 200, vector(t, { a: t })), tls);
-      const base = {
-        aggregatorUrl: srv.url,
-        clusters: ["a"],
-        maxStalenessSeconds: 60,
-        waitSeconds: 0,
-        now: () => t * 1000,
-      };
-      const e = await verifyError(verifyFleet(base));
-      expect(e.message).toMatch(/TLS certificate not trusted/);
-      expect((await verifyFleet({ ...base, auth: { caFile: path.join(dir, "cert.pem") } })).ok).toBe(true);
-      expect((await verifyFleet({ ...base, auth: { insecureSkipTlsVerify: true } })).ok).toBe(true);
-      const missing = await verifyError(
-        verifyFleet({ ...base, auth: { caFile: path.join(dir, "nope.pem") } }),
-      );
-      expect(missing.message).toMatch(/cannot read the CA file/);
-    });
-  });
+      it("rejects an untrusted certificate, accepts it with caFile or insecureSkipTlsVerify", async () => {
+        const t = Date.now() / 1000;
+        const srv = await fake((_req, res) => json(res, 200, vector(t, { a: t })), tls);
+        const base = {
+          aggregatorUrl: srv.url,
+          clusters: ["a"],
+          maxStalenessSeconds: 60,
+          waitSeconds: 0,
+          now: () => t * 1000,
+        };
+        const e = await verifyError(verifyFleet(base));
+        expect(e.message).toMatch(/TLS certificate not trusted/);
+        expect((await verifyFleet({ ...base, auth: { caFile: path.join(dir, "cert.pem") } })).ok).toBe(true);
+        expect((await verifyFleet({ ...base, auth: { insecureSkipTlsVerify: true } })).ok).toBe(true);
+        const missing = await verifyError(
+          verifyFleet({ ...base, auth: { caFile: path.join(dir, "nope.pem") } }),
+        );
+        expect(missing.message).toMatch(/cannot read the CA file/);
+      });
+    },
+  );
 });
 
 const skipReason = e2eSkipReason();
-if (skipReason) console.warn(`verify (real aggregator): ${skipReason}`);
 
-describe.skipIf(!!skipReason)("verifyFleet (real aggregator + agents)", () => {
+describeWith(skipReason, "verifyFleet (real aggregator + agents)", () => {
   let fleet: Fleet | undefined;
   const f = () => {
     if (!fleet) throw new Error("fleet did not start");

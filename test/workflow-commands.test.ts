@@ -4,11 +4,9 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   exampleFleetRepo,
-  hasShared,
   promfleet,
   readRepoFile,
-  SHARED_MISSING,
-  sharedDir,
+  fixturesDir,
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
 import { cloneBranch, git, githubFleet, TOKEN, type GitHubFleet } from "./helpers/github.js";
@@ -31,7 +29,7 @@ async function save(dir: string, name: string, text: string): Promise<string> {
   return file;
 }
 
-describe.skipIf(!hasShared)(`pr-comment (pull_request event) ${hasShared ? "" : SHARED_MISSING}`, () => {
+describe("pr-comment (pull_request event)", () => {
   it("creates one sticky comment, updates it on the next push, leaves it alone when nothing changed", async () => {
     current = await githubFleet();
     const { fake, run } = current;
@@ -42,7 +40,7 @@ describe.skipIf(!hasShared)(`pr-comment (pull_request event) ${hasShared ? "" : 
       GITHUB_REPOSITORY: "acme/fleet",
     };
     const tmp = await mkdtemp(path.join(os.tmpdir(), "promfleet-review-"));
-    const crds = ["--crds", path.join(sharedDir, "crds")];
+    const crds = ["--crds", path.join(fixturesDir, "crds")];
     const render = await save(
       tmp,
       "render.json",

@@ -1,14 +1,12 @@
 import { cp, mkdtemp, readFile, writeFile, mkdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const sharedDir = path.resolve(repoRoot, "..", "shared");
-export const hasShared = existsSync(path.join(sharedDir, "seed"));
-export const SHARED_MISSING = `../shared/ not found next to the repository (${sharedDir}); tests that compare with the article or validate against its CRDs are skipped`;
+/** Reference data vendored from the seed material (see test/fixtures/README.md). */
+export const fixturesDir = path.join(repoRoot, "test", "fixtures");
 
 /** A throwaway fleet repository holding this repo's example fleet (fleet.yaml and overlays/). */
 export async function exampleFleetRepo(): Promise<string> {

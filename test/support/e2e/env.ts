@@ -3,16 +3,13 @@
  *
  * Nothing here starts a process; `e2eSkipReason()` tells a test file whether the
  * machine can run the end-to-end suite at all (and why not), so the file can
- * `describe.skipIf(...)` with a message instead of failing on a missing tool.
+ * `describeWith(...)` (test/support/prerequisites.ts): skipped with the reason locally, a failure under CI=true.
  */
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-
-/** `<repo>/../shared`: read-only reference data every checkout and CI run has. */
-export const sharedDir = path.resolve(repoRoot, "..", "shared");
 
 export const overlayFile = path.join(repoRoot, "overlays", "testing", "local-e2e.yaml");
 
@@ -55,8 +52,6 @@ export function timeoutBinary(): string | undefined {
 
 /** Why the end-to-end suite cannot run here, or undefined when it can. */
 export function e2eSkipReason(): string | undefined {
-  if (!existsSync(path.join(sharedDir, "seed", "prometheus-values.yaml")))
-    return `e2e skipped: ${sharedDir} (the shared seed values) is missing`;
   const prom = prometheusBinary();
   if (!isExecutable(prom))
     return `e2e skipped: no Prometheus binary at ${prom} (apt-get install prometheus, or set PROMFLEET_PROMETHEUS)`;
