@@ -19,7 +19,10 @@ export function buildCli(): Command {
     .option("-f, --fleet <file>", "fleet spec, relative to the root", DEFAULT_FLEET_FILE)
     .showHelpAfterError()
     .exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? 0 : ExitCode.badInput);
+      if (err.exitCode === 0) process.exit(0);
+      if (argvWantsJson(process.argv))
+        process.stdout.write(`${JSON.stringify({ error: err.message }, null, 2)}\n`);
+      process.exit(ExitCode.badInput);
     });
 
   program
@@ -46,4 +49,12 @@ export function buildCli(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   await buildCli().parseAsync(argv);
+}
+
+/** Commander's own errors (unknown option, missing argument) come before any action runs. */
+function argvWantsJson(argv: string[]): boolean {
+  return (
+    argv.includes("--json") ||
+    argv.some((a, i) => a === "--format=json" || (a === "--format" && argv[i + 1] === "json"))
+  );
 }

@@ -16,7 +16,13 @@ export function action<T extends object>(run: (o: T & GlobalOptions, args: strin
     try {
       process.exitCode = await run(all, cmd.args);
     } catch (e) {
-      process.exitCode = reportError(e, Boolean((all as { json?: boolean }).json));
+      process.exitCode = reportError(e, wantsJson(all));
     }
   };
+}
+
+/** `--json`, or `--format json`: the command's output is data, so its errors are too. */
+export function wantsJson(o: object): boolean {
+  const { json, format } = o as { json?: boolean; format?: string };
+  return Boolean(json) || format === "json";
 }
