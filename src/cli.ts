@@ -11,10 +11,12 @@ import { registerWorkflowCommands } from "./commands/workflow-commands.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
+import { PROMFLEET_VERSION } from "./util/version.js";
 
 export function buildCli(): Command {
   const program = new Command("promfleet")
     .description("Keep a fleet's Prometheus monitoring (one aggregator, agents everywhere else) in Git.")
+    .version(PROMFLEET_VERSION, "-V, --version", "print promfleet's version")
     .option("-C, --dir <path>", "fleet repository root", process.cwd())
     .option("-f, --fleet <file>", "fleet spec, relative to the root", DEFAULT_FLEET_FILE)
     .showHelpAfterError()
