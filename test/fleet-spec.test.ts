@@ -136,6 +136,6 @@ describe("fleet spec", () => {
     );
     expect(result.stderr).toContain("fix: use a Prometheus duration");
     expect(await readdir(dir)).not.toContain("clusters");
-    await expect(loadFleet(path.join(dir, "missing"))).rejects.toThrow(/cannot read fleet spec/);
+    await expect(loadFleet(path.join(dir, "missing"))).rejects.toThrow(/no fleet spec to read/);
   });
 });

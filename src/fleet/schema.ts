@@ -1,15 +1,20 @@
-/** JSON Schema of `fleet.yaml`, checked with ajv before anything else reads the spec. */
+/**
+ * JSON Schema of `fleet.yaml`, checked with ajv before anything else reads the spec. It is the one source
+ * of the spec's shape: `RawFleet`, the type of a spec that passed it, is derived from it.
+ */
+import { PROMETHEUS_DURATION_PATTERN } from "../util/duration.js";
+import type { FromSchema } from "./schema-type.js";
 
 export const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-/** Prometheus' duration syntax (model.ParseDuration), at least one unit. */
-export const PROMETHEUS_DURATION =
-  "^(?!$)((\\d+)y)?((\\d+)w)?((\\d+)d)?((\\d+)h)?((\\d+)m)?((\\d+)s)?((\\d+)ms)?$";
+/** Prometheus' duration syntax (model.ParseDuration); its range is checked after the schema. */
+export const PROMETHEUS_DURATION = PROMETHEUS_DURATION_PATTERN;
 /** A Go duration as Kubernetes reads it (metav1.Duration), hours to seconds. */
 export const GO_DURATION = "^(?!$)(\\d+h)?(\\d+m)?(\\d+s)?$";
 /** A Kubernetes quantity as used for PVC sizes. */
 export const STORAGE_QUANTITY = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
 const DNS1123_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
-const OVERLAY_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.ya?ml$";
+/** A file committed in the fleet repository: relative to its root, never leaving it. */
+const REPO_FILE_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.ya?ml$";
 
 const BCRYPT_HASH = "^\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}$";
 const AGE_RECIPIENT = "^age1[02-9ac-hj-np-z]{58}$";
@@ -18,7 +23,7 @@ const tls = {
   type: "object",
   additionalProperties: false,
   properties: { insecureSkipVerify: { type: "boolean" } },
-};
+} as const;
 
 const remoteWriteTls = {
   type: "object",
@@ -27,7 +32,7 @@ const remoteWriteTls = {
     insecureSkipVerify: { type: "boolean" },
     caSecret: { type: "string", pattern: DNS1123_SUBDOMAIN },
   },
-};
+} as const;
 
 const cluster = {
   type: "object",
@@ -52,13 +57,13 @@ const cluster = {
       required: ["passwordHash"],
       properties: { passwordHash: { type: "string", pattern: BCRYPT_HASH } },
     },
-    overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
+    overlays: { type: "array", items: { type: "string", pattern: REPO_FILE_PATH } },
     values: {
       type: "object",
       propertyNames: { pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$" },
     },
   },
-};
+} as const;
 
 export const fleetSchema = {
   type: "object",
@@ -76,6 +81,7 @@ export const fleetSchema = {
         version: { type: "string", minLength: 1, pattern: "^[0-9A-Za-z.+_-]+$" },
         namespace: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
         monitoringNamespace: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+        definition: { type: "string", pattern: REPO_FILE_PATH },
       },
     },
     git: {
@@ -137,22 +143,26 @@ export const fleetSchema = {
         interval: { type: "string", pattern: GO_DURATION },
       },
     },
-    overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
+    overlays: { type: "array", items: { type: "string", pattern: REPO_FILE_PATH } },
     clusters: { type: "array", minItems: 1, items: cluster },
   },
 } as const;
+
+/** A spec that passed `fleetSchema`, before defaults are filled in. */
+export type RawFleet = FromSchema<typeof fleetSchema>;
+export type RawCluster = RawFleet["clusters"][number];
 
 /** What to tell the user for each pattern a value failed, keyed by the pattern itself. */
 export const PATTERN_FIXES: Record<string, string> = {
   [DNS1123_LABEL]:
     "use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters",
   [PROMETHEUS_DURATION]:
-    "use a Prometheus duration: a number and a unit (ms, s, m, h, d, w, y), e.g. 5m, 2h, 42d",
+    "use a Prometheus duration: numbers with units (y, w, d, h, m, s, ms), largest unit first, each once, e.g. 5m, 2h, 42d, 1d12h",
   [GO_DURATION]: "use hours, minutes and seconds, e.g. 30s, 5m or 1h30m",
   [STORAGE_QUANTITY]: "use a Kubernetes quantity, e.g. 1Gi or 150Gi",
   [DNS1123_SUBDOMAIN]: "use lowercase letters, digits, '-' and '.', e.g. prometheus.example.com",
   [BCRYPT_HASH]: "use the bcrypt hash promfleet onboard-cluster writes (promfleet hash-password prints one)",
   [AGE_RECIPIENT]: "use an age public key (age1…), e.g. from age-keygen -y key.txt",
-  [OVERLAY_PATH]:
+  [REPO_FILE_PATH]:
     "give a path to a .yaml or .yml file inside the repository, relative to the fleet root, without '..'",
 };

@@ -40,6 +40,11 @@ export interface FleetSpec {
     namespace: string;
     /** Namespace the package deploys Prometheus into (for in-cluster addresses). */
     monitoringNamespace: string;
+    /**
+     * `package.definition`: repository-relative path of the committed Package (as `kubectl get package
+     * … -o yaml` exports it) whose values schema the values are checked against; checked to exist.
+     */
+    definition?: string;
   };
   git: { url: string; branch: string; secretName?: string };
   app: { syncPeriod: string };

@@ -1,0 +1,75 @@
+/** Fills promfleet's defaults (secure ones) into a spec that passed every check. */
+import path from "node:path";
+import type { RawCluster, RawFleet } from "./schema.js";
+import type { ClusterSpec, Delivery, FleetSpec, Role } from "./spec.js";
+
+const DEFAULTS = {
+  packageNamespace: "tkg-system",
+  monitoringNamespace: "tanzu-system-monitoring",
+  branch: "main",
+  syncPeriod: "1m",
+  retention: { aggregator: "15d", agent: "5m" } as Record<Role, string>,
+  agentWalPath: "/data/agent-wal",
+  agentStorage: "1Gi",
+  delivery: "kapp-controller" as Delivery,
+  fluxNamespace: "flux-system",
+  fluxInterval: "10m",
+};
+
+export function withDefaults(raw: RawFleet, root: string, file: string): FleetSpec {
+  return {
+    root,
+    file,
+    package: {
+      refName: raw.package.refName,
+      version: raw.package.version,
+      namespace: raw.package.namespace ?? DEFAULTS.packageNamespace,
+      monitoringNamespace: raw.package.monitoringNamespace ?? DEFAULTS.monitoringNamespace,
+      definition:
+        raw.package.definition === undefined ? undefined : path.posix.normalize(raw.package.definition),
+    },
+    git: { url: raw.git.url, branch: raw.git.branch ?? DEFAULTS.branch, secretName: raw.git.secretName },
+    app: { syncPeriod: raw.app?.syncPeriod ?? DEFAULTS.syncPeriod },
+    flux: {
+      namespace: raw.flux?.namespace ?? DEFAULTS.fluxNamespace,
+      interval: raw.flux?.interval ?? DEFAULTS.fluxInterval,
+    },
+    remoteWrite: {
+      url: raw.remoteWrite?.url ?? aggregatorWriteUrl(raw),
+      insecureSkipVerify: raw.remoteWrite?.tls?.insecureSkipVerify ?? false,
+      caSecret: raw.remoteWrite?.tls?.caSecret,
+      auth: raw.remoteWrite?.auth ?? "basic",
+    },
+    secrets: {
+      provider: raw.secrets?.provider ?? "external",
+      ageRecipients: raw.secrets?.sops?.ageRecipients ?? [],
+    },
+    kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
+    guardClusterLabel: raw.guardClusterLabel ?? true,
+    verify: raw.verify,
+    overlays: raw.overlays ?? [],
+    clusters: raw.clusters.map((c) => clusterWithDefaults(c, raw.delivery ?? DEFAULTS.delivery)),
+  };
+}
+
+/** The package's ingress serves the remote-write receiver; "" when there is neither URL nor ingress (no agents). */
+function aggregatorWriteUrl(raw: RawFleet): string {
+  const host = raw.clusters.find((c) => c.role === "aggregator")?.ingress?.host;
+  return host ? `https://${host}/api/v1/write` : "";
+}
+
+function clusterWithDefaults(c: RawCluster, fleetDelivery: Delivery): ClusterSpec {
+  const agent = c.role === "agent";
+  return {
+    name: c.name,
+    role: c.role,
+    delivery: c.delivery ?? fleetDelivery,
+    retention: c.retention ?? DEFAULTS.retention[c.role],
+    storage: c.storage ?? (agent ? DEFAULTS.agentStorage : undefined),
+    ingressHost: c.ingress?.host,
+    walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,
+    passwordHash: c.credential?.passwordHash,
+    overlays: c.overlays ?? [],
+    values: c.values ?? {},
+  };
+}

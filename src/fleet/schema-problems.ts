@@ -1,0 +1,144 @@
+/**
+ * Checks a parsed spec against the JSON schema and says what ajv found in the spec's own terms: which key,
+ * what is wrong with its value, and what to write instead (never the schema library's wording).
+ */
+import { Ajv, type ErrorObject } from "ajv";
+import { closest } from "fastest-levenshtein";
+import type { Problem } from "../util/errors.js";
+import { locatorFor, pointerSegments, valueAt, type Location, type SpecSource } from "./locate.js";
+import { fleetSchema, PATTERN_FIXES, type RawFleet } from "./schema.js";
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validateSchema = ajv.compile<RawFleet>(fleetSchema);
+
+const README_FIX = 'see "The fleet spec" in the README';
+
+export function schemaProblems(raw: unknown, source: SpecSource): Problem[] {
+  if (validateSchema(raw)) return [];
+  const problems = (validateSchema.errors ?? []).filter(isReportable).map((e) => schemaProblem(e, source));
+  return withoutRepeats(problems);
+}
+
+export function matchesSchema(raw: unknown): raw is RawFleet {
+  return validateSchema(raw);
+}
+
+/**
+ * `if`/`anyOf` wrappers repeat what their branches say; a property name's own pattern error repeats
+ * its `propertyNames` error.
+ */
+function isReportable(e: ErrorObject): boolean {
+  return e.keyword !== "if" && e.keyword !== "anyOf" && e.propertyName === undefined;
+}
+
+/** An empty value fails both `minLength` and `pattern`: say it once. */
+function withoutRepeats(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\0${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function schemaProblem(e: ErrorObject, source: SpecSource): Problem {
+  const at = locatorFor(source);
+  const value = valueAt(source.doc, e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  const here = (text: Omit<Problem, keyof Location>): Problem => ({ ...at(e.instancePath), ...text });
+  switch (e.keyword) {
+    case "additionalProperties":
+      return unknownKey(
+        String(params.additionalProperty),
+        e,
+        at(e.instancePath, String(params.additionalProperty)),
+      );
+    case "required":
+      return here({
+        message: `missing required key "${String(params.missingProperty)}"`,
+        fix: `add "${String(params.missingProperty)}"`,
+      });
+    case "pattern":
+      return here({
+        message: value === "" ? "is empty" : `${JSON.stringify(value)} is not allowed here`,
+        fix: PATTERN_FIXES[String(params.pattern)] ?? README_FIX,
+      });
+    case "enum":
+      return here({
+        message: `${JSON.stringify(value)} is not one of ${(params.allowedValues as unknown[]).join(", ")}`,
+        fix: "use one of the listed values",
+      });
+    case "const":
+      return here({
+        message: `must be ${JSON.stringify(params.allowedValue)}`,
+        fix: `set it to ${JSON.stringify(params.allowedValue)}`,
+      });
+    case "propertyNames":
+      return {
+        ...at(e.instancePath, String(params.propertyName)),
+        message: `key ${JSON.stringify(params.propertyName)} is not a dotted path of names`,
+        fix: "write keys like prometheus.pvc.storage: letters, digits, '_' and '-', separated by dots",
+      };
+    case "type":
+      return here({
+        message: `is ${describe(value)}, but must be ${TYPE_NAMES[String(params.type)] ?? String(params.type)}`,
+        fix: TYPE_FIXES[String(params.type)] ?? README_FIX,
+      });
+    case "minItems":
+      return here({
+        message: "is an empty list",
+        fix: `list at least ${String(params.limit)} ${params.limit === 1 ? "entry" : "entries"}`,
+      });
+    case "minLength":
+      return here({ message: "is empty", fix: `write at least ${String(params.limit)} character(s)` });
+    case "maxLength":
+      return here({
+        message: `is ${String(value).length} characters long`,
+        fix: `shorten it to at most ${String(params.limit)} characters`,
+      });
+    default:
+      return here({ message: "is not valid here", fix: README_FIX });
+  }
+}
+
+function unknownKey(key: string, e: ErrorObject, location: Location): Problem {
+  const allowed = Object.keys(propertiesAt(e.schemaPath));
+  const guess = allowed.length > 0 ? closest(key, allowed) : undefined;
+  return {
+    ...location,
+    message: `unknown key "${key}"`,
+    fix: guess ? `did you mean "${guess}"? Allowed here: ${allowed.join(", ")}` : "remove it",
+  };
+}
+
+/** The `properties` of the schema object an `additionalProperties` error came from. */
+function propertiesAt(schemaPath: string): Record<string, unknown> {
+  const segments = pointerSegments(schemaPath.replace(/^#/, "")).slice(0, -1);
+  let node: unknown = fleetSchema;
+  for (const segment of segments) node = (node as Record<string, unknown> | undefined)?.[segment];
+  return (node as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: "a mapping of keys (key: value lines, indented below it)",
+  array: "a list (lines starting with '- ', indented below it)",
+  string: "text",
+  boolean: "true or false",
+};
+
+const TYPE_FIXES: Record<string, string> = {
+  object: `indent its keys below it; ${README_FIX} for the keys it takes`,
+  array: "write each entry on its own line starting with '- '",
+  string: 'quote the value, e.g. "1.0"',
+  boolean: "write true or false",
+};
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return "empty";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") return `the text ${JSON.stringify(value)}`;
+  if (typeof value === "boolean") return String(value);
+  return `the number ${String(value)}`;
+}
