@@ -100,13 +100,14 @@ statRow("re-render, nothing changed", agains, `${written} files written`);
 const dir = await makeFleet(clusters);
 try {
   const { loadFleet } = await import(path.join(root, "dist", "fleet", "load.js"));
-  const { renderFleet } = await import(path.join(root, "dist", "render", "render.js"));
+  const { readRenderInputs, renderFleet } = await import(path.join(root, "dist", "render", "render.js"));
   const { findYtt } = await import(path.join(root, "dist", "ytt", "ytt.js"));
   const spec = await loadFleet(dir);
   const ytt = await findYtt();
+  const inputs = await readRenderInputs(spec);
   const sample = naiveSample > 0 ? spec.clusters.slice(0, naiveSample) : spec.clusters;
   const start = process.hrtime.bigint();
-  for (const cluster of sample) await renderFleet({ ...spec, clusters: [cluster] }, ytt);
+  for (const cluster of sample) await renderFleet({ ...spec, clusters: [cluster] }, inputs, ytt);
   const naiveMeasured = Number(process.hrtime.bigint() - start) / 1e9;
   const naive = (naiveMeasured * spec.clusters.length) / sample.length;
   const how =

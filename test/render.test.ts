@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadFleet } from "../src/fleet/load.js";
-import { renderFleet } from "../src/render/render.js";
+import { readRenderInputs, renderFleet } from "../src/render/render.js";
 import { CrdValidator } from "../src/validate/crd.js";
 import { findYtt } from "../src/ytt/ytt.js";
 import {
@@ -209,7 +209,7 @@ describe("render", () => {
     spec.clusters[1]!.values = {
       "prometheus.deployment.containers.args": ["--enable-feature=agent", "--storage.tsdb.path=/data"],
     };
-    await expect(renderFleet(spec)).rejects.toMatchObject({
+    await expect(renderFleet(spec, await readRenderInputs(spec))).rejects.toMatchObject({
       problems: [
         expect.objectContaining({ message: "agent mode exits at start on --storage.tsdb.path=/data" }),
       ],

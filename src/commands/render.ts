@@ -1,7 +1,7 @@
 import { loadFleet } from "../fleet/load.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { hasChanges, planTree, type Plan } from "../layout/tree.js";
-import { renderFleet } from "../render/render.js";
+import { readRenderInputs, renderFleet } from "../render/render.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 
@@ -39,7 +39,7 @@ export async function renderTree(
     out.info("finished the file moves of an interrupted render");
   const spec = await loadFleet(o.dir, o.fleet);
   out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file}`);
-  const rendered = await renderFleet(spec);
+  const rendered = await renderFleet(spec, await readRenderInputs(spec));
   rendered.warnings.forEach((w) => out.warn(w));
   const plan = await planTree(o.dir, rendered.files);
   const write = !readOnly && hasChanges(plan);

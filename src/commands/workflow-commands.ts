@@ -11,7 +11,7 @@ import { findOpenPull, proposeChange } from "../github/pull-request.js";
 import { resolveRepo } from "../github/repo-ref.js";
 import { renderTemplate } from "../github/templates.js";
 import { hasChanges, planTree } from "../layout/tree.js";
-import { renderFleet } from "../render/render.js";
+import { readRenderInputs, renderFleet } from "../render/render.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput, type Output } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
@@ -214,7 +214,7 @@ async function fixDrift(o: CommonFlags & { base?: string }, out: Output): Promis
   const snapshot = await snapshotBase(gh, base);
   try {
     const spec = await loadFleet(snapshot.dir, o.fleet);
-    const plan = await planTree(snapshot.dir, (await renderFleet(spec)).files);
+    const plan = await planTree(snapshot.dir, (await renderFleet(spec, await readRenderInputs(spec))).files);
     if (!hasChanges(plan)) {
       out.result({ drift: false }, `no drift on ${base}`);
       return ExitCode.ok;

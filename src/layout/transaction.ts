@@ -1,7 +1,20 @@
-import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
+import { CLUSTERS_DIR } from "./names.js";
 import type { Plan } from "./tree.js";
 
 /**
@@ -20,80 +33,161 @@ interface Journal {
   remove: string[];
 }
 
-export async function applyPlan(root: string, plan: Plan): Promise<void> {
-  await recoverInterrupted(root);
+/** Moves a staged file onto its target (a rename); a test passes one that fails or kills the process. */
+export type MoveFile = (staged: string, target: string) => void;
+
+export async function applyPlan(root: string, plan: Plan, move: MoveFile = renameSync): Promise<void> {
+  await recoverInterrupted(root, move);
+  checkWritable(root, [...plan.contents.keys(), ...plan.remove, `${TX_DIR}/${JOURNAL}`]);
   const txDir = path.join(root, TX_DIR);
-  mkdirSync(txDir, { recursive: true });
   const entries = [...plan.contents].map(([target, content], n) => ({
     staged: `file-${n}`,
     target,
     content,
   }));
-  for (const e of entries) writeFileSync(path.join(txDir, e.staged), e.content);
+  stage(txDir, entries);
   const journal: Journal = {
     moves: entries.map(({ staged, target }) => ({ staged, target })),
     remove: plan.remove,
   };
   await writeFileAtomic(path.join(txDir, JOURNAL), JSON.stringify(journal));
-  await finish(root, journal);
+  finish(root, journal, move);
 }
 
 /** Completes or discards an interrupted apply; returns true when it completed one. */
-export async function recoverInterrupted(root: string): Promise<boolean> {
+export async function recoverInterrupted(root: string, move: MoveFile = renameSync): Promise<boolean> {
   const txDir = path.join(root, TX_DIR);
   const text = await readFile(path.join(txDir, JOURNAL), "utf8").catch(() => undefined);
   if (text === undefined) {
     await rm(txDir, { recursive: true, force: true });
     return false;
   }
-  await finish(root, JSON.parse(text) as Journal);
+  finish(root, JSON.parse(text) as Journal, move);
   return true;
 }
 
-/** Idempotent: a move whose staged file is gone was done before the interruption. */
-async function finish(root: string, journal: Journal): Promise<void> {
-  const txDir = path.join(root, TX_DIR);
-  const targetDirs = new Set(journal.moves.map((m) => path.dirname(path.join(root, m.target))));
-  for (const dir of targetDirs) mkdirSync(dir, { recursive: true });
-  let done = 0;
-  for (const { staged, target } of journal.moves) {
-    moveIfStaged(path.join(txDir, staged), path.join(root, target));
-    crashForTests(++done);
+/**
+ * Refuses, before anything is written, when a target's folder cannot be written or made: a read-only or
+ * immutable folder, a read-only mount, or a file where a folder must go. Each folder is checked once.
+ */
+function checkWritable(root: string, targets: string[]): void {
+  const problems = new Map<string, Problem>();
+  for (const folder of new Set(targets.map((t) => path.dirname(t)))) {
+    const problem = folderProblem(root, folder);
+    if (problem) problems.set(problem.file, problem);
   }
-  for (const rel of journal.remove) {
-    rmSync(path.join(root, rel), { force: true });
-    removeEmptyParents(root, path.dirname(rel));
+  if (problems.size > 0)
+    throw new PromfleetError(`cannot write into ${root}; nothing was written`, ExitCode.badInput, [
+      ...problems.values(),
+    ]);
+}
+
+/** Checks the folder, or, when it does not exist yet, the nearest existing one it would be made in. */
+function folderProblem(root: string, folder: string): Problem | undefined {
+  let existing = folder;
+  let stats: Stats | undefined;
+  for (; ; existing = path.dirname(existing)) {
+    stats = statOrMissing(path.join(root, existing));
+    if (stats || existing === ".") break;
+  }
+  if (!stats) return undefined;
+  if (!stats.isDirectory())
+    return {
+      file: existing,
+      message: `is a file, so promfleet cannot make the folder ${folder}`,
+      fix: "move the file elsewhere (promfleet did not write it), then run the command again",
+    };
+  try {
+    accessSync(path.join(root, existing), constants.W_OK);
+    return undefined;
+  } catch (e) {
+    return {
+      file: existing,
+      message: `folder is not writable (${(e as NodeJS.ErrnoException).code})`,
+      fix: "make it writable (chmod u+w; chattr -i if it is immutable; remount read-write if its file system is read-only), then run the command again",
+    };
+  }
+}
+
+function statOrMissing(file: string): Stats | undefined {
+  try {
+    return statSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw e;
+  }
+}
+
+/** Writes every new file under the staging folder; on failure removes it, so nothing was written. */
+function stage(txDir: string, entries: Array<{ staged: string; content: string }>): void {
+  try {
+    mkdirSync(txDir, { recursive: true });
+    for (const e of entries) writeFileSync(path.join(txDir, e.staged), e.content);
+  } catch (e) {
+    rmSync(txDir, { recursive: true, force: true });
+    if (!isErrno(e)) throw e;
+    throw new PromfleetError(`could not stage files in ${TX_DIR}; nothing was written`, ExitCode.badInput, [
+      { file: TX_DIR, message: e.message, fix: "free space or fix the folder, then run the command again" },
+    ]);
+  }
+}
+
+/**
+ * Idempotent: a move whose staged file is gone was done before the interruption. A failure keeps the
+ * journal, so the next run finishes the moves; the error says how far this one got.
+ */
+function finish(root: string, journal: Journal, move: MoveFile): void {
+  const txDir = path.join(root, TX_DIR);
+  let done = 0;
+  try {
+    const targetDirs = new Set(journal.moves.map((m) => path.dirname(path.join(root, m.target))));
+    for (const dir of targetDirs) mkdirSync(dir, { recursive: true });
+    for (const { staged, target } of journal.moves) {
+      moveIfStaged(path.join(txDir, staged), path.join(root, target), move);
+      done++;
+    }
+    for (const rel of journal.remove) {
+      rmSync(path.join(root, rel), { force: true });
+      removeEmptyParents(root, path.dirname(rel));
+    }
+  } catch (e) {
+    if (!isErrno(e)) throw e;
+    throw new PromfleetError(
+      `${done} of ${journal.moves.length} files were moved into place when writing failed; the journal ${TX_DIR}/${JOURNAL} is kept`,
+      ExitCode.badInput,
+      [
+        {
+          file: e.path ? path.relative(root, e.path) : TX_DIR,
+          message: e.message,
+          fix: "fix the cause, then run promfleet render again: it finishes these moves first",
+        },
+      ],
+    );
   }
   rmSync(txDir, { recursive: true, force: true });
 }
 
-function moveIfStaged(staged: string, target: string): void {
+function moveIfStaged(staged: string, target: string, move: MoveFile): void {
   try {
-    renameSync(staged, target);
+    move(staged, target);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }
 }
 
+function isErrno(e: unknown): e is NodeJS.ErrnoException {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string";
+}
+
+/** Best effort: an empty folder left behind is harmless, so a folder that cannot be removed stays. */
 function removeEmptyParents(root: string, rel: string): void {
-  for (let dir = rel; dir !== "." && dir !== "clusters" && dir !== ""; dir = path.dirname(dir)) {
-    let entries: string[];
+  for (let dir = rel; dir !== "." && dir !== CLUSTERS_DIR && dir !== ""; dir = path.dirname(dir)) {
     try {
-      entries = readdirSync(path.join(root, dir));
+      if (readdirSync(path.join(root, dir)).length > 0) return;
+      rmdirSync(path.join(root, dir));
     } catch {
       return;
     }
-    if (entries.length > 0) return;
-    rmdirSync(path.join(root, dir));
   }
-}
-
-/** PROMFLEET_TEST_CRASH_AFTER_MOVES=N kills the process after N files moved (crash-safety tests). */
-function crashForTests(moves: number): void {
-  const limit = crashLimit();
-  if (limit > 0 && moves >= limit) process.kill(process.pid, "SIGKILL");
-}
-
-function crashLimit(): number {
-  return Number(process.env.PROMFLEET_TEST_CRASH_AFTER_MOVES) || 0;
 }

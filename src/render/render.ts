@@ -5,7 +5,7 @@ import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
 import { parseConcatenatedJson } from "../util/json-stream.js";
-import { stageFleet } from "../ytt/stage.js";
+import { appliedFiles, stageFleet } from "../ytt/stage.js";
 import { findYtt, runYtt, type Ytt } from "../ytt/ytt.js";
 import { MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
 import {
@@ -18,7 +18,7 @@ import {
   packageOverlaySecrets,
   valuesSecret,
 } from "./resources.js";
-import { finishValues, RenderProblems, type ClusterWarning } from "./values.js";
+import { finishValues, type ClusterWarning } from "./values.js";
 import { MemoYaml } from "./memo-yaml.js";
 import { toYaml } from "./yaml-format.js";
 import { CLUSTERS_DIR, CREDENTIALS_FILE, GENERATED_MARKER } from "../layout/names.js";
@@ -34,19 +34,39 @@ export interface RenderedFleet {
   warnings: string[];
 }
 
+/**
+ * What render reads besides the spec and the overlays: files in the cluster folders that render does
+ * not generate but a cluster's delivery must apply (the SOPS-encrypted credential onboard-cluster
+ * commits; Flux's kustomization.yaml has to list it). Gathered once, before rendering.
+ */
+export interface RenderInputs {
+  /** Cluster name -> such files, relative to clusters/<name>/. */
+  committedManifests: ReadonlyMap<string, readonly string[]>;
+}
+
+/** One cluster's share of a render: its files, or the problems that stop the render. */
+export interface ClusterRender {
+  cluster: string;
+  /** Repository-relative path -> content; empty when there are problems. */
+  files: Map<string, string>;
+  /** The package values as rendered; absent when there are problems. */
+  values?: Record<string, unknown>;
+  warnings: ClusterWarning[];
+  problems: Problem[];
+}
+
 /** Clusters per ytt process: small enough that finishing one chunk overlaps the next one's ytt run. */
 const CLUSTERS_PER_CHUNK = 125;
 
 /**
  * Renders every cluster with ytt (one evaluation per chunk of clusters, as many at once as there are
  * cores) and finishes each chunk in this process while the next chunks are still in ytt. Nothing is
- * written to the repository.
+ * written to the repository, and nothing read from it but the overlays: `inputs` carries the rest.
  */
-export async function renderFleet(spec: FleetSpec, ytt?: Ytt): Promise<RenderedFleet> {
+export async function renderFleet(spec: FleetSpec, inputs: RenderInputs, ytt?: Ytt): Promise<RenderedFleet> {
   const binary = ytt ?? (await findYtt());
   const stage = await stageFleet(spec);
   try {
-    const credentialFiles = await existingCredentialFiles(spec);
     const parts = await mapBounded(
       chunk(spec.clusters, CLUSTERS_PER_CHUNK),
       os.availableParallelism(),
@@ -59,13 +79,52 @@ export async function renderFleet(spec: FleetSpec, ytt?: Ytt): Promise<RenderedF
           output: "json",
           renamePaths: stage.renamePaths,
         });
-        return assemble(spec, clusters, valuesByCluster(parseConcatenatedJson(output)), credentialFiles);
+        const docs = valuesByCluster(parseConcatenatedJson(output));
+        const memo = new MemoYaml();
+        return clusters.map((c) => assembleCluster(spec, c, docs.get(c.name) ?? [], inputs, memo));
       },
     );
-    return merge(parts);
+    return foldClusters(parts.flat());
   } finally {
     await stage.cleanup();
   }
+}
+
+/** Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials. */
+export async function readRenderInputs(spec: FleetSpec): Promise<RenderInputs> {
+  const committedManifests = new Map<string, string[]>();
+  await Promise.all(
+    spec.clusters.map(async (c) => {
+      const file = path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE);
+      if (
+        await access(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        committedManifests.set(c.name, [CREDENTIALS_FILE]);
+    }),
+  );
+  return { committedManifests };
+}
+
+/**
+ * The fleet's render from its clusters' in fleet order (so the same inputs give the same maps whichever
+ * ytt run finished first); throws every cluster's problems at once.
+ */
+export function foldClusters(clusters: ClusterRender[]): RenderedFleet {
+  const problems = clusters.flatMap((c) => c.problems);
+  if (problems.length > 0)
+    throw new PromfleetError(
+      `rendered values are not safe to deploy; nothing was written`,
+      ExitCode.badInput,
+      problems,
+    );
+  return {
+    files: new Map(clusters.flatMap((c) => [...c.files])),
+    values: new Map(clusters.flatMap((c) => (c.values ? [[c.cluster, c.values] as const] : []))),
+    warnings: summarizeWarnings(clusters.flatMap((c) => c.warnings)),
+  };
 }
 
 function chunk<T>(items: T[], size: number): T[][] {
@@ -117,79 +176,11 @@ function valuesByCluster(docs: unknown[]): Map<string, unknown[]> {
   return byCluster;
 }
 
-/**
- * Files in a cluster's folder that promfleet does not render but its delivery must apply: the
- * SOPS-encrypted credentials onboard-cluster writes. Flux's kustomization.yaml has to list them.
- */
-async function existingCredentialFiles(spec: FleetSpec): Promise<Map<string, string[]>> {
-  const found = new Map<string, string[]>();
-  await Promise.all(
-    spec.clusters.map(async (c) => {
-      const file = path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE);
-      if (
-        await access(file).then(
-          () => true,
-          () => false,
-        )
-      )
-        found.set(c.name, [CREDENTIALS_FILE]);
-    }),
-  );
-  return found;
-}
+/** Serialises the documents `build` makes for one cluster, memoised across clusters by shape. */
+type NamedDocuments = (build: (c: ClusterSpec) => unknown[]) => string;
 
-interface ChunkResult {
-  rendered: RenderedFleet;
-  warnings: ClusterWarning[];
-  problems: Problem[];
-}
-
-function assemble(
-  spec: FleetSpec,
-  clusters: ClusterSpec[],
-  valuesDocs: Map<string, unknown[]>,
-  extraManifests: Map<string, string[]>,
-): ChunkResult {
-  const memo = new MemoYaml();
-  const result: ChunkResult = {
-    rendered: { files: new Map(), values: new Map(), warnings: [] },
-    warnings: [],
-    problems: [],
-  };
-  for (const cluster of clusters) {
-    try {
-      result.warnings.push(
-        ...assembleCluster(
-          spec,
-          cluster,
-          valuesDocs.get(cluster.name) ?? [],
-          result.rendered,
-          extraManifests,
-          memo,
-        ),
-      );
-    } catch (e) {
-      if (!(e instanceof RenderProblems)) throw e;
-      result.problems.push(...e.problems);
-    }
-  }
-  return result;
-}
-
-/** Chunks in fleet order: the same inputs always give the same maps, whichever ytt run finished first. */
-function merge(parts: ChunkResult[]): RenderedFleet {
-  const problems = parts.flatMap((p) => p.problems);
-  if (problems.length > 0)
-    throw new PromfleetError(
-      `rendered values are not safe to deploy; nothing was written`,
-      ExitCode.badInput,
-      problems,
-    );
-  return {
-    files: new Map(parts.flatMap((p) => [...p.rendered.files])),
-    values: new Map(parts.flatMap((p) => [...p.rendered.values])),
-    warnings: summarizeWarnings(parts.flatMap((p) => p.warnings)),
-  };
+function namedDocuments(cluster: ClusterSpec, memo: MemoYaml): NamedDocuments {
+  return (build) => memo.documents(cluster.name, (name) => build({ ...cluster, name }));
 }
 
 /** What the cluster's delivery applies, by file under clusters/<name>/, serialised. */
@@ -198,10 +189,9 @@ function manifestTexts(
   cluster: ClusterSpec,
   valuesText: string,
   memo: MemoYaml,
+  named: NamedDocuments,
 ): Map<string, string> {
   const withOverlay = needsPackageOverlay(spec, cluster);
-  const named = (build: (c: ClusterSpec) => unknown[]) =>
-    memo.documents(cluster.name, (name) => build({ ...cluster, name }));
   const files = new Map<string, string>([
     ["manifests/rbac.yaml", named(() => installRbac(spec))],
     [
@@ -221,34 +211,66 @@ function manifestTexts(
   return files;
 }
 
+/** One cluster's files from its values document, or the problems that stop the render. */
 function assembleCluster(
   spec: FleetSpec,
   cluster: ClusterSpec,
   docs: unknown[],
-  out: RenderedFleet,
-  extraManifests: Map<string, string[]>,
+  inputs: RenderInputs,
   memo: MemoYaml,
-): ClusterWarning[] {
+): ClusterRender {
   const dir = `${CLUSTERS_DIR}/${cluster.name}`;
+  const failed = (problems: Problem[], warnings: ClusterWarning[] = []): ClusterRender => ({
+    cluster: cluster.name,
+    files: new Map(),
+    warnings,
+    problems,
+  });
   if (docs.length !== 1)
-    throw new PromfleetError(
-      `cluster ${cluster.name}: overlays produced ${docs.length} values documents, expected exactly 1`,
-      ExitCode.badInput,
-    );
-  const { values, warnings } = finishValues(spec, cluster, docs[0] as Record<string, unknown>, memo);
-  out.values.set(cluster.name, values);
+    return failed([
+      {
+        file: `${dir}/values.yaml`,
+        message: `cluster ${cluster.name}: overlays produced ${docs.length} values documents, expected exactly 1`,
+        fix: "return one document from values(cluster); let each overlay_for(cluster) merge into it",
+      },
+    ]);
+  const finished = finishValues(spec, cluster, docs[0], appliedFiles(spec, cluster), memo);
+  if (!finished.values) return failed(finished.problems, finished.warnings);
+  const files = clusterFiles(spec, cluster, finished.values, inputs, memo);
+  return {
+    cluster: cluster.name,
+    files: new Map([...files].map(([file, text]) => [`${dir}/${file}`, HEADER + text])),
+    values: finished.values,
+    warnings: finished.warnings,
+    problems: [],
+  };
+}
+
+/** Every file of a cluster's folder, by path under clusters/<name>/, without the header. */
+function clusterFiles(
+  spec: FleetSpec,
+  cluster: ClusterSpec,
+  values: Record<string, unknown>,
+  inputs: RenderInputs,
+  memo: MemoYaml,
+): Map<string, string> {
+  const named = namedDocuments(cluster, memo);
   const valuesText = memo.mapWithText(values, ["prometheus", "config", "prometheus_yml"]);
-  const manifests = manifestTexts(spec, cluster, valuesText, memo);
-  out.files.set(`${dir}/values.yaml`, HEADER + valuesText);
-  for (const [file, text] of manifests) out.files.set(`${dir}/${file}`, HEADER + text);
-  const named = (build: (c: ClusterSpec) => unknown[]) =>
-    memo.documents(cluster.name, (name) => build({ ...cluster, name }));
+  const manifests = manifestTexts(spec, cluster, valuesText, memo, named);
+  const files = new Map([["values.yaml", valuesText], ...manifests]);
   if (cluster.delivery === "flux") {
-    const listed = [...manifests.keys(), ...(extraManifests.get(cluster.name) ?? [])].sort();
-    out.files.set(`${dir}/kustomization.yaml`, HEADER + toYaml(kustomization(listed)));
-    out.files.set(`${dir}/bootstrap/flux.yaml`, HEADER + named((c) => bootstrapFlux(spec, c)));
-  } else out.files.set(`${dir}/bootstrap/app.yaml`, HEADER + named((c) => bootstrapApp(spec, c)));
-  return warnings;
+    const committed = inputs.committedManifests.get(cluster.name) ?? [];
+    files.set("kustomization.yaml", toYaml(kustomization([...manifests.keys(), ...committed].sort())));
+    files.set(
+      "bootstrap/flux.yaml",
+      named((c) => bootstrapFlux(spec, c)),
+    );
+  } else
+    files.set(
+      "bootstrap/app.yaml",
+      named((c) => bootstrapApp(spec, c)),
+    );
+  return files;
 }
 
 /** One line per distinct warning, naming the clusters it applies to, so large fleets stay readable. */

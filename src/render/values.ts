@@ -1,6 +1,8 @@
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import type { Problem } from "../util/errors.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
 import { MemoYaml } from "./memo-yaml.js";
+import { valuesShapeMismatches, type ShapeMismatch } from "./values-shape.js";
 
 type Json = Record<string, unknown>;
 type ScrapeJob = Json & {
@@ -53,63 +55,92 @@ export interface ClusterWarning {
 }
 
 export interface FinishedValues {
-  values: Json;
+  /** The finished values; absent when there are problems. */
+  values?: Json;
   warnings: ClusterWarning[];
+  problems: Problem[];
 }
 
 /**
- * The last steps after ytt: apply the cluster's `values` (--set), make agent-mode start-up failures and
- * silently lost `cluster` labels impossible, then encode prometheus_yml as the string the package takes.
+ * The last steps after ytt: apply the cluster's `values` (--set), check that the overlays left every key
+ * promfleet reads, make agent-mode start-up failures and silently lost `cluster` labels impossible, then
+ * encode prometheus_yml as the string the package takes. `overlays` are the files ytt applied, in order,
+ * for messages.
  */
 export function finishValues(
   spec: FleetSpec,
   cluster: ClusterSpec,
-  values: Json,
+  rendered: unknown,
+  overlays: string[],
   memo: MemoYaml = new MemoYaml(),
 ): FinishedValues {
-  for (const [dotted, value] of Object.entries(cluster.values)) setPath(values, dotted.split("."), value);
+  const file = `${CLUSTERS_DIR}/${cluster.name}/values.yaml`;
+  if (isMap(rendered))
+    for (const [dotted, value] of Object.entries(cluster.values)) setPath(rendered, dotted.split("."), value);
+  const shapeProblems = valuesShapeMismatches(rendered).map((m) =>
+    shapeProblem(m, file, cluster, valueSources(spec, cluster, overlays)),
+  );
+  if (shapeProblems.length > 0) return { warnings: [], problems: shapeProblems };
+  const values = rendered as Json;
   const config = prometheusConfig(values);
-  const where = { file: `clusters/${cluster.name}/values.yaml`, cluster: cluster.name };
-  const problems: Problem[] = [...remoteWriteProblems(config, where.file)];
+  const problems: Problem[] = [...remoteWriteProblems(config, file)];
   const warnings: ClusterWarning[] = [];
   if (cluster.role === "agent") {
-    problems.push(...agentProblems(values, config, where.file));
+    problems.push(...agentProblems(values, config, file));
     warnings.push(...guardClusterLabel(spec, cluster, config));
   }
-  if (problems.length > 0) throw new RenderProblems(cluster.name, problems);
+  if (problems.length > 0) return { warnings, problems };
   (values.prometheus as Json & { config: Json }).config.prometheus_yml = memo.mapWithList(
     config,
     "scrape_configs",
   );
-  return { values, warnings };
+  return { values, warnings, problems: [] };
 }
 
-export class RenderProblems extends Error {
-  constructor(
-    readonly cluster: string,
-    readonly problems: Problem[],
-  ) {
-    super(`cluster ${cluster}: ${problems.length} problem(s) in the rendered values`);
-  }
+/** Everything that shaped the cluster's values, in the order applied. */
+function valueSources(spec: FleetSpec, cluster: ClusterSpec, overlays: string[]): string {
+  const fromSpec =
+    Object.keys(cluster.values).length > 0 ? [`${spec.file} clusters[${cluster.name}].values`] : [];
+  return [...overlays, ...fromSpec].join(", ");
 }
 
+function shapeProblem(m: ShapeMismatch, file: string, cluster: ClusterSpec, sources: string): Problem {
+  const fix =
+    m.found === "missing"
+      ? "one of these files removes it (@overlay/remove, or @overlay/replace of a parent): merge into it instead"
+      : `one of these files replaces it with ${m.found} (@overlay/replace or a values: entry): keep it ${m.needed} and merge into it instead`;
+  return {
+    file,
+    path: m.path || "(the values document)",
+    message: `cluster ${cluster.name}: ${m.found} after applying ${sources} (promfleet reads it as ${m.needed})`,
+    fix: m.hint ? `${fix}; ${m.hint}` : fix,
+  };
+}
+
+function isMap(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Sets a dotted path with own properties only: a segment such as `__proto__`, `constructor` or
+ * `prototype` is an ordinary key of these values and never reaches a shared prototype.
+ */
 function setPath(target: Json, keys: string[], value: unknown): void {
   const [head, ...rest] = keys as [string, ...string[]];
-  if (rest.length === 0) {
-    target[head] = value;
-    return;
-  }
-  const next = target[head];
-  if (typeof next !== "object" || next === null || Array.isArray(next)) target[head] = {};
-  setPath(target[head] as Json, rest, value);
+  if (rest.length === 0) return defineOwn(target, head, value);
+  const next = Object.hasOwn(target, head) ? target[head] : undefined;
+  const child = isMap(next) ? next : {};
+  if (child !== next) defineOwn(target, head, child);
+  setPath(child, rest, value);
 }
 
+function defineOwn(target: Json, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** Only after the shape check: every key read here is known to have its type. */
 function prometheusConfig(values: Json): Json {
-  const config = (values.prometheus as Json | undefined)?.config as Json | undefined;
-  const yml = config?.prometheus_yml;
-  if (typeof yml !== "object" || yml === null)
-    throw new Error("overlays left no prometheus.config.prometheus_yml map");
-  return yml as Json;
+  return ((values.prometheus as Json).config as Json).prometheus_yml as Json;
 }
 
 function agentProblems(values: Json, config: Json, file: string): Problem[] {
@@ -130,7 +161,7 @@ function agentProblems(values: Json, config: Json, file: string): Problem[] {
       message: "an agent's args lack --enable-feature=agent",
       fix: "keep the role overlay's arg list; change args with an overlay that appends",
     });
-  for (const section of AGENT_FORBIDDEN_SECTIONS.filter((s) => s in config))
+  for (const section of AGENT_FORBIDDEN_SECTIONS.filter((s) => Object.hasOwn(config, s)))
     problems.push({
       file,
       path: `prometheus.config.prometheus_yml.${section}`,
@@ -199,7 +230,9 @@ function canProduceClusterLabel(job: ScrapeJob): boolean {
 
 function labelmapYieldsCluster(r: Json): boolean {
   if (r.action !== "labelmap") return false;
-  const regex = new RegExp(`^(?:${typeof r.regex === "string" ? r.regex : "(.*)"})$`);
+  const regex = anchoredRegex(typeof r.regex === "string" ? r.regex : "(.*)");
+  // RE2 syntax JavaScript cannot read (e.g. `(?P<name>...)`): assume the worst, guard or warn.
+  if (regex === undefined) return true;
   const replacement = (typeof r.replacement === "string" ? r.replacement : "$1").replace(
     /\$\{?(\d+)\}?/g,
     "$$$1",
@@ -207,4 +240,13 @@ function labelmapYieldsCluster(r: Json): boolean {
   return META_LABELS_NAMED_CLUSTER.some(
     (name) => regex.test(name) && name.replace(regex, replacement) === "cluster",
   );
+}
+
+/** Prometheus anchors relabel regexes at both ends. */
+function anchoredRegex(source: string): RegExp | undefined {
+  try {
+    return new RegExp(`^(?:${source})$`);
+  } catch {
+    return undefined;
+  }
 }

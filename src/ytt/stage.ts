@@ -69,6 +69,11 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
   };
 }
 
+/** Every file that makes a cluster's values, in the order applied: the base values, then its overlays. */
+export function appliedFiles(spec: FleetSpec, cluster: ClusterSpec): string[] {
+  return [BASE_VALUES, ...overlayStack(spec, cluster)];
+}
+
 /** The documented order: role overlay, fleet-wide overlays, the cluster's own overlays. */
 function overlayStack(spec: FleetSpec, cluster: ClusterSpec): string[] {
   return [roleOverlay(cluster.role), ...spec.overlays, ...cluster.overlays];

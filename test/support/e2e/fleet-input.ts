@@ -13,7 +13,7 @@ import YAML from "yaml";
 import type { ClusterInput } from "./fleet-harness.js";
 import type { PodRef } from "./ksm-exporter.js";
 import { loadFleet } from "../../../src/fleet/load.js";
-import { renderFleet } from "../../../src/render/render.js";
+import { readRenderInputs, renderFleet } from "../../../src/render/render.js";
 import { exampleFleetRepo } from "../../helpers/fleet-repo.js";
 import { isAgentArgs, parseValues } from "./local-config.js";
 
@@ -80,7 +80,8 @@ export async function loadFleetValues(): Promise<ClusterInput[]> {
     (a) => `  - name: ${a}\n    role: agent\n    retention: 5m\n    walPath: in-container\n`,
   );
   await writeFile(path.join(dir, "fleet.yaml"), spec + extra.join(""));
-  const rendered = await renderFleet(await loadFleet(dir));
+  const fleet = await loadFleet(dir);
+  const rendered = await renderFleet(fleet, await readRenderInputs(fleet));
   const valuesOf = (name: string) => {
     const text = rendered.files.get(`clusters/${name}/values.yaml`);
     if (text === undefined) throw new Error(`promfleet rendered no values for ${name}`);
