@@ -21,6 +21,8 @@ const DEFAULTS = {
   delivery: "kapp-controller" as Delivery,
   fluxNamespace: "flux-system",
   fluxInterval: "10m",
+  /** Where the Tanzu Contour package runs Envoy. */
+  ingressControllerNamespace: "tanzu-system-ingress",
 };
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -176,7 +178,8 @@ interface RawCluster {
   role: Role;
   retention?: string;
   storage?: string;
-  ingress?: { host: string };
+  ingress?: { host: string; controllerNamespace?: string };
+  ageRecipient?: string;
   walPath?: string;
   delivery?: Delivery;
   credential?: { passwordHash: string };
@@ -196,6 +199,7 @@ interface RawFleet {
   secrets?: { provider?: "external" | "sops"; sops?: { ageRecipients: string[] } };
   kubernetesApi?: { tls?: { insecureSkipVerify?: boolean } };
   guardClusterLabel?: boolean;
+  exposeFullApi?: boolean;
   verify?: { aggregatorUrl: string; username?: string };
   delivery?: Delivery;
   flux?: { namespace?: string; interval?: string };
@@ -388,6 +392,7 @@ function complete(raw: RawFleet, root: string, file: string): FleetSpec {
     },
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
+    exposeFullApi: raw.exposeFullApi ?? false,
     verify: raw.verify,
     overlays: raw.overlays ?? [],
     clusters: raw.clusters.map((c) => completeCluster(c, raw.delivery ?? DEFAULTS.delivery)),
@@ -403,6 +408,8 @@ function completeCluster(c: RawCluster, fleetDelivery: Delivery): ClusterSpec {
     retention: c.retention ?? DEFAULTS.retention[c.role],
     storage: c.storage ?? (agent ? DEFAULTS.agentStorage : undefined),
     ingressHost: c.ingress?.host,
+    ingressControllerNamespace: c.ingress?.controllerNamespace ?? DEFAULTS.ingressControllerNamespace,
+    ageRecipient: c.ageRecipient,
     walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,
     passwordHash: c.credential?.passwordHash,
     overlays: c.overlays ?? [],
