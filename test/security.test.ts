@@ -6,12 +6,10 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadFleet } from "../src/fleet/load.js";
 import { storeCredential } from "../src/secrets/credentials.js";
-import { findYtt } from "../src/ytt/ytt.js";
-import { promfleet, readRepoFile, fixturesDir, writeRepoFile } from "./helpers/fleet-repo.js";
+import { promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
+import { renderThroughPackage, serverPod } from "./helpers/package-bundle.js";
 import { readText, secureFleetRepo, toolPath } from "./helpers/secure-fleet.js";
 import { parseDocs, promConfigOf } from "./helpers/values.js";
-
-const bundleConfig = path.join(fixturesDir, "tce-prometheus-package-2.37.0", "bundle", "config");
 
 async function allFiles(dir: string, rel = ""): Promise<string[]> {
   const out: string[] = [];
@@ -21,52 +19,6 @@ async function allFiles(dir: string, rel = ""): Promise<string[]> {
     else out.push(child);
   }
   return out;
-}
-
-/** Renders values + the package overlay Secret's files through the package bundle, as kapp-controller does. */
-async function renderThroughPackage(dir: string, cluster: string): Promise<Array<Record<string, unknown>>> {
-  const overlayDir = await mkdtemp(path.join(os.tmpdir(), "promfleet-pkg-overlay-"));
-  const [secret] = parseDocs(await readRepoFile(dir, `clusters/${cluster}/manifests/package-overlay.yaml`));
-  for (const [name, text] of Object.entries(secret?.stringData as Record<string, string>))
-    await writeFile(path.join(overlayDir, name), text);
-  const ytt = await findYtt();
-  const values = path.join(dir, "clusters", cluster, "values.yaml");
-  const { stdout } = await execa(ytt.path, [
-    "-f",
-    bundleConfig,
-    "-f",
-    overlayDir,
-    "--data-values-file",
-    values,
-  ]);
-  return parseDocs(stdout);
-}
-
-type Container = {
-  name: string;
-  args: string[];
-  env?: unknown[];
-  volumeMounts: Array<{ name: string; mountPath: string }>;
-  readinessProbe: Record<string, unknown>;
-};
-
-function serverPod(docs: Array<Record<string, unknown>>) {
-  const deployment = docs.find(
-    (d) => d.kind === "Deployment" && (d.metadata as { name: string }).name === "prometheus-server",
-  ) as {
-    spec: {
-      template: {
-        spec: { containers: Container[]; volumes: Array<{ name: string; secret?: { secretName: string } }> };
-      };
-    };
-  };
-  const pod = deployment.spec.template.spec;
-  const container = (name: string) => pod.containers.find((c) => c.name === name) as Container;
-  return {
-    pod,
-    server: container("prometheus-server"),
-    reload: container("prometheus-server-configmap-reload"),
-  };
 }
 
 describe("secure by default", () => {
@@ -124,15 +76,7 @@ describe("secure by default", () => {
       expect.arrayContaining(["/etc/promfleet/web", "/etc/promfleet/credentials"]),
     );
     expect(aggregator.server.readinessProbe).toMatchObject({ tcpSocket: { port: 9090 } });
-    expect(aggregator.reload.args).toContain(
-      "--webhook-url=http://orbstack:$(PROMFLEET_PASSWORD)@127.0.0.1:9090/-/reload",
-    );
-    expect(aggregator.reload.env).toEqual([
-      {
-        name: "PROMFLEET_PASSWORD",
-        valueFrom: { secretKeyRef: { name: "promfleet-credentials", key: "password" } },
-      },
-    ]);
+    expect(aggregator.reload.env).toBeUndefined();
     const webConfig = docs.find(
       (d) => d.kind === "Secret" && (d.metadata as { name: string }).name === "promfleet-web-config",
     ) as {

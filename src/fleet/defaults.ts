@@ -14,6 +14,8 @@ const DEFAULTS = {
   delivery: "kapp-controller" as Delivery,
   fluxNamespace: "flux-system",
   fluxInterval: "10m",
+  /** Where the Tanzu Contour package runs Envoy. */
+  ingressControllerNamespace: "tanzu-system-ingress",
 };
 
 export function withDefaults(raw: RawFleet, root: string, file: string): FleetSpec {
@@ -46,6 +48,7 @@ export function withDefaults(raw: RawFleet, root: string, file: string): FleetSp
     },
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
+    exposeFullApi: raw.exposeFullApi ?? false,
     verify: raw.verify,
     overlays: raw.overlays ?? [],
     clusters: raw.clusters.map((c) => clusterWithDefaults(c, raw.delivery ?? DEFAULTS.delivery)),
@@ -67,6 +70,8 @@ function clusterWithDefaults(c: RawCluster, fleetDelivery: Delivery): ClusterSpe
     retention: c.retention ?? DEFAULTS.retention[c.role],
     storage: c.storage ?? (agent ? DEFAULTS.agentStorage : undefined),
     ingressHost: c.ingress?.host,
+    ingressControllerNamespace: c.ingress?.controllerNamespace ?? DEFAULTS.ingressControllerNamespace,
+    ageRecipient: c.ageRecipient,
     walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,
     passwordHash: c.credential?.passwordHash,
     overlays: c.overlays ?? [],

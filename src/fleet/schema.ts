@@ -47,10 +47,14 @@ const cluster = {
       type: "object",
       additionalProperties: false,
       required: ["host"],
-      properties: { host: { type: "string", pattern: DNS1123_SUBDOMAIN, maxLength: 253 } },
+      properties: {
+        host: { type: "string", pattern: DNS1123_SUBDOMAIN, maxLength: 253 },
+        controllerNamespace: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+      },
     },
     walPath: { type: "string", pattern: "^(in-container|/[A-Za-z0-9._/-]*)$" },
     delivery: { enum: ["kapp-controller", "flux"] },
+    ageRecipient: { type: "string", pattern: AGE_RECIPIENT },
     credential: {
       type: "object",
       additionalProperties: false,
@@ -110,6 +114,7 @@ export const fleetSchema = {
     },
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
     guardClusterLabel: { type: "boolean" },
+    exposeFullApi: { type: "boolean" },
     verify: {
       type: "object",
       additionalProperties: false,

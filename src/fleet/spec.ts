@@ -18,6 +18,10 @@ export interface ClusterSpec {
   storage?: string;
   /** Aggregator only: host of the package's ingress. */
   ingressHost?: string;
+  /** Aggregator only: namespace of the ingress controller, the only one admitted to Prometheus' port. */
+  ingressControllerNamespace: string;
+  /** SOPS: this cluster's own age public key; its credential is encrypted to it and the administrators'. */
+  ageRecipient?: string;
   /** Agent only: --storage.agent.path, or WAL_IN_CONTAINER. */
   walPath?: string;
   /** bcrypt hash of the cluster's remote-write (agent) or self-scrape (aggregator) password. */
@@ -62,6 +66,11 @@ export interface FleetSpec {
   kubernetesApi: { insecureSkipVerify: boolean };
   /** Append a `labeldrop` of scraped `cluster` labels to agent jobs that could produce one. */
   guardClusterLabel: boolean;
+  /**
+   * INSECURE when true (the article's choice): the aggregator's ingress routes all of Prometheus and the
+   * Alertmanager, and --web.enable-lifecycle stays. Default false: write and query only, reload by SIGHUP.
+   */
+  exposeFullApi: boolean;
   /** Where `promfleet verify` (and the on-merge workflow) asks which clusters are receiving. */
   verify?: { aggregatorUrl: string; username?: string };
   /** Fleet-wide ytt overlays, repository-relative, applied to every cluster in this order. */

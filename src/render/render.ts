@@ -150,6 +150,7 @@ export function clusterDataValues(spec: FleetSpec, c: ClusterSpec) {
     walPath: c.walPath ?? null,
     monitoringNamespace: spec.package.monitoringNamespace,
     kubernetesApiInsecureSkipVerify: spec.kubernetesApi.insecureSkipVerify,
+    exposeFullApi: spec.exposeFullApi,
     remoteWrite: {
       url: spec.remoteWrite.url,
       insecureSkipVerify: spec.remoteWrite.insecureSkipVerify,
