@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import bcrypt from "bcryptjs";
+import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { failures } from "./support/fake-github/index.js";
-import { promfleet, readRepoFile } from "./helpers/fleet-repo.js";
+import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 import { cloneBranch, git, githubFleet, TOKEN, type GitHubFleet } from "./helpers/github.js";
 import { secureFleetRepo } from "./helpers/secure-fleet.js";
 
@@ -182,11 +184,143 @@ describe("onboard-cluster --pr", () => {
     expect(
       parse(await readFile(path.join(clone, "fleet.yaml"), "utf8")).clusters.at(-1).credential.passwordHash,
     ).toMatch(/^\$2/);
-    expect(await git(clone, ["grep", "-c", password, "HEAD"]).catch(() => "")).toBe("");
+    const grep = await execa("git", ["-C", clone, "grep", "-c", "-F", password, "HEAD"], { reject: false });
+    expect(grep.exitCode, grep.stderr).toBe(1); // git grep: 1 is "no match"; 0 a match, 128 an error
+    expect(grep.stdout).toBe("");
     expect(out.nextSteps[0]).toContain("create secret generic promfleet-credentials");
     expect(fake.pulls()[0]?.body).toContain("create secret generic promfleet-credentials");
     const rerun = JSON.parse((await run(["onboard-cluster", "edge-1", "--pr", "--json"])).stdout);
     expect(rerun.pr.outcome).toBe("unchanged"); // the credential of the open pull request is kept
+  });
+});
+
+describe("onboard-cluster --pr re-run: the branch's credential is adopted only from promfleet's own commit", () => {
+  async function hashOnBranch(fake: GitHubFleet["fake"]): Promise<string> {
+    const clone = await cloneBranch(fake, BRANCH);
+    return parse(await readFile(path.join(clone, "fleet.yaml"), "utf8")).clusters.at(-1).credential
+      .passwordHash;
+  }
+
+  it("keeps the hash matching this machine's password when the base moved; replaces a planted one and says why", async () => {
+    const secure = await secureFleetRepo();
+    await promfleet(secure.dir, ["render"]);
+    const { fake, run, dir } = await setup(secure.dir);
+    expect((await run(["onboard-cluster", "edge-1", "--pr"])).code).toBe(0);
+    const minted = await hashOnBranch(fake);
+    await fake.commitToBranch("main", { "NOTES.md": "a change on main\n" }, "Unrelated change");
+    const rebuilt = await run(["onboard-cluster", "edge-1", "--pr", "--json"]);
+    expect(JSON.parse(rebuilt.stdout).pr.outcome).toBe("updated");
+    expect(await hashOnBranch(fake)).toBe(minted); // verified against .promfleet/credentials/edge-1.password
+
+    const planted = bcrypt.hashSync("known-to-the-collaborator", 4);
+    const spec = await readFile(path.join(await cloneBranch(fake, BRANCH), "fleet.yaml"), "utf8");
+    await fake.commitToBranch(BRANCH, { "fleet.yaml": spec.replace(minted, planted) }, "Small fix");
+    const rerun = await run(["onboard-cluster", "edge-1", "--pr", "--json"]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(JSON.parse(rerun.stdout).pr.outcome).toBe("updated");
+    expect(rerun.stderr).toContain(
+      "is not the commit promfleet made for it, and its credential matches no password on this machine: minted a new credential for edge-1",
+    );
+    const hash = await hashOnBranch(fake);
+    expect(hash).not.toBe(planted);
+    expect(hash).not.toBe(minted);
+    expect(bcrypt.compareSync(await readRepoFile(dir, ".promfleet/credentials/edge-1.password"), hash)).toBe(
+      true,
+    );
+    const clone = await cloneBranch(fake, BRANCH);
+    expect(await git(clone, ["log", "--format=%an", "origin/main..HEAD"])).toBe("promfleet"); // one commit, ours
+    expect(fake.validationErrors).toEqual([]);
+  });
+
+  it("with SOPS, a planted hash and encrypted credential are both replaced", async () => {
+    const secure = await secureFleetRepo({ sops: true });
+    await promfleet(secure.dir, ["render"]);
+    const { fake, run } = await setup(secure.dir);
+    expect((await run(["onboard-cluster", "edge-1", "--pr"])).code).toBe(0);
+    const minted = await hashOnBranch(fake);
+    const rerunUnchanged = JSON.parse((await run(["onboard-cluster", "edge-1", "--pr", "--json"])).stdout);
+    expect(rerunUnchanged.pr.outcome).toBe("unchanged"); // promfleet's own commit: credential kept
+
+    const planted = bcrypt.hashSync("known-to-the-collaborator", 4);
+    const clone = await cloneBranch(fake, BRANCH);
+    const spec = await readFile(path.join(clone, "fleet.yaml"), "utf8");
+    const sopsFile = "clusters/edge-1/manifests/credentials.sops.yaml";
+    const plantedSops = "# planted: an encrypted secret the collaborator can decrypt\n";
+    await fake.commitToBranch(
+      BRANCH,
+      { "fleet.yaml": spec.replace(minted, planted), [sopsFile]: plantedSops },
+      "fix",
+    );
+    const rerun = await run(["onboard-cluster", "edge-1", "--pr"]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toContain("minted a new credential for edge-1");
+    const after = await cloneBranch(fake, BRANCH);
+    expect([minted, planted]).not.toContain(await hashOnBranch(fake));
+    const encrypted = await readFile(path.join(after, sopsFile), "utf8");
+    expect(encrypted).not.toBe(plantedSops);
+    expect(encrypted).toContain("sops:");
+  });
+});
+
+describe("onboard-cluster: what a new user hits", () => {
+  it("--dry-run counts the spec lines it would add and prints no command for a credential it did not write", async () => {
+    const secure = await secureFleetRepo();
+    await promfleet(secure.dir, ["render"]);
+    const spec = await readRepoFile(secure.dir, "fleet.yaml");
+    const result = await promfleet(secure.dir, ["onboard-cluster", "edge-1", "--dry-run"]);
+    expect(result.code, result.stderr).toBe(0);
+    // - name: edge-1 / role: agent / credential: / passwordHash: …
+    expect(result.stderr).toContain("dry run: nothing written; fleet spec: +4 -0 lines");
+    expect(result.stdout + result.stderr).not.toContain("kubectl");
+    expect(await readRepoFile(secure.dir, "fleet.yaml")).toBe(spec);
+    await expect(readRepoFile(secure.dir, ".promfleet/credentials/edge-1.password")).rejects.toThrow(
+      /ENOENT/,
+    );
+  });
+
+  it("an existing cluster with other --set values, or the aggregator's name, is exit 2 and writes nothing", async () => {
+    const dir = await exampleFleetRepo();
+    await promfleet(dir, ["render"]);
+    const spec = await readRepoFile(dir, "fleet.yaml");
+    const existing = await promfleet(dir, ["onboard-cluster", "kind", "--set", "prometheus.pvc.storage=2Gi"]);
+    expect(existing.code).toBe(2);
+    expect(existing.stderr).toContain(
+      "cluster kind is already in the fleet; onboard-cluster does not change it",
+    );
+    expect(existing.stderr).toContain("fix: edit clusters[1].overlays / clusters[1].values in fleet.yaml");
+    const aggregator = await promfleet(dir, ["onboard-cluster", "orbstack"]);
+    expect(aggregator.code).toBe(2);
+    expect(aggregator.stderr).toContain("orbstack is already the fleet's aggregator");
+    const again = await promfleet(dir, ["onboard-cluster", "kind"]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("already done: cluster kind is already in the fleet");
+    expect(await readRepoFile(dir, "fleet.yaml")).toBe(spec);
+  });
+
+  it("--pr carries an --overlay file that only the working tree has into the pull request", async () => {
+    const { fake, run, dir } = await setup();
+    const overlay = "overlays/clusters/edge-1.yaml";
+    const text = [
+      '#@ load("@ytt:overlay", "overlay")',
+      "#@ def overlay_for(cluster):",
+      "prometheus:",
+      "  config:",
+      "    prometheus_yml:",
+      "      global:",
+      "        scrape_interval: 17s",
+      "#@ end",
+      "",
+    ].join("\n");
+    await writeRepoFile(dir, overlay, text); // after the fake was seeded: not on the base branch
+    const result = await run(["onboard-cluster", "edge-1", "--overlay", overlay, "--pr"]);
+    expect(result.code, result.stderr).toBe(0);
+    const clone = await cloneBranch(fake, BRANCH);
+    expect(await git(clone, ["show", "--name-status", "--format=", "HEAD"])).toContain(`A\t${overlay}`);
+    expect(await readFile(path.join(clone, overlay), "utf8")).toBe(text);
+    expect(await readFile(path.join(clone, "clusters/edge-1/values.yaml"), "utf8")).toContain(
+      "scrape_interval: 17s",
+    );
+    expect(fake.pulls()[0]?.body).toContain(`- added \`${overlay}\``);
   });
 });
 

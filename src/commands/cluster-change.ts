@@ -1,19 +1,20 @@
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { parseDocument, type Document } from "yaml";
 import { loadFleet, parseFleet } from "../fleet/load.js";
 import type { FleetSpec } from "../fleet/spec.js";
 import { snapshotBase, type BaseSnapshot } from "../github/base-snapshot.js";
 import { connectGitHub, type GitHub } from "../github/client.js";
 import { findOpenPull, proposeChange, type OpenPull } from "../github/pull-request.js";
+import { commitFor } from "../github/reads.js";
 import { resolveRepo } from "../github/repo-ref.js";
 import { renderTemplate } from "../github/templates.js";
+import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
-import { planTree } from "../layout/tree.js";
+import { planTree, type Plan } from "../layout/tree.js";
 import { readRenderInputs, renderFleet } from "../render/render.js";
-import { writeCredentialFiles, type CredentialFiles } from "../secrets/credentials.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { ExitCode } from "../util/errors.js";
+import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 import type { GlobalOptions } from "./action.js";
 
@@ -25,182 +26,327 @@ export interface ChangeOptions extends GlobalOptions {
   json?: boolean;
 }
 
-/** Where the change is computed: the working tree, or a snapshot of the base branch for a pull request. */
-export interface ChangeContext {
+export type ChangeKind = "onboard" | "offboard";
+
+/** A fleet spec as read before a change: where it lives, its text, and that text parsed once. */
+export interface SpecSource {
+  /** The fleet root the change is planned in: the working tree, or a snapshot of the base branch. */
   root: string;
+  /** The spec's path relative to root. */
   file: string;
-  doc: Document;
-  /** The spec as it is before the change. */
+  text: string;
   before: FleetSpec;
-  /** The open pull request of an earlier run of the same change, if any. */
-  open?: OpenPull;
-  gh?: GitHub;
 }
 
-/** What an onboard or offboard decides; nothing is written until it is applied. */
-export interface ClusterChange {
+/** Repository paths a change adds, modifies and removes, as a reviewer reads them. */
+export interface FileListing {
+  added: string[];
+  modified: string[];
+  removed: string[];
+}
+
+/**
+ * Everything an onboard or offboard decides, computed without writing anything; applying it (the
+ * working tree, or one pull request) is a separate step.
+ */
+export interface ChangePlan {
+  kind: ChangeKind;
   cluster: string;
-  kind: "onboard" | "offboard";
-  /** Set when there is nothing to do (already onboarded, already gone); the command exits 0. */
-  nothingToDo?: string;
-  credentials?: CredentialFiles;
-  /** Repository files the change deletes beyond what render removes (the encrypted credential). */
-  alsoDelete?: string[];
+  /** Set when the fleet already is as asked: the command exits 0 and writes nothing. */
+  alreadyDone?: string;
+  /** The spec's path, repository-relative. */
+  specFile: string;
+  specBefore: string;
+  specAfter: string;
+  /** Repository files: the spec, the rendered tree, an encrypted credential; deletions included. */
+  changes: FileChange[];
+  /** Files for this machine only, outside Git (a password to load by hand, mode 0600). */
+  local: FileChange[];
+  listing: FileListing;
   labels: string[];
+  /** What the pull request's title and body templates are rendered with. */
   template: Record<string, unknown>;
+  nextSteps: string[];
+  /** Things the person should know about how the plan was made (e.g. why a credential was minted). */
+  notes: string[];
 }
 
-export type DecideChange = (ctx: ChangeContext) => Promise<ClusterChange>;
+/** Where a pull request goes, and the open one of an earlier run of the same change. */
+export interface PullTarget {
+  gh: GitHub;
+  base: string;
+  branch: string;
+  snapshot: BaseSnapshot;
+  open?: OpenPull;
+  /** The local fleet root (the working tree) the command was run in. */
+  workTree: string;
+}
+
+/** One cluster-change command: how it plans in the working tree, and against a base branch. */
+export interface ClusterCommand {
+  kind: ChangeKind;
+  cluster: string;
+  planLocal(source: SpecSource): Promise<ChangePlan>;
+  planPull(source: SpecSource, target: PullTarget): Promise<ChangePlan>;
+}
 
 interface Outcome {
   cluster: string;
-  action: string;
-  files: string[];
+  action: ChangeKind;
+  files: FileListing;
   nextSteps: string[];
+  notes: string[];
   written: boolean;
   pr?: { number: number; url: string; outcome: string };
   requests?: number;
   message?: string;
 }
 
-/** Runs an onboard/offboard: decide, render, then write the working tree or open one pull request. */
-export async function runClusterChange(o: ChangeOptions, decide: DecideChange, out: Output): Promise<number> {
-  const outcome = o.pr ? await viaPullRequest(o, decide, out) : await inWorkingTree(o, decide, out);
-  const lines = outcome.message
-    ? [outcome.message]
-    : [
-        ...outcome.files.map((f) => `  ${f}`),
-        ...(outcome.pr
-          ? [`pull request #${outcome.pr.number} (${outcome.pr.outcome}): ${outcome.pr.url}`]
-          : []),
-      ];
-  out.result(outcome, lines.join("\n"));
+/** Reads and validates the spec once (a credential may still be missing: the change may add it). */
+export async function readSpec(root: string, file: string): Promise<SpecSource> {
+  const rel = path.relative(root, path.resolve(root, file)) || file;
+  let text: string;
+  try {
+    text = await readFile(path.join(root, rel), "utf8");
+  } catch {
+    throw new PromfleetError(`no fleet spec at ${path.join(root, rel)}`, ExitCode.badInput, [
+      {
+        file: rel,
+        message: "file not found",
+        fix: "run the command in a fleet repository (or pass -C DIR / -f FILE), or create one with 'promfleet init'",
+      },
+    ]);
+  }
+  const before = await parseFleet(text, root, rel, { requireCredentials: false });
+  return { root, file: rel, text, before };
+}
+
+/** A plan that changes nothing, because the fleet already is as asked. */
+export function alreadyDonePlan(
+  kind: ChangeKind,
+  source: SpecSource,
+  cluster: string,
+  why: string,
+): ChangePlan {
+  return {
+    kind,
+    cluster,
+    alreadyDone: `already done: ${why}; nothing to do`,
+    specFile: source.file,
+    specBefore: source.text,
+    specAfter: source.text,
+    changes: [],
+    local: [],
+    listing: { added: [], modified: [], removed: [] },
+    labels: [],
+    template: {},
+    nextSteps: [],
+    notes: [],
+  };
+}
+
+/**
+ * The repository files of a change: the new spec, the fleet rendered from it compared with the tree at
+ * `source.root`, and `extra` files (credentials, overlays). `existed` says which paths the base has, to
+ * list a write as added or modified.
+ */
+export async function planFiles(
+  source: SpecSource,
+  specAfter: string,
+  extra: FileChange[],
+  existed: (rel: string) => boolean = (rel) => existsSync(path.join(source.root, rel)),
+): Promise<{ spec: FleetSpec; changes: FileChange[]; listing: FileListing }> {
+  const spec = await parseFleet(specAfter, source.root, source.file);
+  const tree = await planTree(source.root, (await renderFleet(spec, await readRenderInputs(spec))).files);
+  const changes = normaliseChanges([
+    writeFile(source.file, specAfter),
+    ...[...tree.contents].map(([rel, content]) => writeFile(rel, content)),
+    ...tree.remove.map(deleteFile),
+    ...extra,
+  ]);
+  return { spec, changes, listing: listChanges(changes, existed) };
+}
+
+function listChanges(changes: FileChange[], existed: (rel: string) => boolean): FileListing {
+  const listing: FileListing = { added: [], modified: [], removed: [] };
+  for (const c of changes) {
+    const list = c.kind === "delete" ? listing.removed : existed(c.path) ? listing.modified : listing.added;
+    list.push(c.path);
+  }
+  return listing;
+}
+
+/** Runs an onboard/offboard: plan, then write the working tree or open one pull request. */
+export async function runClusterChange(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<number> {
+  const outcome = o.pr ? await viaPullRequest(o, cmd, out) : await inWorkingTree(o, cmd, out);
+  for (const note of outcome.notes) out.warn(note);
+  out.result(outcome, outcomeText(outcome));
   for (const step of outcome.nextSteps) out.info(`next: ${step}`);
   return ExitCode.ok;
 }
 
-async function inWorkingTree(o: ChangeOptions, decide: DecideChange, out: Output): Promise<Outcome> {
-  if (!o.dryRun) await recoverInterrupted(o.dir);
-  const ctx = await contextAt(o.dir, o.fleet);
-  const change = await decide(ctx);
-  if (change.nothingToDo) return noop(change);
-  const { specText, plan, files } = await renderChange(ctx, change);
-  const outcome: Outcome = {
-    cluster: change.cluster,
-    action: change.kind,
-    files: [...files.keys()],
-    nextSteps: change.credentials?.nextSteps ?? [],
-    written: !o.dryRun,
-  };
-  if (o.dryRun) {
-    out.info(`dry run: nothing written; ${specDiff(ctx.doc.toString(), specText)}`);
-    return outcome;
-  }
-  await applyPlan(o.dir, { ...plan, remove: [...plan.remove, ...(change.alsoDelete ?? [])] });
-  if (change.credentials) await writeCredentialFiles(change.credentials, o.dir);
-  await writeFileAtomic(path.join(o.dir, ctx.file), specText);
-  return outcome;
+function outcomeText(outcome: Outcome): string {
+  if (outcome.message) return outcome.message;
+  const { added, modified, removed } = outcome.files;
+  return [
+    ...added.map((f) => `  added     ${f}`),
+    ...modified.map((f) => `  modified  ${f}`),
+    ...removed.map((f) => `  removed   ${f}`),
+    ...(outcome.pr ? [`pull request #${outcome.pr.number} (${outcome.pr.outcome}): ${outcome.pr.url}`] : []),
+  ].join("\n");
 }
 
-async function viaPullRequest(o: ChangeOptions, decide: DecideChange, out: Output): Promise<Outcome> {
+async function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<Outcome> {
+  if (!o.dryRun) await recoverInterrupted(o.dir);
+  const plan = await cmd.planLocal(await readSpec(o.dir, o.fleet));
+  if (plan.alreadyDone) return alreadyDoneOutcome(plan);
+  if (o.dryRun) {
+    out.info(`dry run: nothing written; ${specDiff(plan.specBefore, plan.specAfter)}`);
+    return { ...outcomeOf(plan), nextSteps: [], written: false };
+  }
+  await applyInWorkingTree(o.dir, plan);
+  return outcomeOf(plan);
+}
+
+/**
+ * Machine-only files first (a password file the spec's new hash needs), then every repository file in
+ * one journaled apply, then machine-only deletions (a password whose hash the spec no longer holds).
+ */
+async function applyInWorkingTree(root: string, plan: ChangePlan): Promise<void> {
+  for (const c of plan.local)
+    if (c.kind === "write") await writeFileAtomic(path.join(root, c.path), c.content, 0o600);
+  await applyPlan(root, asTreePlan(plan.changes));
+  for (const c of plan.local) if (c.kind === "delete") await rm(path.join(root, c.path), { force: true });
+}
+
+function asTreePlan(changes: FileChange[]): Plan {
+  const writes = changes.flatMap((c) => (c.kind === "write" ? [c] : []));
+  return {
+    create: writes.map((c) => c.path),
+    update: [],
+    remove: changes.flatMap((c) => (c.kind === "delete" ? [c.path] : [])),
+    unchanged: 0,
+    contents: new Map(writes.map((c) => [c.path, c.content])),
+  };
+}
+
+async function viaPullRequest(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<Outcome> {
   const local = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const gh = await connectGitHub(await resolveRepo(o.repo, local));
   const base = o.base ?? local.git.branch;
   const snapshot = await snapshotBase(gh, base);
   try {
-    const first = { ...(await contextAt(snapshot.dir, o.fleet)), gh };
-    const probe = await decide(first);
-    if (probe.nothingToDo) return { ...noop(probe), requests: gh.requests() };
-    const branch = `promfleet/${probe.kind}-${probe.cluster}`;
+    const branch = `promfleet/${cmd.kind}-${cmd.cluster}`;
     const open = await findOpenPull(gh, base, branch);
-    // A re-run decides again, from a fresh spec, knowing the open pull request (to keep its credential).
-    const ctx = open ? { ...(await contextAt(snapshot.dir, o.fleet)), gh, open } : first;
-    const change = open ? await decide(ctx) : probe;
-    return await openPullRequest(o, ctx, change, { gh, base, branch, snapshot }, out);
+    const target: PullTarget = { gh, base, branch, snapshot, open, workTree: o.dir };
+    const plan = await cmd.planPull(await readSpec(snapshot.dir, o.fleet), target);
+    if (plan.alreadyDone) return { ...alreadyDoneOutcome(plan), requests: gh.requests() };
+    return await openPullRequest(o, plan, target, out);
   } finally {
     await snapshot.cleanup();
   }
 }
 
+/** Title and body of the plan's pull request, from the base branch's templates (never the PR's). */
+export async function pullText(
+  plan: ChangePlan,
+  target: PullTarget,
+): Promise<{ title: string; body: string }> {
+  const context = {
+    ...plan.template,
+    cluster: plan.cluster,
+    fleetFile: plan.specFile,
+    ...plan.listing,
+    files: [...plan.listing.added, ...plan.listing.modified, ...plan.listing.removed].sort(),
+    credentialSteps: plan.nextSteps,
+  };
+  const title = (await renderTemplate(target.snapshot.dir, `${plan.kind}-title`, context)).trim();
+  return { title, body: await renderTemplate(target.snapshot.dir, `${plan.kind}-body`, context) };
+}
+
+/** The sha of the commit the pull request for `plan` gets on the base `at`. */
+export async function commitOf(plan: ChangePlan, target: PullTarget, at: BaseSnapshot): Promise<string> {
+  const { title } = await pullText(plan, target);
+  return commitFor(target.gh, at, plan.changes, title);
+}
+
 async function openPullRequest(
   o: ChangeOptions,
-  ctx: ChangeContext,
-  change: ClusterChange,
-  target: { gh: GitHub; base: string; branch: string; snapshot: BaseSnapshot },
+  plan: ChangePlan,
+  target: PullTarget,
   out: Output,
 ): Promise<Outcome> {
-  const { specText, files } = await renderChange(ctx, change);
-  const context = {
-    ...change.template,
-    cluster: change.cluster,
-    fleetFile: ctx.file,
-    files: [...files.keys()],
-    credentialSteps: change.credentials?.nextSteps ?? [],
-  };
-  const title = (await renderTemplate(ctx.root, `${change.kind}-title`, context)).trim();
-  const body = await renderTemplate(ctx.root, `${change.kind}-body`, context);
-  const outcome: Outcome = {
-    cluster: change.cluster,
-    action: change.kind,
-    files: [...files.keys()],
-    nextSteps: change.credentials?.nextSteps ?? [],
-    written: false,
-  };
+  const { title, body } = await pullText(plan, target);
+  const outcome = outcomeOf(plan);
   if (o.dryRun) {
     out.info(
-      `dry run: would push ${target.branch} and open "${title}"; ${specDiff(ctx.doc.toString(), specText)}`,
+      `dry run: would push ${target.branch} and open "${title}"; ${specDiff(plan.specBefore, plan.specAfter)}`,
     );
-    return { ...outcome, requests: target.gh.requests() };
+    return { ...outcome, nextSteps: [], written: false, requests: target.gh.requests() };
   }
-  if (change.credentials) await writeCredentialFiles({ ...change.credentials, repo: new Map() }, o.dir);
+  for (const c of plan.local)
+    if (c.kind === "write") await writeFileAtomic(path.join(o.dir, c.path), c.content, 0o600);
   const result = await proposeChange(
     target.gh,
     target.snapshot,
-    { base: target.base, branch: target.branch, files, message: title, title, body, labels: change.labels },
-    ctx.open,
+    {
+      base: target.base,
+      branch: target.branch,
+      files: asFileMap(plan.changes),
+      message: title,
+      title,
+      body,
+      labels: plan.labels,
+    },
+    target.open,
   );
   return {
     ...outcome,
     written: true,
+    message:
+      result.outcome === "unchanged"
+        ? `already done: pull request #${result.pr.number} is open and up to date: ${result.pr.url}`
+        : undefined,
     pr: { ...result.pr, outcome: result.outcome },
     requests: target.gh.requests(),
   };
 }
 
-async function contextAt(root: string, file: string): Promise<ChangeContext> {
-  const text = await readFile(path.join(root, file), "utf8");
-  const before = await parseFleet(text, root, file, { requireCredentials: false });
-  return { root, file, doc: parseDocument(text), before };
+/** proposeChange's file map (path -> content, null deletes) until it takes FileChange[]. */
+function asFileMap(changes: FileChange[]): Map<string, string | null> {
+  return new Map(changes.map((c) => [c.path, c.kind === "write" ? c.content : null]));
 }
 
-/** The new spec, the render plan against `ctx.root`, and every repository file the change touches. */
-async function renderChange(ctx: ChangeContext, change: ClusterChange) {
-  const specText = ctx.doc.toString();
-  const spec = await parseFleet(specText, ctx.root, ctx.file);
-  const rendered = await renderFleet(spec, await readRenderInputs(spec));
-  const plan = await planTree(ctx.root, rendered.files);
-  const files = new Map<string, string | null>([[ctx.file, specText]]);
-  for (const [rel, content] of plan.contents) files.set(rel, content);
-  for (const rel of [...plan.remove, ...(change.alsoDelete ?? [])]) files.set(rel, null);
-  for (const [rel, content] of change.credentials?.repo ?? []) files.set(rel, content);
-  return { specText, plan, files: new Map([...files].sort(([a], [b]) => (a < b ? -1 : 1))) };
-}
-
-function noop(change: ClusterChange): Outcome {
+function outcomeOf(plan: ChangePlan): Outcome {
   return {
-    cluster: change.cluster,
-    action: change.kind,
-    files: [],
-    nextSteps: [],
-    written: false,
-    message: change.nothingToDo,
+    cluster: plan.cluster,
+    action: plan.kind,
+    files: plan.listing,
+    nextSteps: plan.nextSteps,
+    notes: plan.notes,
+    written: true,
   };
 }
 
-function specDiff(before: string, after: string): string {
-  const old = new Set(before.split("\n"));
-  const added = after.split("\n").filter((l) => !old.has(l));
-  const kept = new Set(after.split("\n"));
-  const removed = before.split("\n").filter((l) => !kept.has(l));
-  return `fleet spec: +${added.length} -${removed.length} lines`;
+function alreadyDoneOutcome(plan: ChangePlan): Outcome {
+  return { ...outcomeOf(plan), written: false, message: plan.alreadyDone };
+}
+
+/**
+ * Added and removed lines of the spec. promfleet's edits are one contiguous block (an entry appended
+ * or removed, a hash replaced), so the lines between the common head and tail are exactly the change.
+ */
+export function specDiff(before: string, after: string): string {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  )
+    tail++;
+  return `fleet spec: +${b.length - head - tail} -${a.length - head - tail} lines`;
 }

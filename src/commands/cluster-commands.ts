@@ -3,8 +3,9 @@ import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
 import { runClusterChange, type ChangeOptions } from "./cluster-change.js";
-import { decideOffboard } from "./offboard.js";
-import { decideOnboard } from "./onboard.js";
+import { parseSetFlags } from "../fleet/edit.js";
+import { offboardCommand } from "./offboard.js";
+import { onboardCommand } from "./onboard.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -44,13 +45,13 @@ export function registerClusterCommands(program: Command): void {
           `--role ${o.role}: onboard-cluster adds agents; the aggregator is set in the spec`,
           ExitCode.badInput,
         );
-      const decide = decideOnboard({
+      const command = onboardCommand({
         name: args[0] as string,
         role: "agent",
         overlays: o.overlay,
-        sets: o.set,
+        values: parseSetFlags(o.set),
       });
-      return runClusterChange(o, decide, createOutput(Boolean(o.json)));
+      return runClusterChange(o, command, createOutput(Boolean(o.json)));
     }),
   );
 
@@ -63,7 +64,7 @@ export function registerClusterCommands(program: Command): void {
       ),
   ).action(
     action<ChangeOptions>((o, args) =>
-      runClusterChange(o, decideOffboard(args[0] as string), createOutput(Boolean(o.json))),
+      runClusterChange(o, offboardCommand(args[0] as string), createOutput(Boolean(o.json))),
     ),
   );
 }

@@ -1,55 +1,103 @@
+import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseAllDocuments } from "yaml";
-import { hasCluster, removeCluster } from "../fleet/edit.js";
-import type { ClusterSpec } from "../fleet/spec.js";
+import { execa } from "execa";
+import { closest } from "fastest-levenshtein";
+import { parseAllDocuments, parseDocument } from "yaml";
+import { removeCluster } from "../fleet/edit.js";
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import { wasMerged } from "../github/reads.js";
+import { deleteFile } from "../layout/file-change.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
-import { credentialsPath } from "../secrets/credentials.js";
+import { credentialsPath, LOCAL_CREDENTIALS_DIR } from "../secrets/credentials.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import type { ChangeContext, ClusterChange, DecideChange } from "./cluster-change.js";
+import {
+  alreadyDonePlan,
+  planFiles,
+  type ChangePlan,
+  type ClusterCommand,
+  type SpecSource,
+} from "./cluster-change.js";
 
-/** Removes a cluster from the spec and its folder, listing every resource its removal deletes. */
-export function decideOffboard(name: string): DecideChange {
-  return async (ctx: ChangeContext): Promise<ClusterChange> => {
-    const change: ClusterChange = {
-      cluster: name,
-      kind: "offboard",
-      labels: ["promfleet", "offboard"],
-      template: {},
-    };
-    if (!hasCluster(ctx.doc, name))
-      return { ...change, nothingToDo: `cluster ${name} is not in the fleet (${ctx.file}); nothing to do` };
-    const cluster = ctx.before.clusters.find((c) => c.name === name) as ClusterSpec;
-    const agents = ctx.before.clusters.filter((c) => c.role === "agent").map((c) => c.name);
-    if (cluster.role === "aggregator" && agents.length > 0)
-      throw new PromfleetError(
-        `refusing to offboard the aggregator ${name} while agents write to it`,
-        ExitCode.badInput,
-        [
-          {
-            file: ctx.file,
-            path: "clusters",
-            message: `agents still point at ${name}: ${agents.join(", ")}`,
-            fix: "offboard the agents first (or make another cluster the aggregator)",
-          },
-        ],
-      );
-    removeCluster(ctx.doc, name);
-    const credential = credentialsPath(name);
-    const hasCredential = await readFile(path.join(ctx.root, credential)).then(
-      () => true,
-      () => false,
-    );
-    return {
-      ...change,
-      alsoDelete: hasCredential ? [credential] : [],
-      template: {
-        resources: await deployedResources(ctx.root, name),
-        authRevoked: ctx.before.remoteWrite.auth === "basic",
-        ...teardown(ctx, cluster),
-      },
-    };
+export interface OffboardInput {
+  source: SpecSource;
+  name: string;
+  /** Whether this machine holds the cluster's password file (.promfleet/credentials/<name>.password). */
+  localPassword: boolean;
+}
+
+/**
+ * Plans removing a cluster: the spec without its entry, its folder and encrypted credential deleted,
+ * its local password file deleted, and the resources its removal deletes, for the pull request.
+ * Writes nothing. The cluster must be in the spec (see noSuchCluster).
+ */
+export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
+  const { source, name } = input;
+  const cluster = source.before.clusters.find((c) => c.name === name);
+  if (!cluster) throw noSuchCluster(source, name);
+  refuseAggregatorWithAgents(source, cluster);
+  const doc = parseDocument(source.text);
+  removeCluster(doc, name);
+  const specAfter = doc.toString();
+  const credential = credentialsPath(name);
+  const files = await planFiles(
+    source,
+    specAfter,
+    existsSync(path.join(source.root, credential)) ? [deleteFile(credential)] : [],
+  );
+  return {
+    kind: "offboard",
+    cluster: name,
+    specFile: source.file,
+    specBefore: source.text,
+    specAfter,
+    changes: files.changes,
+    local: input.localPassword ? [deleteFile(localPasswordPath(name))] : [],
+    listing: files.listing,
+    labels: ["promfleet", "offboard"],
+    template: {
+      resources: await deployedResources(source.root, name),
+      authRevoked: source.before.remoteWrite.auth === "basic",
+      ...teardown(source.before, cluster),
+    },
+    nextSteps: [],
+    notes: [],
   };
+}
+
+function refuseAggregatorWithAgents(source: SpecSource, cluster: ClusterSpec): void {
+  const agents = source.before.clusters.filter((c) => c.role === "agent").map((c) => c.name);
+  if (cluster.role === "aggregator" && agents.length > 0)
+    throw new PromfleetError(
+      `refusing to offboard the aggregator ${cluster.name} while agents write to it`,
+      ExitCode.badInput,
+      [
+        {
+          file: source.file,
+          path: "clusters",
+          message: `agents still point at ${cluster.name}: ${agents.join(", ")}`,
+          fix: "offboard the agents first (or make another cluster the aggregator)",
+        },
+      ],
+    );
+}
+
+/** A name the spec does not have and never had (as far as promfleet can tell): exit 2, nearest name suggested. */
+export function noSuchCluster(source: SpecSource, name: string): PromfleetError {
+  const names = source.before.clusters.map((c) => c.name);
+  const guess = closest(name, names);
+  return new PromfleetError(`no such cluster ${name} in ${source.file}`, ExitCode.badInput, [
+    {
+      file: source.file,
+      path: "clusters",
+      message: `no cluster is named ${JSON.stringify(name)}`,
+      fix: `did you mean ${guess}? The fleet has: ${names.join(", ")}`,
+    },
+  ]);
+}
+
+function localPasswordPath(name: string): string {
+  return `${LOCAL_CREDENTIALS_DIR}/${name}.password`;
 }
 
 /** Every resource the cluster's delivery applied (kind namespace/name), read from its manifests. */
@@ -69,14 +117,57 @@ async function deployedResources(root: string, name: string): Promise<string[]> 
   return resources;
 }
 
-function teardown(ctx: ChangeContext, cluster: ClusterSpec): { deliveryName: string; teardown: string } {
+function teardown(spec: FleetSpec, cluster: ClusterSpec): { deliveryName: string; teardown: string } {
   if (cluster.delivery === "flux")
     return {
       deliveryName: "Flux Kustomization",
-      teardown: `kubectl --context ${cluster.name} -n ${ctx.before.flux.namespace} delete kustomization promfleet-${cluster.name}`,
+      teardown: `kubectl --context ${cluster.name} -n ${spec.flux.namespace} delete kustomization promfleet-${cluster.name}`,
     };
   return {
     deliveryName: "kapp-controller App",
-    teardown: `kubectl --context ${cluster.name} -n ${ctx.before.package.namespace} delete app promfleet-${cluster.name}`,
+    teardown: `kubectl --context ${cluster.name} -n ${spec.package.namespace} delete app promfleet-${cluster.name}`,
   };
+}
+
+/**
+ * offboard-cluster. A name missing from the spec is "already done" when it was offboarded (the spec's
+ * Git history had it, or its offboarding pull request was merged), and "no such cluster" (exit 2)
+ * otherwise: a typo must not look like success.
+ */
+export function offboardCommand(name: string): ClusterCommand {
+  const inSpec = (source: SpecSource) => source.before.clusters.some((c) => c.name === name);
+  const done = (source: SpecSource, why: string) =>
+    alreadyDonePlan("offboard", source, name, `cluster ${name} is not in the fleet (${source.file}): ${why}`);
+  return {
+    kind: "offboard",
+    cluster: name,
+    planLocal: async (source) => {
+      if (!inSpec(source)) {
+        if (!(await wasInSpecHistory(source, name))) throw noSuchCluster(source, name);
+        return done(source, `the history of ${source.file} shows it was offboarded`);
+      }
+      const localPassword = existsSync(path.join(source.root, localPasswordPath(name)));
+      return planOffboard({ source, name, localPassword });
+    },
+    planPull: async (source, target) => {
+      if (!inSpec(source)) {
+        if (!(await wasMerged(target.gh, target.base, target.branch))) throw noSuchCluster(source, name);
+        return done(source, `its offboarding pull request (${target.branch}) was merged`);
+      }
+      return planOffboard({ source, name, localPassword: false });
+    },
+  };
+}
+
+/** Whether a commit of the spec's Git history added or removed a `name: <name>` line. */
+async function wasInSpecHistory(source: SpecSource, name: string): Promise<boolean> {
+  const line = `^[[:space:]-]*name:[[:space:]]*["']?${name.replace(/[.[\]*^$\\+?(){}|]/g, "\\$&")}["']?[[:space:]]*$`;
+  const log = await execa(
+    "git",
+    ["-C", source.root, "log", "-1", "--format=%H", "-G", line, "--", source.file],
+    {
+      reject: false,
+    },
+  );
+  return log.exitCode === 0 && log.stdout.trim() !== "";
 }

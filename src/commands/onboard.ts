@@ -1,119 +1,295 @@
-import { parse } from "yaml";
-import { addCluster, hasCluster, parseSetFlags } from "../fleet/edit.js";
-import { parseFleet } from "../fleet/load.js";
+import { existsSync } from "node:fs";
+import { readFile, realpath } from "node:fs/promises";
+import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import bcrypt from "bcryptjs";
+import { parse, parseDocument } from "yaml";
+import { addCluster } from "../fleet/edit.js";
+import { REPO_FILE_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import { readFile as readAtRef } from "../github/reads.js";
+import { writeFile, type FileChange } from "../layout/file-change.js";
 import {
   credentialFiles,
   credentialNextSteps,
   credentialsPath,
+  LOCAL_CREDENTIALS_DIR,
   newCredential,
-  type CredentialFiles,
+  type NewCredential,
 } from "../secrets/credentials.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import type { ChangeContext, ClusterChange, DecideChange } from "./cluster-change.js";
+import {
+  alreadyDonePlan,
+  commitOf,
+  planFiles,
+  type ChangePlan,
+  type ClusterCommand,
+  type PullTarget,
+  type SpecSource,
+} from "./cluster-change.js";
 
-export interface OnboardOptions {
+export interface OnboardRequest {
   name: string;
   role: "agent";
   overlays: string[];
-  sets: string[];
+  /** Dotted path -> value, from --set key=value (see parseSetFlags). */
+  values: Record<string, unknown>;
 }
 
-/** Adds an agent to the fleet spec, with a credential of its own when the fleet authenticates writes. */
-export function decideOnboard(o: OnboardOptions): DecideChange {
-  const values = parseSetFlags(o.sets);
-  return async (ctx: ChangeContext): Promise<ClusterChange> => {
-    const change: ClusterChange = {
-      cluster: o.name,
-      kind: "onboard",
-      labels: ["promfleet", "onboard"],
-      template: {},
-    };
-    if (hasCluster(ctx.doc, o.name))
-      return {
-        ...change,
-        nothingToDo: `cluster ${o.name} is already in the fleet (${ctx.file}); nothing to do`,
-      };
-    const { passwordHash, credentials } = await credentialFor(ctx, o.name);
-    addCluster(ctx.doc, { name: o.name, role: o.role, overlays: o.overlays, values, passwordHash });
-    const spec = await parseFleetOrExplain(ctx, o.name);
-    const cluster = spec.clusters.find((c) => c.name === o.name) as ClusterSpec;
-    return {
-      ...change,
-      credentials: credentials && (await credentials(spec, cluster)),
-      template: { role: o.role, bootstrap: bootstrapCommand(spec, cluster) },
-    };
-  };
-}
+/** The credential a new cluster gets: a fresh one, or the one an earlier run of the same change made. */
+export type CredentialChoice =
+  { kind: "new"; credential: NewCredential } | { kind: "kept"; passwordHash: string; encrypted?: string };
 
-type MakeCredentialFiles = (spec: FleetSpec, cluster: ClusterSpec) => Promise<CredentialFiles>;
+export interface OnboardInput {
+  source: SpecSource;
+  request: OnboardRequest;
+  /** Needed when the fleet authenticates writes (remoteWrite.auth basic) and the cluster is new. */
+  credential?: CredentialChoice;
+  /** Overlay files the change brings along (named by --overlay, not yet on the base). */
+  carried?: FileChange[];
+  existed?: (rel: string) => boolean;
+}
 
 /**
- * A rerun of the same onboarding keeps the credential of the open pull request (its hash, and its
- * encrypted file), so re-running never rotates a password behind a person's back.
+ * Plans adding an agent: the new spec text (the entry appended, every other line kept), the rendered
+ * files, its credential files, the pull request's template context and what a person does next.
+ * Writes nothing; `input` is not modified.
  */
-async function credentialFor(
-  ctx: ChangeContext,
-  name: string,
-): Promise<{ passwordHash?: string; credentials?: MakeCredentialFiles }> {
-  if (ctx.before.remoteWrite.auth !== "basic") return {};
-  const previous = ctx.open && ctx.gh ? await previousCredential(ctx, name) : undefined;
-  if (previous)
-    return {
-      passwordHash: previous.hash,
-      credentials: async (spec, cluster) => ({
-        repo: new Map(previous.encrypted ? [[credentialsPath(name), previous.encrypted]] : []),
-        local: new Map(),
-        nextSteps: credentialNextSteps(spec, cluster),
-      }),
-    };
-  const credential = newCredential();
+export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
+  const { source, request } = input;
+  const existing = source.before.clusters.find((c) => c.name === request.name);
+  if (existing) return existingCluster(source, request, existing);
+  const credential = credentialFor(source.before, request.name, input.credential);
+  const doc = parseDocument(source.text);
+  addCluster(doc, { ...request, passwordHash: credential && hashOf(credential) });
+  const specAfter = doc.toString();
+  const files = await explainFailure(request.name, () =>
+    planFiles(source, specAfter, input.carried ?? [], input.existed),
+  );
+  const cluster = files.spec.clusters.find((c) => c.name === request.name) as ClusterSpec;
+  const secret = credential && (await credentialChanges(files.spec, cluster, credential));
+  const changes = secret ? [...files.changes, ...secret.repo] : files.changes;
   return {
-    passwordHash: credential.passwordHash,
-    credentials: (spec, cluster) => credentialFiles(spec, cluster, credential.password),
+    kind: "onboard",
+    cluster: request.name,
+    specFile: source.file,
+    specBefore: source.text,
+    specAfter,
+    changes,
+    local: secret?.local ?? [],
+    listing: {
+      ...files.listing,
+      added: [...files.listing.added, ...(secret?.repo ?? []).map((c) => c.path)],
+    },
+    labels: ["promfleet", "onboard"],
+    template: { role: request.role, bootstrap: bootstrapCommand(cluster) },
+    nextSteps: secret?.nextSteps ?? [],
+    notes: [],
   };
 }
 
-/** The hash (and the encrypted credential, if any) on the open pull request's branch. */
-async function previousCredential(
-  ctx: ChangeContext,
-  name: string,
-): Promise<{ hash: string; encrypted?: string } | undefined> {
-  const spec = await readAtPullHead(ctx, ctx.file);
-  const clusters =
-    (
-      parse(spec ?? "") as {
-        clusters?: Array<{ name: string; credential?: { passwordHash: string } }>;
-      } | null
-    )?.clusters ?? [];
-  const hash = clusters.find((c) => c.name === name)?.credential?.passwordHash;
-  if (!hash) return undefined;
-  const encrypted =
-    ctx.before.secrets.provider === "sops" ? await readAtPullHead(ctx, credentialsPath(name)) : undefined;
-  return { hash, encrypted };
-}
-
-async function readAtPullHead(ctx: ChangeContext, file: string): Promise<string | undefined> {
-  const gh = ctx.gh as NonNullable<ChangeContext["gh"]>;
-  const ref = (ctx.open as NonNullable<ChangeContext["open"]>).headSha;
-  const { data } = await gh.step(`reading ${file} on the open pull request`, () =>
-    gh.octokit.rest.repos.getContent({ owner: gh.owner, repo: gh.repo, path: file, ref }),
+/**
+ * Onboarding a name the fleet has is done when it asked for nothing the entry lacks. Anything else is
+ * refused: onboard-cluster adds clusters, it does not edit them, and dropping a --set silently would
+ * leave the person believing it applied.
+ */
+function existingCluster(source: SpecSource, request: OnboardRequest, existing: ClusterSpec): ChangePlan {
+  const index = source.before.clusters.indexOf(existing);
+  const at = { file: source.file, path: `clusters[${index}]` };
+  if (existing.role === "aggregator")
+    throw new PromfleetError(
+      `${request.name} is already the fleet's aggregator; onboard-cluster adds agents`,
+      ExitCode.badInput,
+      [
+        {
+          ...at,
+          message: `${request.name} has role: aggregator`,
+          fix: "give the new agent another name; the aggregator needs no onboarding",
+        },
+      ],
+    );
+  const differing = [
+    ...request.overlays.filter((o) => !existing.overlays.includes(o)).map((o) => `--overlay ${o}`),
+    ...Object.entries(request.values)
+      .filter(([key, value]) => !isDeepStrictEqual(existing.values[key], value))
+      .map(([key, value]) => `--set ${key}=${JSON.stringify(value)}`),
+  ];
+  if (differing.length === 0)
+    return alreadyDonePlan(
+      "onboard",
+      source,
+      request.name,
+      `cluster ${request.name} is already in the fleet (${source.file})`,
+    );
+  throw new PromfleetError(
+    `cluster ${request.name} is already in the fleet; onboard-cluster does not change it: ${differing.join(", ")} not applied`,
+    ExitCode.badInput,
+    [
+      {
+        ...at,
+        message: `already onboarded; ${differing.join(", ")} would change it`,
+        fix: `edit ${at.path}.overlays / ${at.path}.values in ${source.file}, then run 'promfleet render' (and commit, or open a pull request with the edit)`,
+      },
+    ],
   );
-  const content = (data as { content?: string }).content;
-  return content === undefined ? undefined : Buffer.from(content, "base64").toString("utf8");
 }
 
-async function parseFleetOrExplain(ctx: ChangeContext, name: string): Promise<FleetSpec> {
+function credentialFor(
+  before: FleetSpec,
+  name: string,
+  credential: CredentialChoice | undefined,
+): CredentialChoice | undefined {
+  if (before.remoteWrite.auth !== "basic") return undefined;
+  if (!credential) throw new Error(`planOnboard(${name}): remoteWrite.auth is basic but no credential given`);
+  return credential;
+}
+
+function hashOf(c: CredentialChoice): string {
+  return c.kind === "new" ? c.credential.passwordHash : c.passwordHash;
+}
+
+async function credentialChanges(
+  spec: FleetSpec,
+  cluster: ClusterSpec,
+  credential: CredentialChoice,
+): Promise<{ repo: FileChange[]; local: FileChange[]; nextSteps: string[] }> {
+  if (credential.kind === "kept")
+    return {
+      repo: credential.encrypted ? [writeFile(credentialsPath(cluster.name), credential.encrypted)] : [],
+      local: [],
+      nextSteps: credentialNextSteps(spec, cluster),
+    };
+  const files = await credentialFiles(spec, cluster, credential.credential.password);
+  const asChanges = (m: Map<string, string>) => [...m].map(([rel, content]) => writeFile(rel, content));
+  return { repo: asChanges(files.repo), local: asChanges(files.local), nextSteps: files.nextSteps };
+}
+
+async function explainFailure<T>(name: string, run: () => Promise<T>): Promise<T> {
   try {
-    return await parseFleet(ctx.doc.toString(), ctx.root, ctx.file);
+    return await run();
   } catch (e) {
     if (e instanceof PromfleetError)
-      throw new PromfleetError(`cannot onboard ${name}: ${e.message}`, ExitCode.badInput, e.problems);
+      throw new PromfleetError(`cannot onboard ${name}: ${e.message}`, e.exitCode, e.problems);
     throw e;
   }
 }
 
-export function bootstrapCommand(spec: FleetSpec, cluster: ClusterSpec): string {
+export function bootstrapCommand(cluster: ClusterSpec): string {
   const file = cluster.delivery === "flux" ? "flux.yaml" : "app.yaml";
   return `kubectl --context ${cluster.name} apply -f clusters/${cluster.name}/bootstrap/${file}`;
+}
+
+/** onboard-cluster: in the working tree a fresh credential; for a pull request, see planPull. */
+export function onboardCommand(request: OnboardRequest): ClusterCommand {
+  const needsCredential = (source: SpecSource) =>
+    source.before.remoteWrite.auth === "basic" &&
+    !source.before.clusters.some((c) => c.name === request.name);
+  return {
+    kind: "onboard",
+    cluster: request.name,
+    planLocal: (source) =>
+      planOnboard({
+        source,
+        request,
+        credential: needsCredential(source) ? { kind: "new", credential: newCredential() } : undefined,
+      }),
+    planPull: async (source, target) => {
+      const carried = await carryOverlays(request.overlays, target.workTree, source.root);
+      const plan = (credential?: CredentialChoice) =>
+        planOnboard({
+          source,
+          request,
+          credential,
+          carried: carried.changes,
+          existed: (rel) => !carried.added.has(rel) && existsSync(path.join(source.root, rel)),
+        });
+      return needsCredential(source) ? planWithTrustedCredential(source, target, request.name, plan) : plan();
+    },
+  };
+}
+
+/**
+ * A re-run keeps the open pull request's credential, so that it never rotates a password behind a
+ * person's back, but only one promfleet made: the branch head must be exactly the commit promfleet
+ * makes for that credential, or the hash must match the password kept on this machine. Anything else
+ * (a collaborator's commit planting their own hash and SOPS file) gets a new credential, and a note.
+ */
+async function planWithTrustedCredential(
+  source: SpecSource,
+  target: PullTarget,
+  name: string,
+  plan: (credential: CredentialChoice) => Promise<ChangePlan>,
+): Promise<ChangePlan> {
+  const open = target.open;
+  const candidate = open && (await credentialOnBranch(source, target, name, open.headSha));
+  if (open && candidate) {
+    const kept = await plan({ kind: "kept", ...candidate });
+    if ((await commitOf(kept, target, target.snapshot)) === open.headSha) return kept;
+    if (await matchesLocalPassword(target.workTree, name, candidate.passwordHash)) return kept;
+    const fresh = await plan({ kind: "new", credential: newCredential() });
+    return {
+      ...fresh,
+      notes: [
+        `the head of ${target.branch} (${open.headSha.slice(0, 7)}) is not the commit promfleet made for it, and its credential matches no password on this machine: minted a new credential for ${name} rather than adopt one somebody else may know`,
+      ],
+    };
+  }
+  return plan({ kind: "new", credential: newCredential() });
+}
+
+/** The hash (and, with SOPS, the encrypted credential) the open pull request's head holds. */
+async function credentialOnBranch(
+  source: SpecSource,
+  target: PullTarget,
+  name: string,
+  head: string,
+): Promise<{ passwordHash: string; encrypted?: string } | undefined> {
+  const text = await readAtRef(target.gh, source.file, head);
+  const clusters = (parse(text ?? "") as { clusters?: unknown } | null)?.clusters;
+  const entry = Array.isArray(clusters)
+    ? (clusters as Array<{ name?: unknown; credential?: { passwordHash?: unknown } }>).find(
+        (c) => c?.name === name,
+      )
+    : undefined;
+  const passwordHash = entry?.credential?.passwordHash;
+  if (typeof passwordHash !== "string") return undefined;
+  if (source.before.secrets.provider !== "sops") return { passwordHash };
+  const encrypted = await readAtRef(target.gh, credentialsPath(name), head);
+  return encrypted === undefined ? undefined : { passwordHash, encrypted };
+}
+
+async function matchesLocalPassword(workTree: string, name: string, hash: string): Promise<boolean> {
+  const password = await readFile(
+    path.join(workTree, LOCAL_CREDENTIALS_DIR, `${name}.password`),
+    "utf8",
+  ).catch(() => undefined);
+  return password !== undefined && bcrypt.compareSync(password, hash);
+}
+
+/**
+ * `--overlay` files as they are in the working tree, when the base lacks them or has another version:
+ * written into the base snapshot (so the change renders with them) and carried into the pull request.
+ * Only paths the spec accepts, resolving inside the working tree, are carried; others are left for the
+ * spec check to report.
+ */
+async function carryOverlays(
+  overlays: string[],
+  workTree: string,
+  snapshot: string,
+): Promise<{ changes: FileChange[]; added: Set<string> }> {
+  const changes: FileChange[] = [];
+  const added = new Set<string>();
+  const realTree = await realpath(workTree);
+  for (const rel of overlays.filter((o) => new RegExp(REPO_FILE_PATH).test(o))) {
+    const real = await realpath(path.join(workTree, rel)).catch(() => undefined);
+    if (!real?.startsWith(realTree + path.sep)) continue;
+    const local = await readFile(real, "utf8");
+    const base = await readFile(path.join(snapshot, rel), "utf8").catch(() => undefined);
+    if (local === base) continue;
+    if (base === undefined) added.add(rel);
+    await writeFileAtomic(path.join(snapshot, rel), local);
+    changes.push(writeFile(rel, local));
+  }
+  return { changes, added };
 }

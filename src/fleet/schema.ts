@@ -14,7 +14,7 @@ export const GO_DURATION = "^(?!$)(\\d+h)?(\\d+m)?(\\d+s)?$";
 export const STORAGE_QUANTITY = "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
 const DNS1123_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 /** A file committed in the fleet repository: relative to its root, never leaving it. */
-const REPO_FILE_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.ya?ml$";
+export const REPO_FILE_PATH = "^(?!/)(?!.*(^|/)\\.\\.(/|$))[A-Za-z0-9._/-]+\\.ya?ml$";
 
 const BCRYPT_HASH = "^\\$2[aby]\\$\\d\\d\\$[./A-Za-z0-9]{53}$";
 const AGE_RECIPIENT = "^age1[02-9ac-hj-np-z]{58}$";

@@ -28,7 +28,8 @@ export interface ProposalResult {
   outcome: "created" | "updated" | "unchanged";
 }
 
-const AUTHOR = { name: "promfleet", email: "promfleet@users.noreply.github.com" };
+/** Author and committer of every commit promfleet makes. */
+export const AUTHOR = { name: "promfleet", email: "promfleet@users.noreply.github.com" };
 
 /** The open pull request from `branch` into `base`, if any (one request). */
 export async function findOpenPull(gh: GitHub, base: string, branch: string): Promise<OpenPull | undefined> {
