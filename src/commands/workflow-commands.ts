@@ -1,18 +1,22 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { formatDiff } from "../diff/format.js";
+import { parse } from "yaml";
 import { filesAtRef } from "../diff/git-tree.js";
-import { diffTrees, type ClusterDiff } from "../diff/semantic.js";
+import { diffTrees } from "../diff/semantic.js";
 import { loadFleet } from "../fleet/load.js";
-import { snapshotBase } from "../github/base-snapshot.js";
 import { connectGitHub, type GitHub } from "../github/client.js";
-import { readEvent, repoFromEnv } from "../github/event.js";
-import { findOpenPull, proposeChange } from "../github/pull-request.js";
-import { resolveRepo } from "../github/repo-ref.js";
-import { renderTemplate } from "../github/templates.js";
+import { readEvent } from "../github/event.js";
+import type { PullState } from "../github/pull-request.js";
+import { resolveRepoAt } from "../github/repo-ref.js";
+import { REVIEW_MARKER, reviewContext, strayFolders, type ReviewInputs } from "../github/review.js";
+import { readInput, type PullRequestFacts } from "../github/review-inputs.js";
+import { builtInTemplate, renderTemplateSource } from "../github/templates.js";
+import { deleteFile, writeFile } from "../layout/file-change.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
 import { hasChanges, planTree } from "../layout/tree.js";
 import { readRenderInputs, renderFleet } from "../render/render.js";
+import { jsonParseErrors } from "../util/cli-options.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { inlineCode } from "../util/markdown.js";
 import { createOutput, type Output } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
 
@@ -21,154 +25,171 @@ interface CommonFlags extends GlobalOptions {
   json?: boolean;
 }
 
-const REVIEW_MARKER = "<!-- promfleet:review -->";
-const DRIFT_BRANCH = "promfleet/fix-drift";
+interface CommentFlags extends CommonFlags {
+  render?: string;
+  validate?: string;
+  diff?: string;
+  pr?: string;
+  pullRequestFile?: string;
+  headSha?: string;
+}
 
+const DRIFT_BRANCH = "promfleet/fix-drift";
+/** The review comment's template on the base branch, which wins over promfleet's own. */
+const REVIEW_TEMPLATE = "templates/pr/review-comment.hbs";
+const REPO_HELP = "repository (default: GITHUB_REPOSITORY, then the origin remote)";
+const SHA = /^[0-9a-f]{40}$/;
+
+/** The repository from --repo or GITHUB_REPOSITORY, the API from GITHUB_API_URL or the origin remote. */
 async function github(o: CommonFlags): Promise<GitHub> {
-  const fromEnv = repoFromEnv(o.repo);
-  return connectGitHub(
-    fromEnv ?? (await resolveRepo(o.repo, await loadFleet(o.dir, o.fleet, { requireCredentials: false }))),
-  );
+  const named = o.repo ?? (process.env.GITHUB_REPOSITORY || undefined);
+  const specGitUrl = async () => (await loadFleet(o.dir, o.fleet, { requireCredentials: false })).git.url;
+  return connectGitHub(await resolveRepoAt(named, o.dir, specGitUrl));
 }
 
 export function registerWorkflowCommands(program: Command): void {
-  program
+  const prComment = program
     .command("pr-comment")
     .description("create or update the one promfleet review comment on a pull request")
     .option("--render <file>", "output of render --check --json")
     .option("--validate <file>", "output of validate --json")
     .option("--diff <file>", "output of diff --format json")
-    .option("--pr <number>", "pull request number (default: from GITHUB_EVENT_PATH)")
-    .option("--repo <owner/name>", "repository (default: GITHUB_REPOSITORY, then the origin remote)")
+    .option("--pr <number>", "pull request number (default: --pull-request-file, then GITHUB_EVENT_PATH)")
+    .option("--pull-request-file <file>", 'the reviewed run\'s {"number", "headSha"} (untrusted; checked)')
+    .option("--head-sha <sha>", "the head the results were computed for (default: from GITHUB_EVENT_PATH)")
+    .option("--repo <owner/name>", REPO_HELP)
     .option("--json", "print the result as JSON on stdout")
-    .action(
-      action<CommonFlags & { render?: string; validate?: string; diff?: string; pr?: string }>((o) =>
-        prComment(o, createOutput(Boolean(o.json))),
-      ),
-    );
+    .action(action<CommentFlags>((o) => postReview(o, createOutput(Boolean(o.json)))));
 
-  program
+  const record = program
     .command("record-deployments")
     .description("record a GitHub deployment (environment = cluster) for every cluster a push changed")
-    .requiredOption("--before <sha>", "commit before the push (all zeros for a new branch)")
-    .requiredOption("--after <sha>", "commit after the push")
-    .option("--repo <owner/name>", "repository (default: GITHUB_REPOSITORY, then the origin remote)")
+    .option("--before <sha>", "commit before the push (all zeros for a new branch)")
+    .option("--after <sha>", "commit after the push")
+    .option("--repo <owner/name>", REPO_HELP)
     .option("--json", "print the result as JSON on stdout")
     .action(
-      action<CommonFlags & { before: string; after: string }>((o) =>
+      action<CommonFlags & { before?: string; after?: string }>((o) =>
         recordDeployments(o, createOutput(Boolean(o.json))),
       ),
     );
 
-  program
+  const drift = program
     .command("fix-drift")
     .description(
       "if clusters/ on the base branch is out of date with its spec, open or update one fix-up pull request",
     )
     .option("--base <branch>", "branch to check (default: the spec's git.branch)")
-    .option("--repo <owner/name>", "repository (default: GITHUB_REPOSITORY, then the origin remote)")
+    .option("--repo <owner/name>", REPO_HELP)
     .option("--json", "print the result as JSON on stdout")
     .action(action<CommonFlags & { base?: string }>((o) => fixDrift(o, createOutput(Boolean(o.json)))));
+
+  [prComment, record, drift].forEach((command) => jsonParseErrors(command));
 }
 
-async function readJson(file: string | undefined): Promise<Record<string, unknown> | undefined> {
-  if (!file) return undefined;
-  return JSON.parse(await readFile(file, "utf8")) as Record<string, unknown>;
+/** Which pull request, and which head the results must belong to. */
+interface ReviewTarget {
+  number: number;
+  /** From the trusted event (or --head-sha); undefined when run by hand without one. */
+  head?: string;
 }
 
-async function prComment(
-  o: CommonFlags & { render?: string; validate?: string; diff?: string; pr?: string },
-  out: Output,
-): Promise<number> {
-  const event = await readEvent();
+async function reviewTarget(o: CommentFlags): Promise<ReviewTarget> {
+  const event = (await readEvent()) as {
+    pull_request?: { number?: number; head?: { sha?: string } };
+    workflow_run?: { head_sha?: string; pull_requests?: Array<{ number?: number }> };
+  };
+  const facts = o.pullRequestFile
+    ? await readInput<PullRequestFacts>("pull request", o.pullRequestFile)
+    : undefined;
+  if (facts && "problem" in facts)
+    throw new PromfleetError(`--pull-request-file: ${facts.problem}`, ExitCode.badInput);
+  const head = o.headSha ?? event.workflow_run?.head_sha ?? event.pull_request?.head?.sha;
+  if (head !== undefined && !SHA.test(head))
+    throw new PromfleetError(`--head-sha ${head} is not a full commit sha`, ExitCode.badInput);
+  if (facts && head && facts.data.headSha !== head)
+    throw new PromfleetError(
+      `--pull-request-file names head ${facts.data.headSha}, but the run was for ${head}: the results are not this run's`,
+      ExitCode.badInput,
+    );
   const number = Number(
     o.pr ??
-      (event.pull_request as { number?: number } | undefined)?.number ??
-      (event as { number?: number }).number,
+      facts?.data.number ??
+      event.pull_request?.number ??
+      event.workflow_run?.pull_requests?.[0]?.number,
   );
   if (!Number.isInteger(number) || number <= 0)
     throw new PromfleetError(
-      "no pull request number: pass --pr or run on a pull_request event",
+      "no pull request number: pass --pr or --pull-request-file, or run on a pull_request or workflow_run event",
       ExitCode.badInput,
     );
-  const [render, validation, diff] = [
-    await readJson(o.render),
-    await readJson(o.validate),
-    await readJson(o.diff),
-  ];
-  const body = await renderTemplate(o.dir, "review-comment", reviewContext(render, validation, diff));
+  return { number, head: head ?? facts?.data.headSha };
+}
+
+/** Why the comment must not be posted for this pull request now, if it must not. */
+function staleBecause(pull: PullState, target: ReviewTarget): string | undefined {
+  if (pull.state !== "open") return `pull request #${pull.number} is closed`;
+  if (target.head && pull.headSha !== target.head)
+    return `pull request #${pull.number} moved on to ${pull.headSha.slice(0, 12)}; the results are for ${target.head.slice(0, 12)}, and the run for the new head comments`;
+  return undefined;
+}
+
+async function postReview(o: CommentFlags, out: Output): Promise<number> {
+  const target = await reviewTarget(o);
   const gh = await github(o);
-  const comments = await gh.step("listing the pull request's comments", () =>
-    gh.octokit.paginate(gh.octokit.rest.issues.listComments, {
-      owner: gh.owner,
-      repo: gh.repo,
-      issue_number: number,
-      per_page: 100,
-    }),
-  );
-  const mine = comments.find((c) => c.body?.startsWith(REVIEW_MARKER));
-  if (mine && mine.body === body)
-    out.result({ comment: mine.id, outcome: "unchanged" }, `comment ${mine.html_url} is up to date`);
-  else if (mine) {
-    await gh.step("updating the review comment", () =>
-      gh.octokit.rest.issues.updateComment({ owner: gh.owner, repo: gh.repo, comment_id: mine.id, body }),
-    );
-    out.result({ comment: mine.id, outcome: "updated" }, `updated ${mine.html_url}`);
-  } else {
-    const { data } = await gh.step("adding the review comment", () =>
-      gh.octokit.rest.issues.createComment({ owner: gh.owner, repo: gh.repo, issue_number: number, body }),
-    );
-    out.result({ comment: data.id, outcome: "created" }, `created ${data.html_url}`);
+  const pull = await gh.pull(target.number);
+  const stale = staleBecause(pull, target);
+  if (stale) {
+    out.result({ outcome: "skipped", reason: stale }, `nothing posted: ${stale}`);
+    return ExitCode.ok;
   }
+  const inputs: ReviewInputs = {
+    render: await readInput("render", o.render),
+    validate: await readInput("validate", o.validate),
+    diff: await readInput("diff", o.diff),
+    strayFolders: await strayFoldersAt(gh, o.fleet, pull.headSha),
+  };
+  const context = reviewContext(inputs);
+  const template =
+    (await gh.readFile(REVIEW_TEMPLATE, pull.baseSha)) ?? (await builtInTemplate("review-comment"));
+  const body = `${REVIEW_MARKER}\n${await renderTemplateSource(template, context)}`;
+  const comment = await gh.ensureComment(pull.number, REVIEW_MARKER, body);
+  out.result(
+    { comment: comment.id, outcome: comment.outcome, ok: context.ok },
+    `${comment.outcome} ${comment.url}${context.ok ? "" : " (the review found problems)"}`,
+  );
   return ExitCode.ok;
 }
 
-type ValidationReport = {
-  clusters?: Array<{
-    name: string;
-    checks: Array<{ check: string; ok: boolean; file: string; message?: string }>;
-  }>;
-  ok?: boolean;
-};
-
-function reviewContext(
-  render?: Record<string, unknown>,
-  validation?: Record<string, unknown>,
-  diff?: Record<string, unknown>,
-) {
-  const renderError = render?.error as string | undefined;
-  const renderProblems = (
-    (render?.problems as Array<{ file: string; path?: string; message: string }> | undefined) ?? []
-  ).map((p) => `${p.file}${p.path ? ` ${p.path}` : ""}: ${p.message}`);
-  const drift = renderError
-    ? []
-    : [
-        ...((render?.created as string[]) ?? []),
-        ...((render?.updated as string[]) ?? []),
-        ...((render?.removed as string[]) ?? []),
-      ];
-  const report = validation as ValidationReport | undefined;
-  const rows = (report?.clusters ?? []).flatMap((c) => c.checks.map((k) => ({ cluster: c.name, ...k })));
-  const validationError = (validation as { error?: string } | undefined)?.error;
-  const failing = rows.some((r) => !r.ok) || Boolean(validationError);
-  return {
-    ok: !renderError && drift.length === 0 && !failing,
-    renderError,
-    renderProblems,
-    drift,
-    validation: validationError
-      ? [{ cluster: "fleet", check: "validate", file: "", ok: false, message: validationError }]
-      : rows,
-    diff: formatDiff((diff?.clusters as ClusterDiff[] | undefined) ?? [], "markdown"),
-  };
+/** Folders under clusters/ at the head that are no cluster of the head's spec, read from GitHub itself. */
+async function strayFoldersAt(
+  gh: GitHub,
+  specFile: string,
+  sha: string,
+): Promise<ReviewInputs["strayFolders"]> {
+  const spec = await gh.readFile(specFile, sha);
+  if (spec === undefined) return { problem: `${specFile} does not exist at ${sha.slice(0, 12)}` };
+  let names: string[];
+  try {
+    const clusters = (parse(spec) as { clusters?: unknown } | null)?.clusters;
+    names = Array.isArray(clusters) ? clusters.map((c) => String((c as { name?: unknown })?.name)) : [];
+  } catch {
+    return { problem: `${specFile} at ${sha.slice(0, 12)} is not YAML` };
+  }
+  return { folders: strayFolders((await gh.subfolders(CLUSTERS_DIR, sha)) ?? [], names) };
 }
 
 async function recordDeployments(
-  o: CommonFlags & { before: string; after: string },
+  o: CommonFlags & { before?: string; after?: string },
   out: Output,
 ): Promise<number> {
-  const before = /^0+$/.test(o.before) ? new Map<string, string>() : await filesAtRef(o.dir, o.before);
-  const changed = diffTrees(before, await filesAtRef(o.dir, o.after)).filter((d) => d.status !== "removed");
+  const [before, after] = [o.before, o.after];
+  if (!before || !after)
+    throw new PromfleetError("record-deployments needs --before <sha> and --after <sha>", ExitCode.badInput);
+  const beforeFiles = /^0+$/.test(before) ? new Map<string, string>() : await filesAtRef(o.dir, before);
+  const changed = diffTrees(beforeFiles, await filesAtRef(o.dir, after)).filter(
+    (d) => d.status !== "removed",
+  );
   if (changed.length === 0) {
     out.result({ deployments: [] }, "no cluster changed; no deployment recorded");
     return ExitCode.ok;
@@ -176,28 +197,14 @@ async function recordDeployments(
   const gh = await github(o);
   const recorded = [];
   for (const d of changed) {
-    const { data } = await gh.step(`recording the deployment to ${d.cluster}`, () =>
-      gh.octokit.rest.repos.createDeployment({
-        owner: gh.owner,
-        repo: gh.repo,
-        ref: o.after,
-        environment: d.cluster,
-        auto_merge: false,
-        required_contexts: [],
-        description: `promfleet: ${d.status} (${d.changes.length} changes)`.slice(0, 140),
-        payload: { changes: d.changes.slice(0, 50) },
-      }),
-    );
-    const id = (data as { id: number }).id;
-    await gh.step(`marking the deployment to ${d.cluster}`, () =>
-      gh.octokit.rest.repos.createDeploymentStatus({
-        owner: gh.owner,
-        repo: gh.repo,
-        deployment_id: id,
-        state: "success",
-        description: "merged; the cluster's delivery syncs it",
-      }),
-    );
+    const id = await gh.createDeployment({
+      ref: after,
+      environment: d.cluster,
+      description: `promfleet: ${d.status} (${d.changes.length} changes)`,
+      payload: { changes: d.changes.slice(0, 50) },
+      state: "success",
+      statusDescription: "merged; the cluster's delivery syncs it",
+    });
     recorded.push({ cluster: d.cluster, deployment: id });
   }
   out.result(
@@ -211,7 +218,7 @@ async function fixDrift(o: CommonFlags & { base?: string }, out: Output): Promis
   const gh = await github(o);
   const local = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const base = o.base ?? local.git.branch;
-  const snapshot = await snapshotBase(gh, base);
+  const snapshot = await gh.snapshotBase(base);
   try {
     const spec = await loadFleet(snapshot.dir, o.fleet);
     const plan = await planTree(snapshot.dir, (await renderFleet(spec, await readRenderInputs(spec))).files);
@@ -219,16 +226,15 @@ async function fixDrift(o: CommonFlags & { base?: string }, out: Output): Promis
       out.result({ drift: false }, `no drift on ${base}`);
       return ExitCode.ok;
     }
-    const files = new Map<string, string | null>([
-      ...plan.contents,
-      ...plan.remove.map((f) => [f, null] as const),
-    ]);
-    const changed = [...files.keys()];
+    const files = [
+      ...[...plan.contents].map(([path, content]) => writeFile(path, content)),
+      ...plan.remove.map((path) => deleteFile(path)),
+    ];
+    const changed = files.map((f) => f.path).sort();
     const title = `promfleet: re-render clusters/ after ${snapshot.sha.slice(0, 7)}`;
-    const body = `${base} was changed without re-rendering (fleet.yaml or overlays/ edited by hand). This pull request holds the re-rendered files:\n\n${changed.map((f) => `- \`${f}\``).join("\n")}\n`;
-    const open = await findOpenPull(gh, base, DRIFT_BRANCH);
-    const result = await proposeChange(
-      gh,
+    const body = `${base} was changed without re-rendering (fleet.yaml or overlays/ edited by hand). This pull request holds the re-rendered files:\n\n${changed.map((f) => `- ${inlineCode(f)}`).join("\n")}\n`;
+    const open = await gh.findOpenPull(base, DRIFT_BRANCH);
+    const result = await gh.proposeChange(
       snapshot,
       { base, branch: DRIFT_BRANCH, files, message: title, title, body, labels: ["promfleet", "drift"] },
       open,

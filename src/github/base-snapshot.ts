@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import type { GitHub } from "./client.js";
+import type { Session } from "./session.js";
 
 export interface BaseSnapshot {
   /** The base commit's files, extracted. */
@@ -14,14 +15,19 @@ export interface BaseSnapshot {
   cleanup(): Promise<void>;
 }
 
+/** See `GitHub.snapshotBase`. Kept for callers of the port. */
+export function snapshotBase(gh: GitHub, base: string): Promise<BaseSnapshot> {
+  return gh.snapshotBase(base);
+}
+
 /** The base branch's head in two requests, whatever the repository's size: its commit, then its tarball. */
-export async function snapshotBase(gh: GitHub, base: string): Promise<BaseSnapshot> {
-  const commit = await gh.step(`reading branch ${base}`, () =>
-    gh.octokit.rest.repos.getCommit({ owner: gh.owner, repo: gh.repo, ref: base }),
+export async function downloadBase(s: Session, base: string): Promise<BaseSnapshot> {
+  const commit = await s.step(`reading branch ${base}`, () =>
+    s.octokit.rest.repos.getCommit({ owner: s.owner, repo: s.repo, ref: base }),
   );
   const { sha } = commit.data;
-  const archive = await gh.step(`downloading ${base} (${sha.slice(0, 7)})`, () =>
-    gh.octokit.rest.repos.downloadTarballArchive({ owner: gh.owner, repo: gh.repo, ref: sha }),
+  const archive = await s.step(`downloading ${base} (${sha.slice(0, 7)})`, () =>
+    s.octokit.rest.repos.downloadTarballArchive({ owner: s.owner, repo: s.repo, ref: sha }),
   );
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-base-"));
   const cleanup = () => rm(dir, { recursive: true, force: true });

@@ -1,11 +1,17 @@
-import type { GitHub } from "./client.js";
+/** Finding, opening and updating the one pull request of a change, and reading a pull request's state. */
+import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import type { BaseSnapshot } from "./base-snapshot.js";
+import type { GitHub } from "./client.js";
+import { statusOf, type Session } from "./session.js";
 
 export interface ChangeProposal {
   base: string;
   branch: string;
-  /** Repository path -> new content, or null to delete. */
-  files: Map<string, string | null>;
+  /**
+   * Every file the commit writes or deletes, with its mode. (A Map of path -> content, null to delete,
+   * is still accepted from callers not yet migrated to FileChange[]; it writes mode 100644.)
+   */
+  files: readonly FileChange[] | ReadonlyMap<string, string | null>;
   message: string;
   title: string;
   body: string;
@@ -28,16 +34,56 @@ export interface ProposalResult {
   outcome: "created" | "updated" | "unchanged";
 }
 
+/** What promfleet needs to know about a pull request it comments on. */
+export interface PullState {
+  number: number;
+  state: "open" | "closed";
+  headSha: string;
+  /** owner/name of the repository the head branch lives in (a fork's, for a pull request from a fork). */
+  headRepo: string;
+  baseRef: string;
+  baseSha: string;
+}
+
 /** Author and committer of every commit promfleet makes. */
 export const AUTHOR = { name: "promfleet", email: "promfleet@users.noreply.github.com" };
 
-/** The open pull request from `branch` into `base`, if any (one request). */
-export async function findOpenPull(gh: GitHub, base: string, branch: string): Promise<OpenPull | undefined> {
-  const { data } = await gh.step("looking for an open pull request", () =>
-    gh.octokit.rest.pulls.list({
-      owner: gh.owner,
-      repo: gh.repo,
-      head: `${gh.owner}:${branch}`,
+/** The open pull request from `branch` into `base`, if any (one request). Kept for callers of the port. */
+export function findOpenPull(gh: GitHub, base: string, branch: string): Promise<OpenPull | undefined> {
+  return gh.findOpenPull(base, branch);
+}
+
+/** See `GitHub.proposeChange`. Kept for callers of the port. */
+export function proposeChange(
+  gh: GitHub,
+  base: BaseSnapshot,
+  p: ChangeProposal,
+  open?: OpenPull,
+): Promise<ProposalResult> {
+  return gh.proposeChange(base, p, open);
+}
+
+/** A pull request's number, state, head and base (one request); a clear error when there is none. */
+export async function readPull(s: Session, number: number): Promise<PullState> {
+  const { data } = await s.step(`reading pull request #${number}`, () =>
+    s.octokit.rest.pulls.get({ owner: s.owner, repo: s.repo, pull_number: number }),
+  );
+  return {
+    number: data.number,
+    state: data.state === "open" ? "open" : "closed",
+    headSha: data.head.sha,
+    headRepo: data.head.repo?.full_name ?? "",
+    baseRef: data.base.ref,
+    baseSha: data.base.sha,
+  };
+}
+
+export async function openPullOf(s: Session, base: string, branch: string): Promise<OpenPull | undefined> {
+  const { data } = await s.step("looking for an open pull request", () =>
+    s.octokit.rest.pulls.list({
+      owner: s.owner,
+      repo: s.repo,
+      head: `${s.owner}:${branch}`,
       base,
       state: "open",
     }),
@@ -60,18 +106,18 @@ export async function findOpenPull(gh: GitHub, base: string, branch: string): Pr
  * repeated: the commit is deterministic (same tree, parent and dates give the same sha), the branch is
  * force-moved to it, the pull request is found before it is created, labels are added only when missing.
  */
-export async function proposeChange(
-  gh: GitHub,
+export async function commitAndOpen(
+  s: Session,
   base: BaseSnapshot,
   p: ChangeProposal,
   open?: OpenPull,
 ): Promise<ProposalResult> {
-  const { owner, repo, octokit } = gh;
-  const tree = await gh.step("creating the tree", () =>
-    octokit.rest.git.createTree({ owner, repo, base_tree: base.tree, tree: treeEntries(p.files) }),
+  const { owner, repo, octokit } = s;
+  const tree = await s.step("creating the tree", () =>
+    octokit.rest.git.createTree({ owner, repo, base_tree: base.tree, tree: treeEntries(asChanges(p.files)) }),
   );
   const identity = { ...AUTHOR, date: base.date };
-  const commit = await gh.step("creating the commit", () =>
+  const commit = await s.step("creating the commit", () =>
     octokit.rest.git.createCommit({
       owner,
       repo,
@@ -83,11 +129,11 @@ export async function proposeChange(
     }),
   );
   const sha = commit.data.sha;
-  if (open?.headSha !== sha) await moveBranch(gh, p.branch, sha, open !== undefined);
-  const pr = open ? await updatePull(gh, open, p) : await createPull(gh, p);
+  if (open?.headSha !== sha) await moveBranch(s, p.branch, sha, open !== undefined);
+  const pr = open ? await updatePull(s, open, p) : await createPull(s, p);
   const missing = p.labels.filter((l) => !(open?.labels ?? []).includes(l));
   if (missing.length > 0)
-    await gh.step("labelling the pull request", () =>
+    await s.step("labelling the pull request", () =>
       octokit.rest.issues.addLabels({ owner, repo, issue_number: pr.number, labels: missing }),
     );
   const textChanged = open !== undefined && (open.title !== p.title || open.body !== p.body);
@@ -95,36 +141,43 @@ export async function proposeChange(
   return { pr, commit: sha, outcome };
 }
 
-function treeEntries(files: Map<string, string | null>) {
-  return [...files]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([path, content]) =>
-      content === null
-        ? { path, mode: "100644" as const, type: "blob" as const, sha: null }
-        : { path, mode: "100644" as const, type: "blob" as const, content },
-    );
+function asChanges(files: ChangeProposal["files"]): FileChange[] {
+  if (Array.isArray(files)) return normaliseChanges(files);
+  const fromMap = [...(files as ReadonlyMap<string, string | null>)].map(([path, content]) =>
+    content === null ? deleteFile(path) : writeFile(path, content),
+  );
+  return normaliseChanges(fromMap);
+}
+
+function treeEntries(changes: FileChange[]) {
+  return changes.map((c) =>
+    c.kind === "delete"
+      ? // A deletion's mode is ignored by GitHub, but the field is required.
+        { path: c.path, mode: "100644" as const, type: "blob" as const, sha: null }
+      : { path: c.path, mode: c.mode, type: "blob" as const, content: c.content },
+  );
 }
 
 /** A new branch is created; an existing one (an earlier run, maybe on an older base) is force-moved. */
-async function moveBranch(gh: GitHub, branch: string, sha: string, likelyExists: boolean): Promise<void> {
-  const { owner, repo, octokit } = gh;
+async function moveBranch(s: Session, branch: string, sha: string, likelyExists: boolean): Promise<void> {
+  const { owner, repo, octokit } = s;
   const update = () => octokit.rest.git.updateRef({ owner, repo, ref: `heads/${branch}`, sha, force: true });
   const create = () => octokit.rest.git.createRef({ owner, repo, ref: `refs/heads/${branch}`, sha });
-  await gh.step(`moving branch ${branch}`, async () => {
+  await s.step(`moving branch ${branch}`, async () => {
     try {
       await (likelyExists ? update() : create());
     } catch (e) {
-      if ((e as { status?: number }).status !== 422) throw e;
+      if (statusOf(e) !== 422) throw e;
       await (likelyExists ? create() : update());
     }
   });
 }
 
-async function createPull(gh: GitHub, p: ChangeProposal): Promise<{ number: number; url: string }> {
-  const { data } = await gh.step("opening the pull request", () =>
-    gh.octokit.rest.pulls.create({
-      owner: gh.owner,
-      repo: gh.repo,
+async function createPull(s: Session, p: ChangeProposal): Promise<{ number: number; url: string }> {
+  const { data } = await s.step("opening the pull request", () =>
+    s.octokit.rest.pulls.create({
+      owner: s.owner,
+      repo: s.repo,
       base: p.base,
       head: p.branch,
       title: p.title,
@@ -135,15 +188,15 @@ async function createPull(gh: GitHub, p: ChangeProposal): Promise<{ number: numb
 }
 
 async function updatePull(
-  gh: GitHub,
+  s: Session,
   open: OpenPull,
   p: ChangeProposal,
 ): Promise<{ number: number; url: string }> {
   if (open.title !== p.title || open.body !== p.body)
-    await gh.step("updating the pull request", () =>
-      gh.octokit.rest.pulls.update({
-        owner: gh.owner,
-        repo: gh.repo,
+    await s.step("updating the pull request", () =>
+      s.octokit.rest.pulls.update({
+        owner: s.owner,
+        repo: s.repo,
         pull_number: open.number,
         title: p.title,
         body: p.body,
