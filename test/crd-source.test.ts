@@ -9,17 +9,11 @@ import path from "node:path";
 import { execa } from "execa";
 import { strToU8, zipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  cachedCrds,
-  crdCacheDir,
-  escapeModulePath,
-  fetchCrds,
-  goProxy,
-  moduleHash,
-  PINNED_CRDS,
-  resolveCrds,
-  type PinnedCrds,
-} from "../src/validate/crd-source.js";
+import { cachedCrds, crdCacheDir } from "../src/validate/crd-cache.js";
+import { PINNED_CRDS, type PinnedCrds } from "../src/validate/crd-pins.js";
+import { fetchCrds, resolveCrds } from "../src/validate/crd-source.js";
+import { moduleHash } from "../src/validate/go-module-hash.js";
+import { escapeModulePath, goProxy } from "../src/validate/go-proxy.js";
 import { exampleFleetRepo, promfleet } from "./helpers/fleet-repo.js";
 
 const MODULE = "example.dev/Thing-controller";
@@ -36,6 +30,14 @@ const CRD = [
   "",
 ].join("\n");
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+/**
+ * Expected values computed outside promfleet, once, from the files below written to disk:
+ * `sha256sum config/crds.yaml`, and the module hash as Go's dirhash defines it with system tools
+ * (`find . -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | xxd -r -p | base64`); the first test
+ * also checks it against what `go mod download -json` prints.
+ */
+const CRD_SHA256 = "2c4c51c0f2124a922a2b71e30c5ead2144c4a470fdf30dd4251c4e55fbb79de2";
+const MODULE_H1 = "h1:hnW7msuw0xojizqVojaV30JXxnOhxpQca3I0Gy5TXOw=";
 
 /** A module zip laid out as the Go module proxy serves it: every file under <module>@<version>/. */
 const moduleFiles: Record<string, Uint8Array> = Object.fromEntries(
@@ -70,7 +72,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-const pins = (h1: string, fileSha = sha256(CRD)): PinnedCrds => ({
+const pins = (h1: string, fileSha = CRD_SHA256): PinnedCrds => ({
   version: "test-v1",
   modules: [
     {
@@ -119,13 +121,18 @@ describe("CRDs from the pinned upstream releases (Go module proxy)", () => {
     });
     expect(r.stderr).toBe("");
     const sum = (JSON.parse(r.stdout) as { Sum: string }).Sum;
-    expect(sum).toMatch(/^h1:/);
-    expect(moduleHash(moduleFiles)).toBe(sum);
+    expect(sum).toBe(MODULE_H1);
+    expect(moduleHash(moduleFiles)).toBe(MODULE_H1);
+  });
+
+  it("computes the module hash and file checksum recorded independently", () => {
+    expect(moduleHash(moduleFiles)).toBe(MODULE_H1);
+    expect(sha256(CRD)).toBe(CRD_SHA256);
   });
 
   it("downloads, verifies the module hash and each file, and caches the CRD files", async () => {
     const dir = path.join(await tmp(), "crds");
-    const files = await fetchCrds(pins(moduleHash(moduleFiles)), dir, { GOPROXY: `${proxy},direct` });
+    const files = await fetchCrds(pins(MODULE_H1), dir, { GOPROXY: `${proxy},direct` });
     expect(files).toEqual([path.join(dir, "thing-crds.yaml")]);
     expect(await readFile(files[0] as string, "utf8")).toBe(CRD);
   });
@@ -134,7 +141,7 @@ describe("CRDs from the pinned upstream releases (Go module proxy)", () => {
     const dir = path.join(await tmp(), "crds");
     const wrong = `h1:${Buffer.alloc(32).toString("base64")}`;
     await expect(fetchCrds(pins(wrong), dir, { GOPROXY: proxy })).rejects.toThrow(
-      `${proxy}/example.dev/!thing-controller/@v/${VERSION}.zip: module hash ${moduleHash(moduleFiles)} ` +
+      `${proxy}/example.dev/!thing-controller/@v/${VERSION}.zip: module hash ${MODULE_H1} ` +
         `is not the pinned ${wrong} of ${MODULE}@${VERSION}; nothing was cached`,
     );
     expect(existsSync(dir)).toBe(false);
@@ -142,16 +149,16 @@ describe("CRDs from the pinned upstream releases (Go module proxy)", () => {
 
   it("caches nothing when a pinned file's checksum is inconsistent with the verified module", async () => {
     const dir = path.join(await tmp(), "crds");
-    const p = pins(moduleHash(moduleFiles), "0".repeat(64));
+    const p = pins(MODULE_H1, "0".repeat(64));
     await expect(fetchCrds(p, dir, { GOPROXY: proxy })).rejects.toThrow(
-      `config/crds.yaml is sha256 ${sha256(CRD)}, not the pinned ${"0".repeat(64)}`,
+      `config/crds.yaml is sha256 ${CRD_SHA256}, not the pinned ${"0".repeat(64)}`,
     );
     expect(existsSync(dir)).toBe(false);
   });
 
   it("uses a complete cache without the network, and refuses an altered one", async () => {
     const env = { XDG_CACHE_HOME: await tmp() };
-    const p = pins(moduleHash(moduleFiles));
+    const p = pins(MODULE_H1);
     const dir = crdCacheDir(p, env);
     expect(dir).toBe(path.join(env.XDG_CACHE_HOME, "promfleet", "crds", "test-v1"));
     expect(await resolveCrds({ crds: [] }, p, env)).toBeUndefined();
@@ -185,7 +192,7 @@ describe("CRDs from the pinned upstream releases (Go module proxy)", () => {
     try {
       const withAuth = url.replace("http://", "http://ci:s3cret-token@");
       const dir = path.join(await tmp(), "crds");
-      const p = pins(moduleHash(moduleFiles));
+      const p = pins(MODULE_H1);
       expect(await fetchCrds(p, dir, { GOPROXY: withAuth })).toHaveLength(1);
 
       const wrong = url.replace("http://", "http://ci:wrong-token@");
@@ -259,7 +266,7 @@ describe("validate --fetch-crds with the pinned releases", () => {
 
     const cached = crdCacheDir(PINNED_CRDS, { XDG_CACHE_HOME: cache });
     for (const f of PINNED_CRDS.modules.flatMap((m) => m.files))
-      expect(sha256(await readFile(path.join(cached, f.name)))).toBe(f.sha256);
+      expect((await execa("sha256sum", [path.join(cached, f.name)])).stdout.split(" ")[0]).toBe(f.sha256);
 
     // the cache serves later runs with no network at all
     const offline = await promfleet(dir, ["validate", "--json"], { XDG_CACHE_HOME: cache, GOPROXY: "off" });

@@ -177,7 +177,7 @@ describe("promfleet diff", () => {
     expect((await promfleet(dir, ["onboard-cluster", "edge-1"])).code).toBe(0);
     const md = await diffText("markdown");
     expect(md).toContain("| `edge-1` | added | 5 |");
-    expect(md).toContain("<details><summary>edge\\-1: added</summary>");
+    expect(md).toContain("<details><summary>edge-1: added</summary>");
     const bad = await promfleet(dir, ["diff", "--format", "yaml"]);
     expect(bad.code).toBe(2);
   });

@@ -13,9 +13,10 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { freshnessQuery, verifyFleet, VerifyError, type VerifyResult } from "../src/verify/index.js";
+import { PromfleetError } from "../src/util/errors.js";
+import { verifyFleet, VerifyError, type VerifyResult } from "../src/verify/index.js";
 import { e2eSkipReason } from "./support/e2e/env.js";
-import { exampleFleetRepo, promfleet } from "./helpers/fleet-repo.js";
+import { exampleFleetRepo, promfleet, repoRoot } from "./helpers/fleet-repo.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
 import { AGGREGATOR, loadFleetValues } from "./support/e2e/fleet-input.js";
 import { freePort } from "./support/e2e/prometheus-process.js";
@@ -51,6 +52,10 @@ const json = (res: http.ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(typeof body === "string" ? body : JSON.stringify(body));
 };
+
+/** The query the README documents under "Verifying a fleet", written out independently of the code. */
+const DOCUMENTED_QUERY =
+  'max by (cluster) (timestamp(up{cluster!=""})) or max by (cluster) (max_over_time(timestamp(up{cluster!=""})[3600s:60s]))';
 
 const vector = (evalTime: number, newest: Record<string, number>) => ({
   status: "success",
@@ -98,7 +103,7 @@ describe("verifyFleet (fake aggregators)", () => {
     });
     expect(r).toEqual<VerifyResult>({
       ok: false,
-      query: freshnessQuery(),
+      query: DOCUMENTED_QUERY,
       clusters: [
         { cluster: "a", status: "receiving", lastSampleAgeSeconds: 9.5 },
         { cluster: "b", status: "stale", lastSampleAgeSeconds: 110 },
@@ -107,8 +112,13 @@ describe("verifyFleet (fake aggregators)", () => {
     });
     const u = new URL(srv.requests[0]?.url ?? "", srv.url);
     expect(u.pathname).toBe("/api/v1/query");
-    expect(u.searchParams.get("query")).toBe(freshnessQuery());
+    expect(u.searchParams.get("query")).toBe(DOCUMENTED_QUERY);
     expect(u.searchParams.get("time")).toBe("1800000000.000");
+  });
+
+  it("runs the query the README documents", async () => {
+    const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
+    expect(readme).toContain(`\`${DOCUMENTED_QUERY}\``);
   });
 
   it("reports every cluster the aggregator knows when no clusters are given; keeps a path prefix", async () => {
@@ -222,7 +232,7 @@ describe("verifyFleet (fake aggregators)", () => {
         clusters: ["a"],
         maxStalenessSeconds: 60,
         waitSeconds: 0,
-        auth: { basic: { username: "ops", password } },
+        auth: { basic: { username: "ops", password }, allowInsecureHttpAuth: true },
       }),
     );
     expect(srv.requests[0]?.headers.authorization).toBe(
@@ -238,7 +248,7 @@ describe("verifyFleet (fake aggregators)", () => {
         clusters: ["a"],
         maxStalenessSeconds: 60,
         waitSeconds: 0,
-        auth: { bearerToken: token },
+        auth: { bearerToken: token, allowInsecureHttpAuth: true },
       }),
     );
     expect(srv.requests[1]?.headers.authorization).toBe(`Bearer ${token}`);
@@ -254,6 +264,7 @@ describe("verifyFleet (fake aggregators)", () => {
         waitSeconds: 0.5,
         pollIntervalSeconds: 0.2,
         onProgress: (m) => progress.push(m),
+        auth: { allowInsecureHttpAuth: true },
       }),
     );
     expect(srv.requests[2]?.headers.authorization).toBe(
@@ -264,6 +275,43 @@ describe("verifyFleet (fake aggregators)", () => {
       expect(text).not.toContain(Buffer.from(`ops:${password}`).toString("base64"));
     }
     expect(progress.length).toBeGreaterThan(0);
+  });
+
+  it("refuses to send basic auth, a bearer token or URL credentials over http:// unless asked by name", async () => {
+    const t = Date.now() / 1000;
+    const srv = await fake((_req, res) => json(res, 200, vector(t, { a: t })));
+    const base = { aggregatorUrl: srv.url, clusters: ["a"], maxStalenessSeconds: 60, waitSeconds: 5 };
+    const attempts = [
+      { ...base, auth: { basic: { username: "ops", password: "pw-123456" } } },
+      { ...base, auth: { bearerToken: "tok-123456" } },
+      { ...base, aggregatorUrl: srv.url.replace("http://", "http://ops:pw-123456@") },
+    ];
+    for (const o of attempts) {
+      const e = await verifyFleet(o).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(PromfleetError);
+      expect((e as PromfleetError).exitCode).toBe(2);
+      expect((e as Error).message).toMatch(
+        /refusing to send (basic auth|a bearer token) over plain http:\/\//,
+      );
+      expect((e as Error).message).toContain("--allow-insecure-http-auth");
+      expect((e as Error).message).not.toContain("pw-123456");
+    }
+    expect(srv.requests).toHaveLength(0);
+
+    const dir = await exampleFleetRepo();
+    const cli = ["verify", "--aggregator-url", srv.url, "--cluster", "a", "--username", "ops", "--json"];
+    const env = { PROMFLEET_AGGREGATOR_PASSWORD: "pw-123456" };
+    const refused = await promfleet(dir, cli, env);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stdout).error).toContain("--allow-insecure-http-auth");
+    expect(srv.requests).toHaveLength(0);
+    const allowed = await promfleet(dir, [...cli, "--allow-insecure-http-auth"], env);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(srv.requests[0]?.headers.authorization).toBe(
+      `Basic ${Buffer.from("ops:pw-123456").toString("base64")}`,
+    );
+    // without credentials, plain http:// needs no flag
+    expect((await verifyFleet(base)).ok).toBe(true);
   });
 
   it("waits: retries a failing aggregator and polls until every cluster is receiving", async () => {

@@ -5,6 +5,7 @@ import { diffTrees } from "../diff/semantic.js";
 import { loadFleet } from "../fleet/load.js";
 import { readClusterTree } from "../layout/tree.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { reportError } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
 
 interface DiffFlags extends GlobalOptions {
@@ -12,21 +13,33 @@ interface DiffFlags extends GlobalOptions {
   format: string;
 }
 
+const FORMATS: DiffFormat[] = ["text", "markdown", "json"];
+
 export function registerDiffCommand(program: Command): void {
   program
     .command("diff")
     .description("what changes on which cluster between a git ref's rendered tree and the working tree")
     .option("--base <ref>", "git ref to compare with (default: merge base with origin/<branch>, else HEAD)")
-    .option("--format <format>", "text, markdown or json", "text")
+    .option("--format <format>", "text, markdown or json (json: errors too, as {error, problems})", "text")
     .action(
       action<DiffFlags>(async (o) => {
-        if (!["text", "markdown", "json"].includes(o.format))
-          throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
-        const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-        const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
-        const diffs = diffTrees(await filesAtRef(o.dir, base), readClusterTree(o.dir));
-        process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
-        return ExitCode.ok;
+        try {
+          return await diffCommand(o);
+        } catch (e) {
+          // --format json is this command's --json: a consumer parsing stdout gets JSON on failure too.
+          if (o.format === "json") return reportError(e, true);
+          throw e;
+        }
       }),
     );
+}
+
+async function diffCommand(o: DiffFlags): Promise<number> {
+  if (!FORMATS.includes(o.format as DiffFormat))
+    throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
+  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+  const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
+  const diffs = diffTrees(await filesAtRef(o.dir, base), readClusterTree(o.dir));
+  process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
+  return ExitCode.ok;
 }

@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
 import { ExitCode } from "../util/errors.js";
 import { color, createOutput, type Output } from "../util/output.js";
-import { crdCacheDir, PINNED_CRDS, resolveCrds } from "../validate/crd-source.js";
+import { crdCacheDir } from "../validate/crd-cache.js";
+import { PINNED_CRDS } from "../validate/crd-pins.js";
+import { resolveCrds } from "../validate/crd-source.js";
 import {
   unlistedClusterFolders,
   validateFleet,

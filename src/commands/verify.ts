@@ -19,6 +19,7 @@ interface VerifyFlags extends GlobalOptions {
   bearerTokenEnv?: string;
   caFile?: string;
   insecureSkipTlsVerify?: boolean;
+  allowInsecureHttpAuth?: boolean;
   ifConfigured?: boolean;
 }
 
@@ -52,6 +53,10 @@ export function registerVerifyCommand(program: Command): void {
     .option("--bearer-token-env <var>", "bearer token, read from this environment variable")
     .option("--ca-file <file>", "CA bundle that signs the aggregator's certificate")
     .option("--insecure-skip-tls-verify", "do not verify the aggregator's certificate (you asked for it)")
+    .option(
+      "--allow-insecure-http-auth",
+      "send basic auth or a bearer token over plain http:// (refused otherwise: anyone on the path can read it)",
+    )
     .option("--if-configured", "exit 0 without checking when no aggregator URL is given or in the spec")
     .option("--json", "print the result as JSON on stdout")
     .action(action<VerifyFlags>((o) => verifyCommand(o, createOutput(Boolean(o.json)))));
@@ -104,6 +109,7 @@ async function authOf(o: VerifyFlags, specUser: string | undefined) {
     bearerToken,
     caFile: o.caFile,
     insecureSkipTlsVerify: Boolean(o.insecureSkipTlsVerify),
+    allowInsecureHttpAuth: Boolean(o.allowInsecureHttpAuth),
   };
 }
 

@@ -14,10 +14,28 @@ export function formatDiff(diffs: ClusterDiff[], format: DiffFormat): string {
 
 function markdown(diffs: ClusterDiff[]): string {
   if (diffs.length === 0) return "No cluster changes.";
-  const rows = diffs.map((d) => `| ${inlineCode(d.cluster)} | ${d.status} | ${d.changes.length} |`);
+  const rows = diffs.map((d) => `| ${inlineCode(oneLine(d.cluster))} | ${d.status} | ${d.changes.length} |`);
   const details = diffs.map(
     (d) =>
-      `<details><summary>${escapeMarkdown(d.cluster)}: ${d.status}</summary>\n\n${d.changes.map((c) => `- ${escapeMarkdown(c)}`).join("\n")}\n\n</details>`,
+      `<details><summary>${htmlText(`${d.cluster}: ${d.status}`)}</summary>\n\n${d.changes.map((c) => `- ${escapeMarkdown(c)}`).join("\n")}\n\n</details>`,
   );
   return ["| cluster | change | details |", "| --- | --- | --- |", ...rows, "", ...details].join("\n");
+}
+
+/**
+ * Text inside a raw HTML block (`<details><summary>…`): markdown escapes are not processed there, so it is
+ * HTML-escaped instead, kept on one line (a blank line would end the block) and its @-mentions defused.
+ */
+function htmlText(text: string): string {
+  return oneLine(text)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/@/g, "@\u200b");
+}
+
+/** A folder name may hold any line terminator; each would end a table row or an HTML block. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\v\f\u0085\u2028\u2029]+/g, " ");
 }

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { parseAllDocuments } from "yaml";
 
 /** A parsed YAML mapping. */
 export type Json = Record<string, unknown>;
@@ -63,4 +64,29 @@ export function show(v: unknown): string {
 /** A string that reads unambiguously without quotes: not empty, no spaces, not a number, boolean or null. */
 function isPlain(s: string): boolean {
   return /^[\w.:/+@-]+$/.test(s) && !/^(-?\d+(\.\d+)?|true|false|null)$/.test(s);
+}
+
+/**
+ * The value with every multi-line string that holds YAML documents (a Secret's stringData carrying a
+ * config file, an embedded ytt overlay) replaced by its parsed content, so a change inside it is
+ * described by path instead of as two long strings. Several documents are keyed `Kind name`, else by index.
+ */
+export function expandEmbeddedYaml(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(expandEmbeddedYaml);
+  if (isObject(v)) return Object.fromEntries(Object.entries(v).map(([k, c]) => [k, expandEmbeddedYaml(c)]));
+  return typeof v === "string" && v.includes("\n") ? (embeddedYaml(v) ?? v) : v;
+}
+
+function embeddedYaml(text: string): unknown {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0)) return undefined;
+  const objects = docs.map((d) => d.toJS() as unknown).filter(isObject);
+  if (objects.length === 0) return undefined;
+  if (objects.length === 1) return expandEmbeddedYaml(objects[0]);
+  return Object.fromEntries(
+    objects.map((o, i) => [
+      o.kind ? `${String(o.kind)} ${String(get(o, ["metadata", "name"]))}` : String(i),
+      expandEmbeddedYaml(o),
+    ]),
+  );
 }

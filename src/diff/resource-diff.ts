@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments } from "yaml";
-import { arrow, changedPaths, get, isObject, type Json } from "./json.js";
+import { arrow, changedPaths, expandEmbeddedYaml, get, isObject, type Json } from "./json.js";
 
 /** Generic changed paths shown per resource before "and N more". */
 const MAX_PATHS = 5;
@@ -43,7 +43,7 @@ export function diffResources(file: string, before: string, after: string): stri
     const [rb, ra] = [b.get(key), a.get(key)];
     if (!rb) return [`${file}: ${key} added`];
     if (!ra) return [`${file}: ${key} removed`];
-    return isDeepStrictEqual(rb, ra) ? [] : resourceChanges(`${file}: ${key}`, rb, ra);
+    return isDeepStrictEqual(rb, ra) ? [] : resourceChanges(file, key, rb, ra);
   });
 }
 
@@ -56,16 +56,35 @@ function index(text: string): Map<string, Json> {
   );
 }
 
-function resourceChanges(where: string, before: Json, after: Json): string[] {
+function resourceChanges(file: string, key: string, before: Json, after: Json): string[] {
+  const where = `${file}: ${key}`;
   const named = NAMED.filter((n) => n.kind === before.kind);
   const namedPaths = named.flatMap((n) => n.paths.map((p) => p.join(".")));
   const lines = named
     .filter((n) => n.paths.some((p) => !isDeepStrictEqual(get(before, p), get(after, p))))
     .map((n) => `${where} ${n.label}: ${describe(before, n)} → ${describe(after, n)}`);
-  const rest = changedPaths(before, after).filter(([p]) => !namedPaths.some((n) => p.startsWith(n)));
+  const paths = changedPaths(expandEmbeddedYaml(before), expandEmbeddedYaml(after)).filter(
+    ([p]) => !namedPaths.some((n) => p.startsWith(n)),
+  );
+  const credentials = paths.flatMap(([p, b, a]) => credentialChange(p, b, a) ?? []);
+  const rest = paths.filter(([p, b, a]) => !credentialChange(p, b, a));
   const shown = rest.slice(0, MAX_PATHS).map(([p, b, a]) => `${where} ${p}: ${arrow(b, a)}`);
   const more = rest.length > MAX_PATHS ? [`${where}: and ${rest.length - MAX_PATHS} more fields`] : [];
-  return [...lines, ...shown, ...more];
+  return [...lines, ...credentials.map((c) => `${file}: ${c}`), ...shown, ...more];
+}
+
+/**
+ * A user of a Prometheus web config (`basic_auth_users.<cluster>`: the clusters the aggregator accepts)
+ * added, given a new password hash or removed, in those terms; undefined for any other path. The hash
+ * itself is never shown: it says nothing to a reviewer.
+ */
+function credentialChange(path: string, before: unknown, after: unknown): string | undefined {
+  const user = /(?:^|\.)basic_auth_users\.([^.]+)$/.exec(path)?.[1];
+  if (!user) return undefined;
+  if (before === undefined) return `credential of cluster ${user} added (the aggregator accepts its writes)`;
+  if (after === undefined)
+    return `credential of cluster ${user} removed (the aggregator no longer accepts it)`;
+  return `credential of cluster ${user} rotated (new password hash)`;
 }
 
 /** A named field's value in full: App fetch entries as `url@ref subPath`, others as they are. */

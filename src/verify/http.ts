@@ -8,13 +8,17 @@
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
+import { ExitCode, PromfleetError } from "../util/errors.js";
+import { basicAuthorization, redactUrl, splitCredentials, type UrlCredentials } from "../util/redact.js";
 import { VerifyError } from "./errors.js";
 
 export interface HttpAuth {
-  basic?: { username: string; password: string };
+  basic?: UrlCredentials;
   bearerToken?: string;
   caFile?: string;
   insecureSkipTlsVerify?: boolean;
+  /** Send credentials over plain http:// (readable by anyone on the path); only when asked by name. */
+  allowInsecureHttpAuth?: boolean;
 }
 
 export interface HttpAnswer {
@@ -24,21 +28,12 @@ export interface HttpAnswer {
   body: string;
 }
 
+/** Answers larger than this are cut: a Prometheus query result for a fleet is far smaller. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
 /** The URL as it may appear in messages: credentials in it are replaced, query strings dropped. */
 export function displayUrl(u: URL | string): string {
-  let url: URL;
-  try {
-    url = new URL(String(u));
-  } catch {
-    return "<invalid URL>";
-  }
-  if (url.username || url.password) {
-    url.username = "***";
-    url.password = "";
-  }
-  url.search = "";
-  url.hash = "";
-  return url.toString();
+  return redactUrl(u, { dropQuery: true });
 }
 
 /** Removes anything that looks like a credential from text that came back from a server. */
@@ -50,29 +45,35 @@ export function scrub(text: string, secrets: readonly string[]): string {
 
 /** Every form in which a credential could come back: plain, and as the basic auth header value. */
 export function secretsOf(auth: HttpAuth | undefined, url?: URL): string[] {
-  const s: string[] = [];
-  const basic = (user: string, password: string) => {
-    s.push(password);
-    s.push(Buffer.from(`${user}:${password}`).toString("base64"));
-  };
-  if (auth?.basic) basic(auth.basic.username, auth.basic.password);
-  if (auth?.bearerToken) s.push(auth.bearerToken);
-  if (url?.password) {
-    basic(decodeURIComponent(url.username), decodeURIComponent(url.password));
-    s.push(url.password);
-  }
-  return s.filter(Boolean);
+  const basics = [auth?.basic, url && splitCredentials(url).credentials].filter((c): c is UrlCredentials =>
+    Boolean(c?.password),
+  );
+  return [
+    ...basics.flatMap((c) => [c.password, encodeURIComponent(c.password), basicAuthorization(c).slice(6)]),
+    ...(auth?.bearerToken ? [auth.bearerToken] : []),
+  ].filter(Boolean);
 }
 
-function authHeaders(auth: HttpAuth | undefined): Record<string, string> {
+/** The Authorization header for the flags or the URL's own user-info; none without credentials. */
+function authorization(url: URL, auth: HttpAuth | undefined): string | undefined {
   if (auth?.basic && auth.bearerToken)
     throw new VerifyError("set either basic auth or a bearer token for the aggregator, not both");
-  if (auth?.basic) {
-    const raw = `${auth.basic.username}:${auth.basic.password}`;
-    return { authorization: `Basic ${Buffer.from(raw).toString("base64")}` };
-  }
-  if (auth?.bearerToken) return { authorization: `Bearer ${auth.bearerToken}` };
-  return {};
+  if (auth?.basic) return basicAuthorization(auth.basic);
+  if (auth?.bearerToken) return `Bearer ${auth.bearerToken}`;
+  const inUrl = splitCredentials(url).credentials;
+  return inUrl && basicAuthorization(inUrl);
+}
+
+/** Credentials over http:// can be read by anyone between here and the aggregator. */
+function refuseCleartextCredentials(url: URL, auth: HttpAuth | undefined): void {
+  if (url.protocol !== "http:" || auth?.allowInsecureHttpAuth) return;
+  const kind = auth?.bearerToken ? "a bearer token" : "basic auth";
+  throw new PromfleetError(
+    `${displayUrl(url)}: refusing to send ${kind} over plain http://, where anyone on the network path can read it\n` +
+      "fix: use the aggregator's https:// URL (--ca-file for a private CA), or pass --allow-insecure-http-auth " +
+      "if this connection cannot be intercepted (e.g. a kubectl port-forward)",
+    ExitCode.badInput,
+  );
 }
 
 const caCache = new Map<string, Buffer>();
@@ -88,17 +89,19 @@ function readCa(file: string): Buffer {
   }
 }
 
+const UNTRUSTED_CERT = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+]);
+
 function describeNetworkError(e: NodeJS.ErrnoException): string {
   const code = e.code ?? "";
   if (code === "ECONNREFUSED") return "connection refused (is the aggregator running and the port right?)";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return `host not found (${e.message})`;
   if (code === "ECONNRESET") return "connection reset by the server";
-  if (
-    code === "DEPTH_ZERO_SELF_SIGNED_CERT" ||
-    code === "SELF_SIGNED_CERT_IN_CHAIN" ||
-    code === "UNABLE_TO_VERIFY_LEAF_SIGNATURE" ||
-    code === "UNABLE_TO_GET_ISSUER_CERT_LOCALLY"
-  )
+  if (UNTRUSTED_CERT.has(code))
     return `TLS certificate not trusted (${code}); pass the aggregator's CA file, or skip verification explicitly`;
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
     return `TLS certificate does not match the host name (${e.message})`;
@@ -107,67 +110,72 @@ function describeNetworkError(e: NodeJS.ErrnoException): string {
   return e.message || code || String(e);
 }
 
-export async function httpGet(
+/** Request options: where, which headers (credentials only after the cleartext check), which TLS trust. */
+function requestOptions(url: URL, opts: { auth?: HttpAuth; accept?: string }): https.RequestOptions {
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw new VerifyError(`the aggregator URL must be http:// or https://, got ${displayUrl(url)}`);
+  const auth = authorization(url, opts.auth);
+  if (auth) refuseCleartextCredentials(url, opts.auth);
+  const tls: https.RequestOptions =
+    url.protocol === "https:"
+      ? {
+          ...(opts.auth?.caFile ? { ca: readCa(opts.auth.caFile) } : {}),
+          ...(opts.auth?.insecureSkipTlsVerify ? { rejectUnauthorized: false } : {}),
+        }
+      : {};
+  return {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ""),
+    port: url.port || undefined,
+    path: `${url.pathname}${url.search}`,
+    method: "GET",
+    headers: {
+      accept: opts.accept ?? "application/json",
+      "user-agent": "promfleet-verify",
+      ...(auth ? { authorization: auth } : {}),
+    },
+    agent: false,
+    ...tls,
+  };
+}
+
+/** Collects a response body (up to MAX_BODY_BYTES) into an answer. */
+function readAnswer(res: http.IncomingMessage, where: string): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(c);
+    });
+    res.on("end", () =>
+      resolve({
+        status: res.statusCode ?? 0,
+        statusText: res.statusMessage ?? "",
+        contentType: String(res.headers["content-type"] ?? ""),
+        body: Buffer.concat(chunks).toString("utf8"),
+      }),
+    );
+    res.on("error", (e) =>
+      reject(new VerifyError(`reading the answer from ${where} failed: ${describeNetworkError(e)}`)),
+    );
+  });
+}
+
+/** One GET; network failures and timeouts are VerifyErrors naming the URL without credentials. */
+export function httpGet(
   url: URL,
   opts: { auth?: HttpAuth; timeoutMs: number; accept?: string },
 ): Promise<HttpAnswer> {
-  const isHttps = url.protocol === "https:";
-  if (!isHttps && url.protocol !== "http:")
-    throw new VerifyError(`the aggregator URL must be http:// or https://, got ${displayUrl(url)}`);
-  const headers: Record<string, string> = {
-    accept: opts.accept ?? "application/json",
-    "user-agent": "promfleet-verify",
-    ...authHeaders(opts.auth),
-  };
-  // Credentials in the URL itself (https://user:pass@host) become a basic auth header.
-  if (url.username && !headers.authorization) {
-    const raw = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.authorization = `Basic ${Buffer.from(raw).toString("base64")}`;
-  }
-  const tls: https.RequestOptions = {};
-  if (isHttps) {
-    if (opts.auth?.caFile) tls.ca = readCa(opts.auth.caFile);
-    if (opts.auth?.insecureSkipTlsVerify) tls.rejectUnauthorized = false;
-  }
+  const options = requestOptions(url, opts);
   const where = displayUrl(url);
-  return await new Promise<HttpAnswer>((resolve, reject) => {
-    const req = (isHttps ? https : http).request(
-      {
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ""),
-        port: url.port || undefined,
-        path: `${url.pathname}${url.search}`,
-        method: "GET",
-        headers,
-        agent: false,
-        ...tls,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (c: Buffer) => {
-          size += c.length;
-          if (size <= 32 * 1024 * 1024) chunks.push(c);
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? "",
-            contentType: String(res.headers["content-type"] ?? ""),
-            body: Buffer.concat(chunks).toString("utf8"),
-          }),
-        );
-        res.on("error", (e) =>
-          reject(new VerifyError(`reading the answer from ${where} failed: ${describeNetworkError(e)}`)),
-        );
-      },
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    const req = (url.protocol === "https:" ? https : http).request(options, (res) =>
+      readAnswer(res, where).then(resolve, reject),
     );
     req.setTimeout(opts.timeoutMs, () => {
-      req.destroy(
-        Object.assign(new Error(`no answer within ${Math.round(opts.timeoutMs / 100) / 10}s`), {
-          code: "ETIMEDOUT",
-        }),
-      );
+      const seconds = Math.round(opts.timeoutMs / 100) / 10;
+      req.destroy(Object.assign(new Error(`no answer within ${seconds}s`), { code: "ETIMEDOUT" }));
     });
     req.on("error", (e: NodeJS.ErrnoException) =>
       reject(new VerifyError(`cannot reach the aggregator at ${where}: ${describeNetworkError(e)}`)),

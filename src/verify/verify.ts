@@ -23,7 +23,9 @@
  * `stale` when it is older but within the lookback, `missing` when there is none.
  */
 import { VerifyError } from "./errors.js";
-import { displayUrl, httpGet, scrub, secretsOf, type HttpAuth } from "./http.js";
+import { redactUrl } from "../util/redact.js";
+import { displayUrl, httpGet, secretsOf, type HttpAuth } from "./http.js";
+import { newestPerCluster } from "./query-answer.js";
 
 export interface VerifyOptions {
   /** Base URL of the aggregator's Prometheus (with a path prefix if it is served under one). */
@@ -89,20 +91,12 @@ export function classify(
   });
 }
 
-function snippet(body: string, secrets: readonly string[]): string {
-  const oneLine = scrub(body, secrets).replace(/\s+/g, " ").trim();
-  if (!oneLine) return "(empty body)";
-  return oneLine.length > 200 ? `${oneLine.slice(0, 200)}…` : oneLine;
-}
-
 function apiUrl(base: string, path: string): URL {
   let u: URL;
   try {
     u = new URL(base);
   } catch {
-    throw new VerifyError(
-      `the aggregator URL is not a valid URL: ${JSON.stringify(base.replace(/\/\/[^@/]*@/, "//***@"))}`,
-    );
+    throw new VerifyError(`the aggregator URL is not a valid URL: ${JSON.stringify(redactUrl(base))}`);
   }
   if (!u.pathname.endsWith("/")) u.pathname += "/";
   return new URL(path.replace(/^\//, ""), u);
@@ -117,79 +111,8 @@ async function queryNewest(
   const url = apiUrl(o.aggregatorUrl, "api/v1/query");
   url.searchParams.set("query", query);
   url.searchParams.set("time", evalSeconds.toFixed(3));
-  const where = displayUrl(url);
-  const secrets = secretsOf(o.auth, url);
   const answer = await httpGet(url, { auth: o.auth, timeoutMs: (o.requestTimeoutSeconds ?? 15) * 1000 });
-
-  let parsed: unknown;
-  let parseError: string | undefined;
-  try {
-    parsed = JSON.parse(answer.body);
-  } catch (e) {
-    parseError = (e as Error).message;
-  }
-  const obj = (parsed && typeof parsed === "object" ? parsed : undefined) as
-    | {
-        status?: unknown;
-        error?: unknown;
-        errorType?: unknown;
-        data?: { resultType?: unknown; result?: unknown };
-      }
-    | undefined;
-
-  if (answer.status < 200 || answer.status > 299) {
-    const detail =
-      obj && typeof obj.error === "string"
-        ? `${typeof obj.errorType === "string" ? obj.errorType + ": " : ""}${scrub(obj.error, secrets)}`
-        : snippet(answer.body, secrets);
-    const hint =
-      answer.status === 401 || answer.status === 403
-        ? " (check the aggregator credentials)"
-        : answer.status === 404
-          ? " (is this a Prometheus URL, and does it need a path prefix?)"
-          : "";
-    throw new VerifyError(
-      `the aggregator at ${where} answered HTTP ${answer.status}${answer.statusText ? " " + answer.statusText : ""}${hint}: ${detail}`,
-      answer.status,
-    );
-  }
-  if (parseError !== undefined || !obj)
-    throw new VerifyError(
-      `the aggregator at ${where} answered HTTP ${answer.status} with a malformed answer (not JSON: ${parseError ?? "not an object"}): ${snippet(answer.body, secrets)}`,
-      answer.status,
-    );
-  if (obj.status !== "success")
-    throw new VerifyError(
-      `the aggregator at ${where} answered status=${JSON.stringify(obj.status)}${typeof obj.error === "string" ? ": " + scrub(obj.error, secrets) : ""}`,
-      answer.status,
-    );
-  const data = obj.data;
-  if (!data || data.resultType !== "vector" || !Array.isArray(data.result))
-    throw new VerifyError(
-      `the aggregator at ${where} returned a malformed answer: expected data.resultType "vector" with a result list, got ${snippet(JSON.stringify(data ?? null), secrets)}`,
-      answer.status,
-    );
-
-  const newest = new Map<string, number>();
-  for (const item of data.result as unknown[]) {
-    const el = item as { metric?: Record<string, unknown>; value?: unknown };
-    const cluster = el?.metric?.cluster;
-    const value = el?.value;
-    if (typeof cluster !== "string" || !Array.isArray(value) || value.length !== 2)
-      throw new VerifyError(
-        `the aggregator at ${where} returned a malformed sample: ${snippet(JSON.stringify(item), secrets)}`,
-        answer.status,
-      );
-    const ts = Number(value[1]);
-    if (!Number.isFinite(ts))
-      throw new VerifyError(
-        `the aggregator at ${where} returned a non-numeric timestamp for cluster ${cluster}: ${JSON.stringify(value[1])}`,
-        answer.status,
-      );
-    const prev = newest.get(cluster);
-    if (prev === undefined || ts > prev) newest.set(cluster, ts);
-  }
-  return newest;
+  return newestPerCluster(answer, { where: displayUrl(url), secrets: secretsOf(o.auth, url) });
 }
 
 function summary(r: ClusterHealth[]): string {
