@@ -51,11 +51,10 @@ export async function scaffoldFiles(s: InitSettings, specText: string): Promise<
     ["package.json", { content: fleetPackageJson(version), existing: "exclusive" }],
   ]);
   for (const rel of OVERLAYS) files.set(rel, { content: await packageFile(rel), existing: "exclusive" });
-  for (const name of await packageDir(".github/workflows", /\.ya?ml$/))
-    files.set(`.github/workflows/${name}`, {
-      content: forFleetRepository(await packageFile(`.github/workflows/${name}`), version),
-      existing: "exclusive",
-    });
+  for (const name of await packageDir(".github/workflows", /\.ya?ml$/)) {
+    const workflow = forFleetRepository(await packageFile(`.github/workflows/${name}`), version);
+    if (workflow) files.set(`.github/workflows/${name}`, { content: workflow, existing: "exclusive" });
+  }
   for (const name of await packageDir("templates/pr", /\.hbs$/))
     if (!NOT_COPIED_TEMPLATES.has(name))
       files.set(`templates/pr/${name}`, {

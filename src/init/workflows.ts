@@ -1,8 +1,9 @@
 /**
  * promfleet's own workflows run the checkout's build; a fleet repository runs the promfleet its
  * package.json pins. This rewrites a workflow structurally (each job's steps, through the YAML
- * library, comments kept), so any workflow in .github/workflows/ can be copied, and refuses one that
- * needs a file only promfleet's repository has.
+ * library, comments kept), so any workflow in .github/workflows/ can be copied; one that does not run
+ * promfleet (promfleet's own CI) is not for a fleet repository, and one that needs a file only
+ * promfleet's repository has is refused.
  */
 import { isMap, isScalar, isSeq, parseDocument, Scalar, visit, type Document, type YAMLMap } from "yaml";
 
@@ -13,9 +14,12 @@ export const FLEET_ENVIRONMENT = "fleet-production";
 const AGGREGATOR_SECRET = "secrets.PROMFLEET_AGGREGATOR_PASSWORD";
 const INSTALLED = "node_modules/promfleet";
 /** A path into promfleet's repository that a fleet repository does not have (after the rewrite). */
-const REPOSITORY_ONLY_PATH = /(?<![\w/.~-])(?:\.\/)?(?:bin|scripts|src|test|tools|dist)\/[\w./*-]+/;
+const REPOSITORY_ONLY_PATH = /(?<![\w/.~-])(?:\.\/)?(?:\.ci|bin|scripts|src|test|tools|dist)\/[\w./*-]+/;
+const RUNS_PROMFLEET = /\bnode (?:\.\/)?bin\/promfleet\.js\b/;
 
-export function forFleetRepository(workflow: string, version: string): string {
+/** The workflow as a fleet repository's, or undefined when it does not run promfleet. */
+export function forFleetRepository(workflow: string, version: string): string | undefined {
+  if (!RUNS_PROMFLEET.test(workflow)) return undefined;
   const doc = parseDocument(workflow);
   if (doc.errors.length > 0) throw new Error(`not a YAML workflow: ${doc.errors[0]?.message}`);
   const jobs = doc.get("jobs", true);
@@ -57,7 +61,7 @@ function rewriteLine(line: string): string[] {
       `${indent}bash ${INSTALLED}/scripts/install-tools.sh${installer[1]}`,
     ];
   // --no: run the locally installed promfleet, never fetch one from the registry
-  return [line.replace(/\bnode (?:\.\/)?bin\/promfleet\.js\b/g, "npx --no promfleet")];
+  return [line.replace(new RegExp(RUNS_PROMFLEET, "g"), "npx --no promfleet")];
 }
 
 function readsAggregatorPassword(job: YAMLMap): boolean {
