@@ -17,7 +17,7 @@ import {
 import { FLEET_ENVIRONMENT } from "../init/workflows.js";
 import { applyPlan } from "../layout/transaction.js";
 import { planTree, type Plan } from "../layout/tree.js";
-import { renderFleet } from "../render/render.js";
+import { readRenderInputs, renderFleet } from "../render/render.js";
 import { credentialFiles, newCredential, writeCredentialFiles } from "../secrets/credentials.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { createOutput, type Output } from "../util/output.js";
@@ -90,7 +90,7 @@ async function initCommand(dir: string, o: InitFlags & GlobalOptions, out: Outpu
       credential.password,
     );
     await writeCredentialFiles({ ...creds, local: new Map() }, staging); // render sees an encrypted credential
-    const rendered = await renderFleet(spec);
+    const rendered = await renderFleet(spec, await readRenderInputs(spec));
     rendered.warnings.forEach((w) => out.warn(w));
     const plan = withScaffold(await planTree(dir, rendered.files), resolved.writes, creds.repo);
     // the password first: a fleet.yaml must never hold a hash whose password was not kept
