@@ -49,9 +49,10 @@ kube_ldflags() {
   done
 }
 
+# What decides the binaries: the targets, the link flags and every wrapper module's go.mod and go.sum.
 pins_hash() {
   {
-    cat "${BASH_SOURCE[0]}"
+    printf '%s\n' "${targets[@]}" "$(kube_ldflags)"
     find "$modules_dir" -name 'go.mod' -o -name 'go.sum' | LC_ALL=C sort | xargs cat
   } | sha256sum | cut -c1-16
 }
