@@ -5,6 +5,8 @@
 #   scripts/install-cluster-tools.sh                 # build what is missing, print the bin folder
 #   scripts/install-cluster-tools.sh --print-bin-dir # only print where the binaries are (or would be)
 #
+# Beside bin/, crds/ holds the Flux controllers' CRDs, copied from the modules they were built from.
+#
 # Every version is pinned in tools/cluster/<group>/go.mod + go.sum (one wrapper module per binary group:
 # their dependency graphs conflict when merged) and in the link flags below. The binaries go to
 # .tools/cluster/<hash of the pins>/bin, so a second run with the same pins builds nothing, and a bump
@@ -59,7 +61,21 @@ pins_hash() {
 
 bin_dir="$repo_root/.tools/cluster/$(pins_hash)/bin"
 if [[ "${1:-}" == "--print-bin-dir" ]]; then
-  echo "$bin_dir"
+  
+# The Flux controllers watch every kind of their group, so every CRD of both must be served, not only
+# the two test/fixtures/crds holds: copy them from the very modules the binaries were built from.
+crd_dir="$(dirname "$bin_dir")/crds"
+if [[ ! -d "$crd_dir" ]]; then
+  mkdir -p "$crd_dir.tmp"
+  for group_module in flux-source:github.com/fluxcd/source-controller flux-kustomize:github.com/fluxcd/kustomize-controller; do
+    IFS=: read -r group module <<<"$group_module"
+    module_dir="$(cd "$modules_dir/$group" && "$go_bin" list -m -f '{{.Dir}}' "$module")"
+    cp "$module_dir"/config/crd/bases/*.yaml "$crd_dir.tmp/"
+  done
+  chmod -R u+w "$crd_dir.tmp"
+  mv "$crd_dir.tmp" "$crd_dir"
+fi
+echo "$bin_dir"
   exit 0
 fi
 [[ $# -eq 0 ]] || die "usage: $0 [--print-bin-dir]"

@@ -65,6 +65,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     }
   }, 60_000);
 
+  const removed = new Set<string>();
+  const liveClusters = () => [AGGREGATOR, ...AGENTS].filter((c) => !removed.has(c));
   const kube = (cluster: string) => (world as World).cluster(cluster).kube;
   const app = (cluster: string) =>
     kube(cluster).get(`/apis/kappctrl.k14s.io/v1alpha1/namespaces/${PACKAGE_NS}/apps/promfleet-${cluster}`);
@@ -199,4 +201,92 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     ]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }, 400_000);
+
+  it("2. change rollout: a merged fleet-wide overlay change reaches every cluster's ConfigMap within the App's sync period", async () => {
+    const checkout = await fleet.checkout();
+    const base = path.join(checkout, "overlays/base/values.yaml");
+    const text = await readFile(base, "utf8");
+    expect(text).toContain("scrape_interval: 1m");
+    await writeFile(base, text.replace("scrape_interval: 1m", "scrape_interval: 45s"));
+    expect((await promfleet(checkout, ["render"])).code).toBe(0);
+    await fleet.push(checkout, "Scrape every 45s");
+    const merged = Date.now();
+    for (const cluster of liveClusters()) {
+      await waitFor(
+        `the new scrape interval in ${cluster}'s ConfigMap`,
+        async () => {
+          const cm = await kube(cluster).get(
+            `/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`,
+          );
+          const config = YAML.parse(cm?.data?.["prometheus.yml"] ?? "{}") as {
+            global?: { scrape_interval?: string };
+          };
+          return config.global?.scrape_interval === "45s" ? true : undefined;
+        },
+        150_000,
+        1000,
+      );
+      const values = YAML.parse(
+        await readFile(path.join(checkout, `clusters/${cluster}/values.yaml`), "utf8"),
+      );
+      const cm = await kube(cluster).get(`/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`);
+      expect(YAML.parse(cm?.data?.["prometheus.yml"] ?? ""), cluster).toEqual(
+        YAML.parse(values.prometheus.config.prometheus_yml),
+      );
+    }
+    // the App's syncPeriod (1m) plus the package App's own reconcile
+    expect(Date.now() - merged).toBeLessThan(120_000);
+  }, 200_000);
+
+  it("3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched", async () => {
+    const w = world as World;
+    const gone = "edge-2";
+    const edge2Password = await readFile(
+      path.join(fleet.workspace, `.promfleet/credentials/${gone}.password`),
+      "utf8",
+    );
+    const kept = (await kube("edge-1").get(
+      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+    )) as KubeObject;
+    const number = await fleet.mergedPr(["offboard-cluster", gone]);
+    const body = fleet.fake.pulls().find((p) => p.number === number)?.body ?? "";
+    const teardown = shellBlocks(body);
+    expect(teardown).toEqual([`kubectl --context ${gone} -n ${PACKAGE_NS} delete app promfleet-${gone}`]);
+    for (const command of teardown) {
+      const r = await fleet.runPrinted(command);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    removed.add(gone);
+    expect(await app(gone)).toBeUndefined();
+    expect(await packageInstall(gone)).toBeUndefined();
+    expect(
+      await kube(gone).get(`/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`),
+    ).toBeUndefined();
+    expect(
+      await kube(gone).get(`/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`),
+    ).toBeUndefined();
+
+    // the aggregator rolls out the web config without edge-2's hash: its credential is refused
+    const write = (user: string, password: string) =>
+      fetch(`http://127.0.0.1:${w.aggregatorPort}/api/v1/write`, {
+        method: "POST",
+        headers: { authorization: `Basic ${Buffer.from(`${user}:${password.trim()}`).toString("base64")}` },
+        body: "",
+      }).then((r) => r.status);
+    await waitFor(
+      `the aggregator refusing ${gone}'s credential`,
+      async () => ((await write(gone, edge2Password)) === 401 ? true : undefined),
+      150_000,
+      1000,
+    );
+    expect(await write(AGGREGATOR, hubPassword)).not.toBe(401);
+
+    // edge-1 untouched: same Deployment generation, still reconciled
+    const after = (await kube("edge-1").get(
+      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+    )) as KubeObject;
+    expect(after.metadata.uid).toBe(kept.metadata.uid);
+    expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
+    expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
+  }, 300_000);
 });

@@ -86,6 +86,19 @@ export class FleetDriver {
     return dir;
   }
 
+  /** Commits everything changed in `checkout` and pushes it to main: a reviewed change being merged. */
+  async push(checkout: string, message: string): Promise<void> {
+    const env = {
+      GIT_AUTHOR_NAME: "operator",
+      GIT_AUTHOR_EMAIL: "operator@localhost",
+      GIT_COMMITTER_NAME: "operator",
+      GIT_COMMITTER_EMAIL: "operator@localhost",
+    };
+    await execa("git", ["-C", checkout, "add", "-A"], { env });
+    await execa("git", ["-C", checkout, "commit", "-q", "-m", message], { env });
+    await execa("git", ["-C", checkout, "push", "-q", "origin", "HEAD:main"], { env });
+  }
+
   /** Runs a shell command promfleet printed, exactly as printed, in `cwd`, with the fleet's kubeconfig. */
   async runPrinted(command: string, cwd: string = this.workspace): Promise<CommandResult> {
     const r = await execa("sh", ["-c", command], {

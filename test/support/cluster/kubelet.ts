@@ -11,6 +11,9 @@
  *   (test/support/e2e/local-config.ts with overlays/testing/local-e2e.yaml), and remote_write sent to
  *   the aggregator's loopback port with its credential kept (the ingress's TLS is stood in for).
  *   A change of args, config or mounted Secret restarts it, as a rollout would.
+ * - a terminating Namespace is finished the way the controller-manager's namespace controller would:
+ *   once kapp-controller has removed its Apps and PackageInstalls (their finalizers are its job), the
+ *   Secrets, ConfigMaps and ServiceAccounts left in it are deleted and the namespace is finalized.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -132,6 +135,7 @@ export class KubeletStandIn {
     this.busy = true;
     try {
       await this.reportStatuses();
+      await this.finishNamespaces();
       await this.runPrometheus();
       this.lastError = undefined;
     } catch (e) {
@@ -147,6 +151,26 @@ export class KubeletStandIn {
         const want = t.status(o);
         if (needsStatus(o, want)) await this.kube.mergePatch(t.item(o), { status: want });
       }
+    }
+  }
+
+  private async finishNamespaces(): Promise<void> {
+    for (const ns of await this.kube.list("/api/v1/namespaces")) {
+      if (!ns.metadata.deletionTimestamp) continue;
+      const name = ns.metadata.name;
+      const waiting = await Promise.all(
+        [
+          `/apis/kappctrl.k14s.io/v1alpha1/namespaces/${name}/apps`,
+          `/apis/packaging.carvel.dev/v1alpha1/namespaces/${name}/packageinstalls`,
+        ].map(async (p) => (await this.kube.list(p).catch(() => [])).length),
+      );
+      if (waiting.some((n) => n > 0)) continue;
+      for (const kind of ["secrets", "configmaps", "serviceaccounts"])
+        await this.kube.request("DELETE", `/api/v1/namespaces/${name}/${kind}`);
+      await this.kube.request("PUT", `/api/v1/namespaces/${name}/finalize`, {
+        ...ns,
+        spec: { finalizers: [] },
+      });
     }
   }
 
@@ -172,6 +196,7 @@ export class KubeletStandIn {
     for (const mount of container.volumeMounts ?? []) {
       const volume = volumes.find((v) => v.name === mount.name);
       const data = await this.volumeData(ns, volume);
+      if (!data && (volume?.secret || volume?.configMap)) return; // the pod would wait in ContainerCreating
       if (data) files.set(mount.mountPath, data);
     }
     const args = container.args ?? [];

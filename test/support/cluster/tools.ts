@@ -60,6 +60,8 @@ export function clusterSkipReason(): string | undefined {
   const missing = CLUSTER_BINARIES.filter((b) => !executable(clusterBinary(b)));
   if (missing.length > 0)
     return `rollout tests need ${missing.join(", ")} in ${clusterBinDir()}: run bash scripts/install-cluster-tools.sh`;
+  if (!executable(path.join(clusterCrdDir(), "source.toolkit.fluxcd.io_gitrepositories.yaml")))
+    return `rollout tests need the Flux CRDs in ${clusterCrdDir()}: run bash scripts/install-cluster-tools.sh`;
   const system = [...SYSTEM_BINARIES, prometheusBinary()].find((b) => !executable(b));
   if (system)
     return `rollout tests need ${system} (apt-get install etcd-server prometheus git openssl util-linux)`;
@@ -67,3 +69,6 @@ export function clusterSkipReason(): string | undefined {
   if (tool) return `rollout tests need ${toolBinary(tool)}: run bash scripts/install-tools.sh`;
   return undefined;
 }
+
+/** Every CRD of the Flux controllers, beside the binaries (see scripts/install-cluster-tools.sh). */
+export const clusterCrdDir = (): string => path.join(path.dirname(clusterBinDir()), "crds");

@@ -15,6 +15,7 @@ import { issueCert, caPair, makePki, type Pki } from "./certs.js";
 import { startControlPlane, writeFleetKubeconfig, type ControlPlane } from "./control-plane.js";
 import { startGitServer, type GitServer } from "./git-server.js";
 import { startKappController, type KappController } from "./kapp-controller.js";
+import { startFlux } from "./flux.js";
 import { KubeClient } from "./kube-client.js";
 import { KubeletStandIn } from "./kubelet.js";
 import { createPackageRepo, ingressStackCrds, packageObjects } from "./package-repository.js";
@@ -81,6 +82,7 @@ export class World {
     name: string,
     role: "aggregator" | "agent",
     packageVersion: string,
+    opts: { flux?: boolean } = {},
   ): Promise<SimulatedCluster> {
     const root = path.join(this.dir, "clusters");
     const plane = await startControlPlane(name, root, this.pki);
@@ -92,6 +94,10 @@ export class World {
       this.pki.ca,
     );
     this.closers.push(() => kappController.stop());
+    if (opts.flux) {
+      const flux = await startFlux(plane, path.join(root, name, "flux"), this.pki.ca);
+      this.closers.push(() => flux.stop());
+    }
     await plane.kubectl(["apply", "-f", "-"], ingressStackCrds());
     await plane.kubectl(["apply", "-f", "-"], packageObjects(packageVersion, `${this.git.url}/package.git`));
     const kube = new KubeClient(plane, this.pki);
