@@ -1,0 +1,292 @@
+/**
+ * Issue 14: the rollout proven on real control planes. Each simulated cluster is a real kube-apiserver
+ * (etcd behind it) with real kapp-controller v0.53.1 pulling the fleet repository from a local https git
+ * server; the kubelet stand-in (test/support/cluster/kubelet.ts) reports workloads ready and runs the
+ * Prometheus Deployment as real Prometheus. Everything is driven by promfleet's own commands.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import YAML from "yaml";
+import { describeWith } from "./support/prerequisites.js";
+import { clusterSkipReason } from "./support/cluster/tools.js";
+import { World, KSM_PODS } from "./support/cluster/world.js";
+import { FleetDriver } from "./support/cluster/fleet-driver.js";
+import { waitFor } from "./support/cluster/wait.js";
+import type { KubeObject } from "./support/cluster/kube-client.js";
+import { promfleet } from "./helpers/fleet-repo.js";
+
+const PACKAGE_VERSION = "2.43.0+vmware.2-tkg.1";
+const AGGREGATOR = "hub";
+const AGENTS = ["edge-1", "edge-2"];
+const PACKAGE_NS = "tkg-system";
+const MONITORING_NS = "tanzu-system-monitoring";
+
+/** The ```sh blocks of a pull request body, one command per line. */
+function shellBlocks(body: string): string[] {
+  return [...body.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+    (m[1] ?? "").split("\n").filter((l) => l.trim() && !l.startsWith("#")),
+  );
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  message?: string;
+}
+
+function reconcileState(o: KubeObject | undefined): string | undefined {
+  const conditions = (o?.status?.conditions ?? []) as Condition[];
+  return conditions.find((c) => c.status === "True")?.type;
+}
+
+describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-controller", () => {
+  let world: World | undefined;
+  let fleet: FleetDriver;
+  let failed = false;
+  let hubPassword = "";
+
+  beforeAll(async () => {
+    world = await World.start();
+    fleet = await FleetDriver.init(world, AGGREGATOR);
+    await world.addCluster(AGGREGATOR, "aggregator", PACKAGE_VERSION);
+    for (const agent of AGENTS) await world.addCluster(agent, "agent", PACKAGE_VERSION);
+  }, 300_000);
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") failed = true;
+  });
+
+  afterAll(async () => {
+    try {
+      await fleet?.close();
+    } finally {
+      await world?.close(failed);
+    }
+  }, 60_000);
+
+  const removed = new Set<string>();
+  const liveClusters = () => [AGGREGATOR, ...AGENTS].filter((c) => !removed.has(c));
+  const kube = (cluster: string) => (world as World).cluster(cluster).kube;
+  const app = (cluster: string) =>
+    kube(cluster).get(`/apis/kappctrl.k14s.io/v1alpha1/namespaces/${PACKAGE_NS}/apps/promfleet-${cluster}`);
+  const packageInstall = (cluster: string) =>
+    kube(cluster).get(
+      `/apis/packaging.carvel.dev/v1alpha1/namespaces/${PACKAGE_NS}/packageinstalls/prometheus`,
+    );
+
+  async function reconciled(cluster: string): Promise<void> {
+    await waitFor(
+      `App promfleet-${cluster} ReconcileSucceeded`,
+      async () => (reconcileState(await app(cluster)) === "ReconcileSucceeded" ? true : undefined),
+      120_000,
+    );
+    await waitFor(
+      `PackageInstall prometheus in ${cluster} ReconcileSucceeded`,
+      async () => {
+        const pi = await packageInstall(cluster);
+        return reconcileState(pi) === "ReconcileSucceeded" ? true : undefined;
+      },
+      120_000,
+    );
+  }
+
+  async function bootstrap(cluster: string, commands: string[], checkout: string): Promise<void> {
+    const apply = commands.filter((c) => c.includes("apply -f"));
+    const credential = commands.filter((c) => !c.includes("apply -f"));
+    for (const c of apply) expect(await fleet.runPrinted(c, checkout), c).toMatchObject({ code: 0 });
+    // the credential Secret goes into the namespace the package creates
+    await waitFor(
+      `namespace ${MONITORING_NS} in ${cluster}`,
+      () => kube(cluster).get(`/api/v1/namespaces/${MONITORING_NS}`),
+      120_000,
+    );
+    if (cluster === AGGREGATOR)
+      hubPassword = await readFile(path.join(fleet.workspace, ".promfleet/credentials/hub.password"), "utf8");
+    for (const c of credential) expect(await fleet.runPrinted(c), c).toMatchObject({ code: 0 });
+  }
+
+  it("1. onboarding: promfleet's App and PackageInstall reconcile, the Deployment runs what values.yaml says, and the aggregator answers for every cluster", async () => {
+    const w = world as World;
+    for (const agent of AGENTS) await fleet.mergedPr(["onboard-cluster", agent]);
+    const checkout = await fleet.checkout();
+    const pulls = fleet.fake.pulls();
+    const hubCommands = [
+      `kubectl --context ${AGGREGATOR} apply -f clusters/${AGGREGATOR}/bootstrap/app.yaml`,
+      ...fleet.printed.filter((c) => c.includes(AGGREGATOR)),
+    ];
+    await bootstrap(AGGREGATOR, hubCommands, checkout);
+    for (const agent of AGENTS) {
+      const pr = pulls.find((p) => p.head === `promfleet/onboard-${agent}`);
+      await bootstrap(
+        agent,
+        shellBlocks(pr?.body ?? "").filter((c) => c.startsWith("kubectl") || c.startsWith("rm")),
+        checkout,
+      );
+    }
+    for (const cluster of [AGGREGATOR, ...AGENTS]) await reconciled(cluster);
+
+    for (const cluster of [AGGREGATOR, ...AGENTS]) {
+      const values = YAML.parse(
+        await readFile(path.join(checkout, `clusters/${cluster}/values.yaml`), "utf8"),
+      );
+      const deployment = (await kube(cluster).get(
+        `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+      )) as KubeObject;
+      const pod = (
+        deployment.spec?.template as {
+          spec: {
+            containers: Array<{
+              name: string;
+              args: string[];
+              volumeMounts: Array<{ name: string; mountPath: string }>;
+            }>;
+            volumes: Array<{ name: string; secret?: { secretName: string } }>;
+          };
+        }
+      ).spec;
+      const server = pod.containers.find((c) => c.name === "prometheus-server");
+      expect(server?.args, cluster).toEqual(values.prometheus.deployment.containers.args);
+      const configMap = await kube(cluster).get(
+        `/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`,
+      );
+      expect(YAML.parse(configMap?.data?.["prometheus.yml"] ?? ""), cluster).toEqual(
+        YAML.parse(values.prometheus.config.prometheus_yml),
+      );
+      // the package overlay's credential mounts (secure fleet: basic auth on every cluster)
+      expect(server?.volumeMounts, cluster).toContainEqual(
+        expect.objectContaining({ name: "promfleet-credentials", mountPath: "/etc/promfleet/credentials" }),
+      );
+      expect(pod.volumes, cluster).toContainEqual(
+        expect.objectContaining({ secret: expect.objectContaining({ secretName: "promfleet-credentials" }) }),
+      );
+    }
+
+    // the article's query on the aggregator, through the kubelet stand-in's real Prometheus processes
+    const auth = `Basic ${Buffer.from(`${AGGREGATOR}:${hubPassword.trim()}`).toString("base64")}`;
+    const query = encodeURIComponent("sum(kube_pod_info) by (cluster, namespace)");
+    const answered = await waitFor(
+      "every cluster in sum(kube_pod_info) by (cluster, namespace)",
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${w.aggregatorPort}/api/v1/query?query=${query}`, {
+          headers: { authorization: auth },
+        });
+        const body = (await res.json()) as {
+          data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+        };
+        const got = body.data.result
+          .map((r) => `${r.metric.cluster}/${r.metric.namespace}=${r.value[1]}`)
+          .sort();
+        return new Set(body.data.result.map((r) => r.metric.cluster)).size === 3 ? got : undefined;
+      },
+      90_000,
+    );
+    const truth = [AGGREGATOR, ...AGENTS].flatMap((c) => {
+      const perNs = new Map<string, number>();
+      for (const p of KSM_PODS(c)) perNs.set(p.namespace, (perNs.get(p.namespace) ?? 0) + 1);
+      return [...perNs].map(([ns, n]) => `${c}/${ns}=${n}`);
+    });
+    expect(answered).toEqual(truth.sort());
+
+    const passwordFile = path.join(w.dir, "hub.password");
+    await writeFile(passwordFile, hubPassword, { mode: 0o600 });
+    const verify = await promfleet(fleet.workspace, [
+      "verify",
+      "--aggregator-url",
+      `http://127.0.0.1:${w.aggregatorPort}`,
+      "--username",
+      AGGREGATOR,
+      "--password-file",
+      passwordFile,
+    ]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 400_000);
+
+  it("2. change rollout: a merged fleet-wide overlay change reaches every cluster's ConfigMap within the App's sync period", async () => {
+    const checkout = await fleet.checkout();
+    const base = path.join(checkout, "overlays/base/values.yaml");
+    const text = await readFile(base, "utf8");
+    expect(text).toContain("scrape_interval: 1m");
+    await writeFile(base, text.replace("scrape_interval: 1m", "scrape_interval: 45s"));
+    expect((await promfleet(checkout, ["render"])).code).toBe(0);
+    await fleet.push(checkout, "Scrape every 45s");
+    const merged = Date.now();
+    for (const cluster of liveClusters()) {
+      await waitFor(
+        `the new scrape interval in ${cluster}'s ConfigMap`,
+        async () => {
+          const cm = await kube(cluster).get(
+            `/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`,
+          );
+          const config = YAML.parse(cm?.data?.["prometheus.yml"] ?? "{}") as {
+            global?: { scrape_interval?: string };
+          };
+          return config.global?.scrape_interval === "45s" ? true : undefined;
+        },
+        150_000,
+        1000,
+      );
+      const values = YAML.parse(
+        await readFile(path.join(checkout, `clusters/${cluster}/values.yaml`), "utf8"),
+      );
+      const cm = await kube(cluster).get(`/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`);
+      expect(YAML.parse(cm?.data?.["prometheus.yml"] ?? ""), cluster).toEqual(
+        YAML.parse(values.prometheus.config.prometheus_yml),
+      );
+    }
+    // the App's syncPeriod (1m) plus the package App's own reconcile
+    expect(Date.now() - merged).toBeLessThan(120_000);
+  }, 200_000);
+
+  it("3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched", async () => {
+    const w = world as World;
+    const gone = "edge-2";
+    const edge2Password = await readFile(
+      path.join(fleet.workspace, `.promfleet/credentials/${gone}.password`),
+      "utf8",
+    );
+    const kept = (await kube("edge-1").get(
+      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+    )) as KubeObject;
+    const number = await fleet.mergedPr(["offboard-cluster", gone]);
+    const body = fleet.fake.pulls().find((p) => p.number === number)?.body ?? "";
+    const teardown = shellBlocks(body);
+    expect(teardown).toEqual([`kubectl --context ${gone} -n ${PACKAGE_NS} delete app promfleet-${gone}`]);
+    for (const command of teardown) {
+      const r = await fleet.runPrinted(command);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    removed.add(gone);
+    expect(await app(gone)).toBeUndefined();
+    expect(await packageInstall(gone)).toBeUndefined();
+    expect(
+      await kube(gone).get(`/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`),
+    ).toBeUndefined();
+    expect(
+      await kube(gone).get(`/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`),
+    ).toBeUndefined();
+
+    // the aggregator rolls out the web config without edge-2's hash: its credential is refused
+    const write = (user: string, password: string) =>
+      fetch(`http://127.0.0.1:${w.aggregatorPort}/api/v1/write`, {
+        method: "POST",
+        headers: { authorization: `Basic ${Buffer.from(`${user}:${password.trim()}`).toString("base64")}` },
+        body: "",
+      }).then((r) => r.status);
+    await waitFor(
+      `the aggregator refusing ${gone}'s credential`,
+      async () => ((await write(gone, edge2Password)) === 401 ? true : undefined),
+      150_000,
+      1000,
+    );
+    expect(await write(AGGREGATOR, hubPassword)).not.toBe(401);
+
+    // edge-1 untouched: same Deployment generation, still reconciled
+    const after = (await kube("edge-1").get(
+      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+    )) as KubeObject;
+    expect(after.metadata.uid).toBe(kept.metadata.uid);
+    expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
+    expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
+  }, 300_000);
+});

@@ -1,0 +1,123 @@
+/**
+ * Drives a fleet the way its operators do, with promfleet's own commands: `promfleet init` (git URL =
+ * the local git server), pull requests against the fake GitHub merged there, a checkout of main, and
+ * the commands promfleet prints (`kubectl --context <cluster> ...`) run exactly as printed.
+ */
+import { cp, mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { promfleet } from "../../helpers/fleet-repo.js";
+import { TOKEN } from "../../helpers/github.js";
+import { startFakeGitHub, type FakeGitHub } from "../fake-github/index.js";
+import { clusterBinDir, controllerPath } from "./tools.js";
+import type { World } from "./world.js";
+
+export const REMOTE_WRITE_URL = "https://prometheus.example.com/api/v1/write";
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class FleetDriver {
+  private constructor(
+    readonly world: World,
+    /** The operator's workspace: where init ran, where credentials land (.promfleet/, git-ignored). */
+    readonly workspace: string,
+    readonly fake: FakeGitHub,
+  ) {}
+
+  static async init(world: World, aggregator: string, extraInitArgs: string[] = []): Promise<FleetDriver> {
+    const workspace = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-operator-")), "fleet");
+    const init = await promfleet(path.dirname(workspace), [
+      "init",
+      workspace,
+      "--aggregator",
+      aggregator,
+      "--remote-write-url",
+      REMOTE_WRITE_URL,
+      "--git-url",
+      world.fleetRepoUrl,
+      ...extraInitArgs,
+    ]);
+    if (init.code !== 0) throw new Error(`promfleet init failed (${init.code}): ${init.stderr}`);
+    // what `git push` of a new repository would publish: everything but the git-ignored .promfleet/
+    const published = path.join(path.dirname(workspace), "published");
+    await cp(workspace, published, {
+      recursive: true,
+      filter: (src) => !src.includes(`${path.sep}.promfleet`),
+    });
+    const fake = await startFakeGitHub({ owner: "acme", repo: "fleet", token: TOKEN, seedDir: published });
+    await world.serveFleetRepo(fake.bareRepo);
+    const driver = new FleetDriver(world, workspace, fake);
+    driver.printed.push(...nextSteps(init.stderr));
+    return driver;
+  }
+
+  /** Every `next:` line promfleet printed, in order. */
+  readonly printed: string[] = [];
+
+  /** promfleet in the operator's workspace against the fake GitHub. */
+  async promfleet(args: string[]): Promise<CommandResult> {
+    const r = await promfleet(this.workspace, [...args], {
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_API_URL: this.fake.url,
+      PATH: `${path.join(clusterBinDir())}${path.delimiter}${process.env.PATH ?? ""}`,
+    });
+    this.printed.push(...nextSteps(r.stderr));
+    return r;
+  }
+
+  /** Opens the pull request with `args` (…, --pr, --repo acme/fleet), merges it, returns its number. */
+  async mergedPr(args: string[]): Promise<number> {
+    const r = await this.promfleet([...args, "--pr", "--repo", "acme/fleet", "--json"]);
+    if (r.code !== 0) throw new Error(`promfleet ${args.join(" ")} --pr failed (${r.code}): ${r.stderr}`);
+    const { pr } = JSON.parse(r.stdout) as { pr: { number: number } };
+    await this.fake.mergePull(pr.number);
+    return pr.number;
+  }
+
+  /** A fresh checkout of main, as the operator's `git pull` would give. */
+  async checkout(): Promise<string> {
+    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-checkout-")), "fleet");
+    await execa("git", ["clone", "-q", "--branch", "main", this.fake.bareRepo, dir]);
+    return dir;
+  }
+
+  /** Commits everything changed in `checkout` and pushes it to main: a reviewed change being merged. */
+  async push(checkout: string, message: string): Promise<void> {
+    const env = {
+      GIT_AUTHOR_NAME: "operator",
+      GIT_AUTHOR_EMAIL: "operator@localhost",
+      GIT_COMMITTER_NAME: "operator",
+      GIT_COMMITTER_EMAIL: "operator@localhost",
+    };
+    await execa("git", ["-C", checkout, "add", "-A"], { env });
+    await execa("git", ["-C", checkout, "commit", "-q", "-m", message], { env });
+    await execa("git", ["-C", checkout, "push", "-q", "origin", "HEAD:main"], { env });
+  }
+
+  /** Runs a shell command promfleet printed, exactly as printed, in `cwd`, with the fleet's kubeconfig. */
+  async runPrinted(command: string, cwd: string = this.workspace): Promise<CommandResult> {
+    const r = await execa("sh", ["-c", command], {
+      cwd,
+      reject: false,
+      env: { KUBECONFIG: this.world.kubeconfig, PATH: controllerPath() },
+      timeout: 120_000,
+    });
+    return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  async close(): Promise<void> {
+    await this.fake.close();
+  }
+}
+
+function nextSteps(stderr: string): string[] {
+  return stderr
+    .split("\n")
+    .filter((l) => l.startsWith("next: "))
+    .map((l) => l.slice("next: ".length));
+}

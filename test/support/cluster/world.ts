@@ -1,0 +1,145 @@
+/**
+ * A fleet's worth of simulated clusters on loopback, for the rollout tests: one PKI, one https git
+ * server (the fleet repository — the fake GitHub's bare repository — and the package bundle), and per
+ * cluster a control plane, kapp-controller, the package repository stand-in, a kube-state-metrics
+ * stand-in and the kubelet stand-in. `close()` stops every process and removes every folder; it is
+ * meant for afterAll and never throws.
+ */
+import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { startKsmExporter, type KsmExporter } from "../e2e/ksm-exporter.js";
+import { freePort } from "../e2e/prometheus-process.js";
+import { keepTestFiles } from "../global-tmp.js";
+import { issueCert, caPair, makePki, type Pki } from "./certs.js";
+import { startControlPlane, writeFleetKubeconfig, type ControlPlane } from "./control-plane.js";
+import { startGitServer, type GitServer } from "./git-server.js";
+import { startKappController, type KappController } from "./kapp-controller.js";
+import { startFlux } from "./flux.js";
+import { KubeClient } from "./kube-client.js";
+import { KubeletStandIn } from "./kubelet.js";
+import { createPackageRepo, ingressStackCrds, packageObjects } from "./package-repository.js";
+
+export interface SimulatedCluster {
+  name: string;
+  plane: ControlPlane;
+  kube: KubeClient;
+  kubelet: KubeletStandIn;
+  ksm: KsmExporter;
+  kappController: KappController;
+}
+
+export const KSM_PODS = (cluster: string) => [
+  { namespace: "kube-system", pod: `coredns-${cluster}` },
+  { namespace: "kube-system", pod: `etcd-${cluster}` },
+  { namespace: "tanzu-system-monitoring", pod: `prometheus-server-${cluster}` },
+];
+
+export class World {
+  readonly clusters = new Map<string, SimulatedCluster>();
+  /** A kubeconfig with one context per cluster, named after it (what `kubectl --context <name>` uses). */
+  readonly kubeconfig: string;
+  /** The aggregator's Prometheus listens here (agents remote-write to it). */
+  aggregatorPort = 0;
+  private readonly closers: Array<() => Promise<unknown> | unknown> = [];
+
+  private constructor(
+    readonly dir: string,
+    readonly pki: Pki,
+    readonly git: GitServer,
+    readonly gitRoot: string,
+  ) {
+    this.kubeconfig = path.join(dir, "kubeconfig");
+  }
+
+  static async start(): Promise<World> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-rollout-"));
+    const pkiDir = path.join(dir, "pki");
+    const gitRoot = path.join(dir, "git");
+    await mkdir(pkiDir);
+    await mkdir(gitRoot);
+    const pki = await makePki(pkiDir);
+    const serving = await issueCert(pkiDir, caPair(pki), "git-server", "/CN=git-server", ["IP:127.0.0.1"]);
+    const git = await startGitServer(gitRoot, serving);
+    const world = new World(dir, pki, git, gitRoot);
+    world.closers.push(() => git.close());
+    world.aggregatorPort = await freePort();
+    await createPackageRepo(gitRoot, dir);
+    return world;
+  }
+
+  /** The fleet repository URL promfleet init is given: https on the local git server. */
+  get fleetRepoUrl(): string {
+    return `${this.git.url}/fleet.git`;
+  }
+
+  /** Serves `bareRepo` (the fake GitHub's) as the fleet repository: a merge there is what clusters pull. */
+  async serveFleetRepo(bareRepo: string): Promise<void> {
+    await symlink(bareRepo, path.join(this.gitRoot, "fleet.git"));
+  }
+
+  async addCluster(
+    name: string,
+    role: "aggregator" | "agent",
+    packageVersion: string,
+    opts: { flux?: boolean } = {},
+  ): Promise<SimulatedCluster> {
+    const root = path.join(this.dir, "clusters");
+    const plane = await startControlPlane(name, root, this.pki);
+    this.closers.push(() => plane.stop());
+    const kappController = await startKappController(
+      plane,
+      this.pki,
+      path.join(root, name, "kapp-controller"),
+      this.pki.ca,
+    );
+    this.closers.push(() => kappController.stop());
+    if (opts.flux) {
+      const flux = await startFlux(plane, path.join(root, name, "flux"), this.pki.ca);
+      this.closers.push(() => flux.stop());
+    }
+    await plane.kubectl(["apply", "-f", "-"], ingressStackCrds());
+    await plane.kubectl(["apply", "-f", "-"], packageObjects(packageVersion, `${this.git.url}/package.git`));
+    const kube = new KubeClient(plane, this.pki);
+    this.closers.push(() => kube.close());
+    const ksm = await startKsmExporter(name, KSM_PODS(name));
+    this.closers.push(() => ksm.close());
+    const kubelet = new KubeletStandIn(kube, {
+      cluster: name,
+      dir: path.join(root, name, "kubelet"),
+      ksmTarget: ksm.target,
+      port: role === "aggregator" ? this.aggregatorPort : undefined,
+      remoteWriteUrl: () =>
+        role === "agent" ? `http://127.0.0.1:${this.aggregatorPort}/api/v1/write` : undefined,
+    });
+    kubelet.start();
+    this.closers.push(() => kubelet.stop());
+    const cluster = { name, plane, kube, kubelet, ksm, kappController };
+    this.clusters.set(name, cluster);
+    await writeFleetKubeconfig(
+      this.kubeconfig,
+      [...this.clusters.values()].map((c) => c.plane),
+      this.pki,
+    );
+    return cluster;
+  }
+
+  cluster(name: string): SimulatedCluster {
+    const c = this.clusters.get(name);
+    if (!c) throw new Error(`no simulated cluster ${name}`);
+    return c;
+  }
+
+  /** Stops everything in reverse order of starting, then removes the folder (kept, with logs, on failure). */
+  async close(failed: boolean): Promise<void> {
+    for (const close of this.closers.reverse()) {
+      try {
+        await close();
+      } catch {
+        /* keep stopping the rest */
+      }
+    }
+    if (failed) keepTestFiles();
+    else await rm(this.dir, { recursive: true, force: true });
+  }
+}
