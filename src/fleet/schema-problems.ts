@@ -13,14 +13,11 @@ const validateSchema = ajv.compile<RawFleet>(fleetSchema);
 
 const README_FIX = 'see "The fleet spec" in the README';
 
-export function schemaProblems(raw: unknown, source: SpecSource): Problem[] {
-  if (validateSchema(raw)) return [];
-  const problems = (validateSchema.errors ?? []).filter(isReportable).map((e) => schemaProblem(e, source));
-  return withoutRepeats(problems);
-}
-
-export function matchesSchema(raw: unknown): raw is RawFleet {
-  return validateSchema(raw);
+/** The spec typed as the schema describes it, or every schema problem in the spec's terms. */
+export function checkSchema(raw: unknown, source: SpecSource): { fleet: RawFleet } | { problems: Problem[] } {
+  if (validateSchema(raw)) return { fleet: raw };
+  const errors = (validateSchema.errors ?? []).filter(isReportable);
+  return { problems: withoutRepeats(errors.map((e) => schemaProblem(e, source))) };
 }
 
 /**
