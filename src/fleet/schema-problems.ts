@@ -64,7 +64,7 @@ function schemaProblem(e: ErrorObject, source: SpecSource): Problem {
     case "enum":
       return here({
         message: `${JSON.stringify(value)} is not one of ${(params.allowedValues as unknown[]).join(", ")}`,
-        fix: "use one of the listed values",
+        fix: nearest(value, params.allowedValues as unknown[]),
       });
     case "const":
       return here({
@@ -79,7 +79,7 @@ function schemaProblem(e: ErrorObject, source: SpecSource): Problem {
       };
     case "type":
       return here({
-        message: `is ${describe(value)}, but must be ${TYPE_NAMES[String(params.type)] ?? String(params.type)}`,
+        message: `${e.instancePath === "" ? "the fleet spec " : ""}is ${describe(value)}, but must be ${TYPE_NAMES[String(params.type)] ?? String(params.type)}`,
         fix: TYPE_FIXES[String(params.type)] ?? README_FIX,
       });
     case "minItems":
@@ -107,6 +107,13 @@ function unknownKey(key: string, e: ErrorObject, location: Location): Problem {
     message: `unknown key "${key}"`,
     fix: guess ? `did you mean "${guess}"? Allowed here: ${allowed.join(", ")}` : "remove it",
   };
+}
+
+function nearest(value: unknown, allowed: unknown[]): string {
+  const names = allowed.map(String);
+  return typeof value === "string"
+    ? `did you mean "${closest(value, names)}"?`
+    : "use one of the listed values";
 }
 
 /** The `properties` of the schema object an `additionalProperties` error came from. */
