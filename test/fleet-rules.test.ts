@@ -148,6 +148,8 @@ describe("messages in the user's terms", () => {
       [VALID + "guardClusterLabel: yes please\n", "guardClusterLabel", /true or false/],
       [VALID.replace("name: hub", `name: ${"a".repeat(64)}`), "clusters[0].name", /63/],
       [VALID.replace("version: 2.43.0+vmware.2-tkg.1", 'version: ""'), "package.version", /empty/],
+      [VALID.replace("role: agent", "role: agnt"), "clusters[1].role", /did you mean "agent"/],
+      ["- name: hub\n", "", /the fleet spec is a list/],
     ];
     for (const [text, where, meaning] of cases) {
       const problems = await problemsOf(text);

@@ -8,7 +8,7 @@ import { locatorFor, type Locator } from "./locate.js";
 import { repoFileProblems } from "./repo-files.js";
 import { credentialRule, FLEET_RULES, type Rule } from "./rules.js";
 import { RUNTIME_LIMITS } from "./runtime-limits.js";
-import { matchesSchema, schemaProblems } from "./schema-problems.js";
+import { checkSchema } from "./schema-problems.js";
 import type { RawFleet } from "./schema.js";
 import { parseSpecYaml, readFleetText } from "./source.js";
 import type { FleetSpec } from "./spec.js";
@@ -41,8 +41,9 @@ export async function parseFleet(
 ): Promise<FleetSpec> {
   const parsed = parseSpecYaml(text, file);
   if (Array.isArray(parsed)) throw invalid(file, parsed);
-  const { raw } = parsed;
-  if (!matchesSchema(raw)) throw invalid(file, schemaProblems(raw, parsed));
+  const checked = checkSchema(parsed.raw, parsed);
+  if ("problems" in checked) throw invalid(file, checked.problems);
+  const raw = checked.fleet;
   const at = locatorFor(parsed);
   const problems = [
     ...applyRules([...FLEET_RULES, ...RUNTIME_LIMITS], raw, at),

@@ -36,24 +36,8 @@ export async function repoFileProblems(raw: RawFleet, at: Locator, root: string)
 }
 
 function references(raw: RawFleet): FileReference[] {
-  const overlay = (file: string, pointer: string) => ({
-    role: "overlay",
-    file,
-    pointer,
-    create: CREATE_OVERLAY,
-  });
-  const definition = raw.package.definition;
   return [
-    ...(definition
-      ? [
-          {
-            role: "package definition",
-            file: definition,
-            pointer: pointerOf("package", "definition"),
-            create: exportPackage(raw),
-          },
-        ]
-      : []),
+    ...packageDefinition(raw),
     ...(raw.overlays ?? []).map((file, j) => overlay(file, pointerOf("overlays", j))),
     ...raw.clusters.flatMap((c, i) =>
       (c.overlays ?? []).map((file, j) => overlay(file, pointerOf("clusters", i, "overlays", j))),
@@ -61,10 +45,27 @@ function references(raw: RawFleet): FileReference[] {
   ];
 }
 
+function overlay(file: string, pointer: string): FileReference {
+  return { role: "overlay", file, pointer, create: CREATE_OVERLAY };
+}
+
+function packageDefinition(raw: RawFleet): FileReference[] {
+  const file = raw.package.definition;
+  if (file === undefined) return [];
+  return [
+    {
+      role: "package definition",
+      file,
+      pointer: pointerOf("package", "definition"),
+      create: exportPackage(raw, file),
+    },
+  ];
+}
+
 /** The Package as a cluster that has the package repository serves it. */
-function exportPackage(raw: RawFleet): string {
+function exportPackage(raw: RawFleet, file: string): string {
   const name = `${raw.package.refName}.${raw.package.version}`;
-  return `export it from a cluster with the package repository: kubectl get package ${name} -n <package repository namespace> -o yaml > <path>, commit it, or correct the path`;
+  return `export it from a cluster with the package repository: kubectl get package ${name} -n <package repository namespace> -o yaml > ${file}, and commit it; or correct the path`;
 }
 
 async function fileProblem(

@@ -13,14 +13,11 @@ const validateSchema = ajv.compile<RawFleet>(fleetSchema);
 
 const README_FIX = 'see "The fleet spec" in the README';
 
-export function schemaProblems(raw: unknown, source: SpecSource): Problem[] {
-  if (validateSchema(raw)) return [];
-  const problems = (validateSchema.errors ?? []).filter(isReportable).map((e) => schemaProblem(e, source));
-  return withoutRepeats(problems);
-}
-
-export function matchesSchema(raw: unknown): raw is RawFleet {
-  return validateSchema(raw);
+/** The spec typed as the schema describes it, or every schema problem in the spec's terms. */
+export function checkSchema(raw: unknown, source: SpecSource): { fleet: RawFleet } | { problems: Problem[] } {
+  if (validateSchema(raw)) return { fleet: raw };
+  const errors = (validateSchema.errors ?? []).filter(isReportable);
+  return { problems: withoutRepeats(errors.map((e) => schemaProblem(e, source))) };
 }
 
 /**
@@ -67,7 +64,7 @@ function schemaProblem(e: ErrorObject, source: SpecSource): Problem {
     case "enum":
       return here({
         message: `${JSON.stringify(value)} is not one of ${(params.allowedValues as unknown[]).join(", ")}`,
-        fix: "use one of the listed values",
+        fix: nearest(value, params.allowedValues as unknown[]),
       });
     case "const":
       return here({
@@ -82,7 +79,7 @@ function schemaProblem(e: ErrorObject, source: SpecSource): Problem {
       };
     case "type":
       return here({
-        message: `is ${describe(value)}, but must be ${TYPE_NAMES[String(params.type)] ?? String(params.type)}`,
+        message: `${e.instancePath === "" ? "the fleet spec " : ""}is ${describe(value)}, but must be ${TYPE_NAMES[String(params.type)] ?? String(params.type)}`,
         fix: TYPE_FIXES[String(params.type)] ?? README_FIX,
       });
     case "minItems":
@@ -110,6 +107,13 @@ function unknownKey(key: string, e: ErrorObject, location: Location): Problem {
     message: `unknown key "${key}"`,
     fix: guess ? `did you mean "${guess}"? Allowed here: ${allowed.join(", ")}` : "remove it",
   };
+}
+
+function nearest(value: unknown, allowed: unknown[]): string {
+  const names = allowed.map(String);
+  return typeof value === "string"
+    ? `did you mean "${closest(value, names)}"?`
+    : "use one of the listed values";
 }
 
 /** The `properties` of the schema object an `additionalProperties` error came from. */

@@ -7,7 +7,7 @@ import type { FromSchema } from "./schema-type.js";
 
 export const DNS1123_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
 /** Prometheus' duration syntax (model.ParseDuration); its range is checked after the schema. */
-export const PROMETHEUS_DURATION = PROMETHEUS_DURATION_PATTERN;
+const PROMETHEUS_DURATION = PROMETHEUS_DURATION_PATTERN;
 /** A Go duration as Kubernetes reads it (metav1.Duration), hours to seconds. */
 export const GO_DURATION = "^(?!$)(\\d+h)?(\\d+m)?(\\d+s)?$";
 /** A Kubernetes quantity as used for PVC sizes. */

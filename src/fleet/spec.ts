@@ -77,9 +77,3 @@ export interface FleetSpec {
   overlays: string[];
   clusters: ClusterSpec[];
 }
-
-export function aggregatorOf(spec: FleetSpec): ClusterSpec {
-  const aggregator = spec.clusters.find((c) => c.role === "aggregator");
-  if (!aggregator) throw new Error("validated fleet has no aggregator");
-  return aggregator;
-}

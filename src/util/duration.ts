@@ -17,10 +17,9 @@ const UNIT_MILLIS: [unit: string, millis: bigint][] = [
   ["ms", 1n],
 ];
 
-/** The syntax as a JSON-schema pattern (the fleet schema uses it), without the range limit. */
-export const PROMETHEUS_DURATION_PATTERN = `^(0|(?!$)${UNIT_MILLIS.map(([u]) => `(\\d+${u})?`).join("")})$`;
-
-const SYNTAX = new RegExp(`^(?:0|(?!$)${UNIT_MILLIS.map(([u]) => `(?:(\\d+)${u})?`).join("")})$`);
+/** The syntax, also the fleet schema's pattern; group i+1 holds the number of UNIT_MILLIS[i]. */
+export const PROMETHEUS_DURATION_PATTERN = `^(?:0|(?!$)${UNIT_MILLIS.map(([u]) => `(?:(\\d+)${u})?`).join("")})$`;
+const SYNTAX = new RegExp(PROMETHEUS_DURATION_PATTERN);
 const NANOS_PER_MILLI = 1_000_000n;
 /** time.Duration is an int64 of nanoseconds: about 292 years. */
 export const MAX_DURATION_NANOS = 2n ** 63n - 1n;
