@@ -64,9 +64,15 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
     dir,
     stackOf,
     renamePaths: (message) =>
-      [...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message),
+      explainRoot([...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message)),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** An error ytt locates in the generated root template is about what a user's function returned. */
+function explainRoot(message: string): string {
+  if (!/(^|\s)root\.yaml:\d/m.test(message)) return message;
+  return `${message}\n(root.yaml is promfleet's generated template: it calls values(cluster) from ${BASE_VALUES}, then applies each overlay_for(cluster) in order with overlay.apply; one of them returned something that cannot be merged, such as nothing or a list)`;
 }
 
 /** Every file that makes a cluster's values, in the order applied: the base values, then its overlays. */
