@@ -69,10 +69,14 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
   };
 }
 
-/** An error ytt locates in the generated root template is about what a user's function returned. */
+/**
+ * An error whose innermost location is the generated root template is about what a user's function
+ * returned, not about a line they wrote: say so.
+ */
 function explainRoot(message: string): string {
-  if (!/(^|\s)root\.yaml:\d/m.test(message)) return message;
-  return `${message}\n(root.yaml is promfleet's generated template: it calls values(cluster) from ${BASE_VALUES}, then applies each overlay_for(cluster) in order with overlay.apply; one of them returned something that cannot be merged, such as nothing or a list)`;
+  const innermost = /^\s+(\S+):\d+ \|/m.exec(message)?.[1];
+  if (innermost !== "root.yaml") return message;
+  return `${message}\n(root.yaml is promfleet's generated template: it calls values(cluster) from ${BASE_VALUES}, then overlay.apply with each overlay_for(cluster) in order; what one of them returned cannot be merged, such as nothing, or a list where a map is expected)`;
 }
 
 /** Every file that makes a cluster's values, in the order applied: the base values, then its overlays. */
