@@ -234,3 +234,18 @@ describe("relabel rules render cannot read", () => {
     ]);
   });
 });
+
+describe("a base that yields no values document", () => {
+  it("is a ytt error that explains promfleet's generated root template, exit 2", async () => {
+    const dir = await exampleFleetRepo();
+    await writeRepoFile(dir, "overlays/base/values.yaml", "#@ def values(cluster):\n#@ end\n");
+    const spec = await loadFleet(dir);
+    const error = await renderFleet(spec, await readRenderInputs(spec)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PromfleetError);
+    expect((error as PromfleetError).exitCode).toBe(2);
+    expect((error as PromfleetError).message).toContain("overlay.apply: Expected map, but was null");
+    expect((error as PromfleetError).message).toContain(
+      "root.yaml is promfleet's generated template: it calls values(cluster) from overlays/base/values.yaml",
+    );
+  });
+});

@@ -228,6 +228,7 @@ describe("render", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("overlays/clusters/kind/broken.yaml:3");
     expect(result.stderr).not.toContain(".lib.yaml");
+    expect(result.stderr).not.toContain("generated template");
   });
 });
 

@@ -45,12 +45,11 @@ export async function applyPlan(root: string, plan: Plan, move: MoveFile = renam
     target,
     content,
   }));
-  stage(txDir, entries);
   const journal: Journal = {
     moves: entries.map(({ staged, target }) => ({ staged, target })),
     remove: plan.remove,
   };
-  await writeFileAtomic(path.join(txDir, JOURNAL), JSON.stringify(journal));
+  await stage(txDir, entries, journal);
   finish(root, journal, move);
 }
 
@@ -119,11 +118,19 @@ function statOrMissing(file: string): Stats | undefined {
   }
 }
 
-/** Writes every new file under the staging folder; on failure removes it, so nothing was written. */
-function stage(txDir: string, entries: Array<{ staged: string; content: string }>): void {
+/**
+ * Writes every new file under the staging folder, then the journal (the commit point); on failure
+ * removes the folder, so nothing was written.
+ */
+async function stage(
+  txDir: string,
+  entries: Array<{ staged: string; content: string }>,
+  journal: Journal,
+): Promise<void> {
   try {
     mkdirSync(txDir, { recursive: true });
     for (const e of entries) writeFileSync(path.join(txDir, e.staged), e.content);
+    await writeFileAtomic(path.join(txDir, JOURNAL), JSON.stringify(journal));
   } catch (e) {
     rmSync(txDir, { recursive: true, force: true });
     if (!isErrno(e)) throw e;

@@ -64,9 +64,19 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
     dir,
     stackOf,
     renamePaths: (message) =>
-      [...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message),
+      explainRoot([...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message)),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * An error whose innermost location is the generated root template is about what a user's function
+ * returned, not about a line they wrote: say so.
+ */
+function explainRoot(message: string): string {
+  const innermost = /^\s+(\S+):\d+ \|/m.exec(message)?.[1];
+  if (innermost !== "root.yaml") return message;
+  return `${message}\n(root.yaml is promfleet's generated template: it calls values(cluster) from ${BASE_VALUES}, then overlay.apply with each overlay_for(cluster) in order; what one of them returned cannot be merged, such as nothing, or a list where a map is expected)`;
 }
 
 /** Every file that makes a cluster's values, in the order applied: the base values, then its overlays. */
