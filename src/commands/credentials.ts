@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
-import { enrollCluster } from "../secrets/enroll.js";
+import { credentialFile } from "../secrets/credentials.js";
+import { applyEnrollment, planEnrollment } from "../secrets/enroll.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
@@ -17,9 +18,10 @@ export function registerCredentialCommands(program: Command): void {
     .description(
       "give a cluster a new credential: hash into fleet.yaml, password encrypted or handed out, then render",
     )
+    .option("--dry-run", "say what would change; write nothing")
     .option("--json", "print the result as JSON on stdout")
     .action(
-      action<{ json?: boolean }>(async (o, args) => {
+      action<{ json?: boolean; dryRun?: boolean }>(async (o, args) => {
         const out = createOutput(Boolean(o.json));
         const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
         const cluster = spec.clusters.find((c) => c.name === args[0]);
@@ -45,7 +47,19 @@ export function registerCredentialCommands(program: Command): void {
               },
             ],
           );
-        const stored = await enrollCluster(spec, cluster);
+        const enrollment = await planEnrollment(spec, cluster);
+        if (o.dryRun) {
+          const file = credentialFile(enrollment.files);
+          out.info(
+            `dry run, nothing written: a new credential for ${cluster.name} would put its hash in ${spec.file}`,
+          );
+          out.info(
+            `and its password in ${file}, then re-render ${cluster.name} and the aggregator's web config`,
+          );
+          out.result({ cluster: cluster.name, dryRun: true, spec: spec.file, file }, "");
+          return ExitCode.ok;
+        }
+        const stored = await applyEnrollment(spec, enrollment);
         out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${stored.file}`);
         for (const step of stored.nextSteps) out.info(`  ${step}`);
         const { summary } = await renderTree({ dir: o.dir, fleet: o.fleet }, out);

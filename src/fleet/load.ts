@@ -262,7 +262,7 @@ async function semanticProblems(
     problems.push({
       ...at("/secrets"),
       message: "secrets.provider is sops but no age recipients are named",
-      fix: "add secrets.sops.ageRecipients with the age public keys of every cluster that decrypts",
+      fix: "add secrets.sops.ageRecipients with the administrators' age public keys (each cluster's own key goes in clusters[].ageRecipient)",
     });
   if (raw.remoteWrite?.tls?.insecureSkipVerify && raw.remoteWrite.tls.caSecret)
     problems.push({
