@@ -7,6 +7,12 @@ import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
 import { renderTree } from "./render.js";
 
+/** What happens to the old password, and why no pod restarts (see README, "Rotating a credential"). */
+const ROLLOUT_NOTE =
+  "no pod restarts: Prometheus re-reads its password file and web config on every request, and the " +
+  "aggregator's reloader holds no credential; the old password is refused (401) once the aggregator's " +
+  "web config is rolled out, so update the cluster's Secret first";
+
 /** promfleet rotate-credential <cluster>: a new password for one cluster; the old one is revoked on rollout. */
 export function registerCredentialCommands(program: Command): void {
   program
@@ -62,6 +68,7 @@ export function registerCredentialCommands(program: Command): void {
         const stored = await applyEnrollment(spec, enrollment);
         out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${stored.file}`);
         for (const step of stored.nextSteps) out.info(`  ${step}`);
+        out.info(ROLLOUT_NOTE);
         const { summary } = await renderTree({ dir: o.dir, fleet: o.fleet }, out);
         const changed = [...summary.created, ...summary.updated];
         out.result(
