@@ -1,10 +1,17 @@
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
-import { enrollCluster } from "../secrets/enroll.js";
+import { credentialFile } from "../secrets/credentials.js";
+import { applyEnrollment, planEnrollment } from "../secrets/enroll.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
 import { renderTree } from "./render.js";
+
+/** What happens to the old password, and why no pod restarts (see README, "Rotating a credential"). */
+const ROLLOUT_NOTE =
+  "no pod restarts: Prometheus re-reads its password file and web config on every request, and the " +
+  "aggregator's reloader holds no credential; the old password is refused (401) once the aggregator's " +
+  "web config is rolled out, so update the cluster's Secret first";
 
 /** promfleet rotate-credential <cluster>: a new password for one cluster; the old one is revoked on rollout. */
 export function registerCredentialCommands(program: Command): void {
@@ -17,9 +24,10 @@ export function registerCredentialCommands(program: Command): void {
     .description(
       "give a cluster a new credential: hash into fleet.yaml, password encrypted or handed out, then render",
     )
+    .option("--dry-run", "say what would change; write nothing")
     .option("--json", "print the result as JSON on stdout")
     .action(
-      action<{ json?: boolean }>(async (o, args) => {
+      action<{ json?: boolean; dryRun?: boolean }>(async (o, args) => {
         const out = createOutput(Boolean(o.json));
         const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
         const cluster = spec.clusters.find((c) => c.name === args[0]);
@@ -45,9 +53,22 @@ export function registerCredentialCommands(program: Command): void {
               },
             ],
           );
-        const stored = await enrollCluster(spec, cluster);
+        const enrollment = await planEnrollment(spec, cluster);
+        if (o.dryRun) {
+          const file = credentialFile(enrollment.files);
+          out.info(
+            `dry run, nothing written: a new credential for ${cluster.name} would put its hash in ${spec.file}`,
+          );
+          out.info(
+            `and its password in ${file}, then re-render ${cluster.name} and the aggregator's web config`,
+          );
+          out.result({ cluster: cluster.name, dryRun: true, spec: spec.file, file }, "");
+          return ExitCode.ok;
+        }
+        const stored = await applyEnrollment(spec, enrollment);
         out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${stored.file}`);
         for (const step of stored.nextSteps) out.info(`  ${step}`);
+        out.info(ROLLOUT_NOTE);
         const { summary } = await renderTree({ dir: o.dir, fleet: o.fleet }, out);
         const changed = [...summary.created, ...summary.updated];
         out.result(

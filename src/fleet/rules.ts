@@ -109,7 +109,7 @@ const sopsRecipients: Rule = (raw, at) =>
         {
           ...at(pointerOf("secrets")),
           message: "secrets.provider is sops but no age recipients are named",
-          fix: "add secrets.sops.ageRecipients with the age public keys of every cluster that decrypts",
+          fix: "add secrets.sops.ageRecipients with the administrators' age public keys (each cluster's own key goes in clusters[].ageRecipient)",
         },
       ]
     : [];

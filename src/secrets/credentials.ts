@@ -4,6 +4,7 @@ import bcrypt from "bcryptjs";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../layout/names.js";
 import { CREDENTIALS_OVERLAY_SECRET, CREDENTIALS_SECRET } from "../render/package-overlay.js";
+import { SOPS_AGE_SECRET } from "../render/resources.js";
 import { toYaml } from "../render/yaml-format.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { encryptSecretManifest, findSops } from "./sops.js";
@@ -19,7 +20,7 @@ export interface NewCredential {
   passwordHash: string;
 }
 
-/** 32 random bytes, base64url: safe in a URL's userinfo (the aggregator's reload webhook puts it there). */
+/** 32 random bytes, base64url: safe in any file, header or shell word. */
 export function newCredential(): NewCredential {
   const password = randomBytes(32).toString("base64url");
   return { password, passwordHash: bcrypt.hashSync(password, BCRYPT_COST) };
@@ -53,22 +54,56 @@ export async function credentialFiles(
   const nextSteps = credentialNextSteps(spec, cluster);
   if (spec.secrets.provider === "sops") {
     const manifest = credentialsManifest(spec, password);
-    const encrypted = await encryptSecretManifest(await findSops(), manifest, spec.secrets.ageRecipients);
+    const encrypted = await encryptSecretManifest(await findSops(), manifest, sopsRecipients(spec, cluster));
     return { repo: new Map([[credentialsPath(cluster.name), encrypted]]), local: new Map(), nextSteps };
   }
   return { repo: new Map(), local: new Map([[localPasswordPath(cluster.name), password]]), nextSteps };
+}
+
+/**
+ * Who can decrypt a cluster's credential: that cluster (its own age key) and the administrators
+ * (secrets.sops.ageRecipients), never another cluster, so one cluster's key opens only its own password.
+ */
+export function sopsRecipients(spec: FleetSpec, cluster: ClusterSpec): string[] {
+  return [
+    ...new Set([...(cluster.ageRecipient ? [cluster.ageRecipient] : []), ...spec.secrets.ageRecipients]),
+  ];
+}
+
+/** `kubectl create` fails with AlreadyExists on a re-run or a rotation; rendered and applied, it updates. */
+function kubectlApply(cluster: string, namespace: string, createArgs: string): string {
+  return `kubectl --context ${cluster} -n ${namespace} create ${createArgs} --dry-run=client -o yaml | kubectl --context ${cluster} apply -f -`;
+}
+
+/**
+ * Where the cluster's delivery reads the age key: kapp-controller's sops step from a Secret in the App's
+ * namespace (every key of it); Flux's kustomize-controller from the Kustomization's namespace, and only
+ * keys ending in .agekey. One key named age.agekey satisfies both.
+ */
+function ageKeyNamespace(spec: FleetSpec, cluster: ClusterSpec): string {
+  return cluster.delivery === "flux" ? spec.flux.namespace : spec.package.namespace;
 }
 
 /** What a person does with a new credential, without the password in it. */
 export function credentialNextSteps(spec: FleetSpec, cluster: ClusterSpec): string[] {
   if (spec.secrets.provider === "sops")
     return [
-      `# once per cluster, the age key that decrypts it:`,
-      `kubectl --context ${cluster.name} -n ${spec.package.namespace} create secret generic sops-age --from-file=key.txt=<age key file>`,
+      cluster.ageRecipient
+        ? `# once per cluster, ${cluster.name}'s own age key (the private key of ${cluster.ageRecipient}):`
+        : `# ${cluster.name} has no ageRecipient: its credential is encrypted to the administrators' keys only, so this would put an administrator's key on the cluster; set clusters[].ageRecipient`,
+      kubectlApply(
+        cluster.name,
+        ageKeyNamespace(spec, cluster),
+        `secret generic ${SOPS_AGE_SECRET} --from-file=age.agekey=<age key file>`,
+      ),
     ];
   const file = localPasswordPath(cluster.name);
   return [
-    `kubectl --context ${cluster.name} -n ${spec.package.monitoringNamespace} create secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
+    kubectlApply(
+      cluster.name,
+      spec.package.monitoringNamespace,
+      `secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
+    ),
     `rm ${file}`,
   ];
 }
@@ -98,7 +133,12 @@ export async function storeCredential(
 ): Promise<StoredCredential> {
   const files = await credentialFiles(spec, cluster, password);
   await writeCredentialFiles(files, spec.root);
-  return { file: [...files.repo.keys(), ...files.local.keys()][0] as string, nextSteps: files.nextSteps };
+  return { file: credentialFile(files), nextSteps: files.nextSteps };
+}
+
+/** The one file a new credential goes to: the encrypted manifest (sops) or the local password file. */
+export function credentialFile(files: CredentialFiles): string {
+  return [...files.repo.keys(), ...files.local.keys()][0] as string;
 }
 
 /** A Secret in the package namespace carrying a ytt document: the package creates promfleet-credentials. */
