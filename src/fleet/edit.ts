@@ -21,11 +21,7 @@ function clusterIndex(doc: Document, name: string): number {
   return clustersOf(doc).items.findIndex((c) => isMap(c) && c.get("name") === name);
 }
 
-export function hasCluster(doc: Document, name: string): boolean {
-  return clusterIndex(doc, name) >= 0;
-}
-
-/** Appends the cluster to `clusters`, leaving every other line of the file as it was. */
+/** Appends the cluster to the document's `clusters`, leaving every other line of the file as it was. */
 export function addCluster(doc: Document, c: NewCluster): void {
   const entry: Record<string, unknown> = { name: c.name, role: c.role };
   if (c.overlays.length > 0) entry.overlays = c.overlays;
