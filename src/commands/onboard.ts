@@ -3,8 +3,8 @@ import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import bcrypt from "bcryptjs";
-import { parse, parseDocument } from "yaml";
-import { addCluster } from "../fleet/edit.js";
+import { parse } from "yaml";
+import { appendClusterEntry } from "../fleet/edit.js";
 import { OVERLAY_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { snapshotBase } from "../github/base-snapshot.js";
@@ -63,9 +63,10 @@ export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
   const existing = source.before.clusters.find((c) => c.name === request.name);
   if (existing) return existingCluster(source, request, existing);
   const credential = credentialFor(source.before, request.name, input.credential);
-  const doc = parseDocument(source.text);
-  addCluster(doc, { ...request, passwordHash: credential && hashOf(credential) });
-  const specAfter = doc.toString();
+  const specAfter = appendClusterEntry(source.text, {
+    ...request,
+    passwordHash: credential && hashOf(credential),
+  });
   const files = await explainFailure(request.name, () =>
     planFiles(source, specAfter, input.carried ?? [], input.existed),
   );
