@@ -104,5 +104,5 @@ describe("offboard-cluster --pr", () => {
     expect(await git(clone, ["ls-files", "clusters/kind"])).toBe("");
     expect(parse(await readFile(path.join(clone, "fleet.yaml"), "utf8")).clusters).toHaveLength(1);
     expect(fake.validationErrors).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -230,9 +230,9 @@ describe("onboard-cluster --pr re-run: the branch's credential is adopted only f
     const clone = await cloneBranch(fake, BRANCH);
     expect(await git(clone, ["log", "--format=%an", "origin/main..HEAD"])).toBe("promfleet"); // one commit, ours
     expect(fake.validationErrors).toEqual([]);
-  });
+  }, 180_000);
 
-  it("with SOPS, a planted hash and encrypted credential are both replaced", async () => {
+  it("with SOPS, the credential survives a base move; a planted hash and encrypted credential are both replaced", async () => {
     const secure = await secureFleetRepo({ sops: true });
     await promfleet(secure.dir, ["render"]);
     const { fake, run } = await setup(secure.dir);
@@ -240,6 +240,11 @@ describe("onboard-cluster --pr re-run: the branch's credential is adopted only f
     const minted = await hashOnBranch(fake);
     const rerunUnchanged = JSON.parse((await run(["onboard-cluster", "edge-1", "--pr", "--json"])).stdout);
     expect(rerunUnchanged.pr.outcome).toBe("unchanged"); // promfleet's own commit: credential kept
+    await fake.commitToBranch("main", { "NOTES.md": "a change on main\n" }, "Unrelated change");
+    const rebuilt = await run(["onboard-cluster", "edge-1", "--pr", "--json"]);
+    expect(JSON.parse(rebuilt.stdout).pr.outcome).toBe("updated");
+    expect(rebuilt.stderr).not.toContain("minted");
+    expect(await hashOnBranch(fake)).toBe(minted); // promfleet's commit on the earlier base: kept
 
     const planted = bcrypt.hashSync("known-to-the-collaborator", 4);
     const clone = await cloneBranch(fake, BRANCH);
@@ -259,7 +264,7 @@ describe("onboard-cluster --pr re-run: the branch's credential is adopted only f
     const encrypted = await readFile(path.join(after, sopsFile), "utf8");
     expect(encrypted).not.toBe(plantedSops);
     expect(encrypted).toContain("sops:");
-  });
+  }, 180_000);
 });
 
 describe("onboard-cluster: what a new user hits", () => {

@@ -60,14 +60,11 @@ describe("planOnboard (no CLI)", () => {
     expect(source.text).toBe(text);
     expect(await treeState(dir)).toEqual(before);
 
-    expect(plan.specAfter.startsWith(text.trimEnd())).toBe(true);
-    expect(plan.specAfter.slice(text.trimEnd().length).trim().split("\n")).toEqual([
-      "- name: edge-1",
-      "    role: agent",
-      "    values:",
-      "      prometheus.pvc.storage: 2Gi",
-    ]);
-    expect(specDiff(plan.specBefore, plan.specAfter)).toBe("fleet spec: +4 -0 lines");
+    // appended after the last entry, with the blank line that separates the example's entries
+    expect(plan.specAfter).toBe(
+      `${text}\n  - name: edge-1\n    role: agent\n    values:\n      prometheus.pvc.storage: 2Gi\n`,
+    );
+    expect(specDiff(plan.specBefore, plan.specAfter)).toBe("fleet spec: +5 -0 lines");
     expect(plan.listing).toEqual({
       added: [
         "clusters/edge-1/bootstrap/app.yaml",

@@ -250,7 +250,7 @@ async function viaPullRequest(o: ChangeOptions, cmd: ClusterCommand, out: Output
 /** Title and body of the plan's pull request, from the base branch's templates (never the PR's). */
 export async function pullText(
   plan: ChangePlan,
-  target: PullTarget,
+  base: BaseSnapshot,
 ): Promise<{ title: string; body: string }> {
   const context = {
     ...plan.template,
@@ -260,14 +260,14 @@ export async function pullText(
     files: [...plan.listing.added, ...plan.listing.modified, ...plan.listing.removed].sort(),
     credentialSteps: plan.nextSteps,
   };
-  const title = (await renderTemplate(target.snapshot.dir, `${plan.kind}-title`, context)).trim();
-  return { title, body: await renderTemplate(target.snapshot.dir, `${plan.kind}-body`, context) };
+  const title = (await renderTemplate(base.dir, `${plan.kind}-title`, context)).trim();
+  return { title, body: await renderTemplate(base.dir, `${plan.kind}-body`, context) };
 }
 
-/** The sha of the commit the pull request for `plan` gets on the base `at`. */
-export async function commitOf(plan: ChangePlan, target: PullTarget, at: BaseSnapshot): Promise<string> {
-  const { title } = await pullText(plan, target);
-  return commitFor(target.gh, at, plan.changes, title);
+/** The sha of the commit the pull request for `plan`, planned on the base `at`, gets. */
+export async function commitOf(plan: ChangePlan, gh: GitHub, at: BaseSnapshot): Promise<string> {
+  const { title } = await pullText(plan, at);
+  return commitFor(gh, at, plan.changes, title);
 }
 
 async function openPullRequest(
@@ -276,7 +276,7 @@ async function openPullRequest(
   target: PullTarget,
   out: Output,
 ): Promise<Outcome> {
-  const { title, body } = await pullText(plan, target);
+  const { title, body } = await pullText(plan, target.snapshot);
   const outcome = outcomeOf(plan);
   if (o.dryRun) {
     out.info(

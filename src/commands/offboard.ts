@@ -3,8 +3,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { closest } from "fastest-levenshtein";
-import { parseAllDocuments, parseDocument } from "yaml";
-import { removeCluster } from "../fleet/edit.js";
+import { parseAllDocuments } from "yaml";
+import { removeClusterEntry } from "../fleet/edit.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { wasMerged } from "../github/reads.js";
 import { deleteFile } from "../layout/file-change.js";
@@ -36,9 +36,7 @@ export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
   const cluster = source.before.clusters.find((c) => c.name === name);
   if (!cluster) throw noSuchCluster(source, name);
   refuseAggregatorWithAgents(source, cluster);
-  const doc = parseDocument(source.text);
-  removeCluster(doc, name);
-  const specAfter = doc.toString();
+  const specAfter = removeClusterEntry(source.text, name);
   const credential = credentialsPath(name);
   const files = await planFiles(
     source,

@@ -3,11 +3,12 @@ import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import bcrypt from "bcryptjs";
-import { parse, parseDocument } from "yaml";
-import { addCluster } from "../fleet/edit.js";
+import { parse } from "yaml";
+import { appendClusterEntry } from "../fleet/edit.js";
 import { REPO_FILE_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { readFile as readAtRef } from "../github/reads.js";
+import { snapshotBase } from "../github/base-snapshot.js";
+import { commitParents, readFile as readAtRef } from "../github/reads.js";
 import { writeFile, type FileChange } from "../layout/file-change.js";
 import {
   credentialFiles,
@@ -23,6 +24,7 @@ import {
   alreadyDonePlan,
   commitOf,
   planFiles,
+  readSpec,
   type ChangePlan,
   type ClusterCommand,
   type PullTarget,
@@ -61,9 +63,10 @@ export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
   const existing = source.before.clusters.find((c) => c.name === request.name);
   if (existing) return existingCluster(source, request, existing);
   const credential = credentialFor(source.before, request.name, input.credential);
-  const doc = parseDocument(source.text);
-  addCluster(doc, { ...request, passwordHash: credential && hashOf(credential) });
-  const specAfter = doc.toString();
+  const specAfter = appendClusterEntry(source.text, {
+    ...request,
+    passwordHash: credential && hashOf(credential),
+  });
   const files = await explainFailure(request.name, () =>
     planFiles(source, specAfter, input.carried ?? [], input.existed),
   );
@@ -195,47 +198,79 @@ export function onboardCommand(request: OnboardRequest): ClusterCommand {
         credential: needsCredential(source) ? { kind: "new", credential: newCredential() } : undefined,
       }),
     planPull: async (source, target) => {
-      const carried = await carryOverlays(request.overlays, target.workTree, source.root);
-      const plan = (credential?: CredentialChoice) =>
-        planOnboard({
-          source,
+      const planOn: PlanOn = async (base, credential) => {
+        const carried = await carryOverlays(request.overlays, target.workTree, base.root);
+        return planOnboard({
+          source: base,
           request,
           credential,
           carried: carried.changes,
-          existed: (rel) => !carried.added.has(rel) && existsSync(path.join(source.root, rel)),
+          existed: (rel) => !carried.added.has(rel) && existsSync(path.join(base.root, rel)),
         });
-      return needsCredential(source) ? planWithTrustedCredential(source, target, request.name, plan) : plan();
+      };
+      if (!needsCredential(source)) return planOn(source);
+      return planWithTrustedCredential(source, target, request.name, planOn);
     },
   };
 }
 
+/** Plans the onboarding on a base (the current one, or the one the open pull request was made on). */
+type PlanOn = (base: SpecSource, credential?: CredentialChoice) => Promise<ChangePlan>;
+
 /**
  * A re-run keeps the open pull request's credential, so that it never rotates a password behind a
  * person's back, but only one promfleet made: the branch head must be exactly the commit promfleet
- * makes for that credential, or the hash must match the password kept on this machine. Anything else
- * (a collaborator's commit planting their own hash and SOPS file) gets a new credential, and a note.
+ * makes for that credential (on the base it was made on), or the hash must match the password kept on
+ * this machine. Anything else (a collaborator's commit planting their own hash and SOPS file) gets a
+ * new credential, and a note saying why.
  */
 async function planWithTrustedCredential(
   source: SpecSource,
   target: PullTarget,
   name: string,
-  plan: (credential: CredentialChoice) => Promise<ChangePlan>,
+  planOn: PlanOn,
 ): Promise<ChangePlan> {
   const open = target.open;
   const candidate = open && (await credentialOnBranch(source, target, name, open.headSha));
-  if (open && candidate) {
-    const kept = await plan({ kind: "kept", ...candidate });
-    if ((await commitOf(kept, target, target.snapshot)) === open.headSha) return kept;
-    if (await matchesLocalPassword(target.workTree, name, candidate.passwordHash)) return kept;
-    const fresh = await plan({ kind: "new", credential: newCredential() });
-    return {
-      ...fresh,
-      notes: [
-        `the head of ${target.branch} (${open.headSha.slice(0, 7)}) is not the commit promfleet made for it, and its credential matches no password on this machine: minted a new credential for ${name} rather than adopt one somebody else may know`,
-      ],
-    };
+  if (!open || !candidate) return planOn(source, { kind: "new", credential: newCredential() });
+  const kept = await planOn(source, { kind: "kept", ...candidate });
+  if ((await commitOf(kept, target.gh, target.snapshot)) === open.headSha) return kept;
+  if (await matchesLocalPassword(target.workTree, name, candidate.passwordHash)) return kept;
+  if (
+    await madeOnEarlierBase(target, open.headSha, source.file, (base) =>
+      planOn(base, { kind: "kept", ...candidate }),
+    )
+  )
+    return kept;
+  const fresh = await planOn(source, { kind: "new", credential: newCredential() });
+  return {
+    ...fresh,
+    notes: [
+      `the head of ${target.branch} (${open.headSha.slice(0, 7)}) is not the commit promfleet made for it, and its credential matches no password on this machine: minted a new credential for ${name} rather than adopt one somebody else may know`,
+    ],
+  };
+}
+
+/** Whether `head` is the commit promfleet makes on head's parent, when that parent is an older base. */
+async function madeOnEarlierBase(
+  target: PullTarget,
+  head: string,
+  specFile: string,
+  planOn: (base: SpecSource) => Promise<ChangePlan>,
+): Promise<boolean> {
+  const parents = await commitParents(target.gh, head);
+  const parent = parents[0];
+  if (parents.length !== 1 || !parent || parent === target.snapshot.sha) return false;
+  const earlier = await snapshotBase(target.gh, parent);
+  try {
+    const plan = await planOn(await readSpec(earlier.dir, specFile));
+    return (await commitOf(plan, target.gh, earlier)) === head;
+  } catch (e) {
+    if (e instanceof PromfleetError) return false; // that base does not plan: not a commit promfleet made
+    throw e;
+  } finally {
+    await earlier.cleanup();
   }
-  return plan({ kind: "new", credential: newCredential() });
 }
 
 /** The hash (and, with SOPS, the encrypted credential) the open pull request's head holds. */

@@ -1,4 +1,4 @@
-import { isMap, isSeq, parse, type Document, type YAMLMap, type YAMLSeq } from "yaml";
+import { isMap, isSeq, parse, parseDocument, stringify, type Document, type Node, type YAMLSeq } from "yaml";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { Role } from "./spec.js";
 
@@ -21,22 +21,78 @@ function clusterIndex(doc: Document, name: string): number {
   return clustersOf(doc).items.findIndex((c) => isMap(c) && c.get("name") === name);
 }
 
-export function hasCluster(doc: Document, name: string): boolean {
-  return clusterIndex(doc, name) >= 0;
-}
-
-/** Appends the cluster to `clusters`, leaving every other line of the file as it was. */
-export function addCluster(doc: Document, c: NewCluster): void {
+function entryOf(c: NewCluster): Record<string, unknown> {
   const entry: Record<string, unknown> = { name: c.name, role: c.role };
   if (c.overlays.length > 0) entry.overlays = c.overlays;
   if (Object.keys(c.values).length > 0) entry.values = c.values;
   if (c.passwordHash) entry.credential = { passwordHash: c.passwordHash };
-  clustersOf(doc).add(doc.createNode(entry) as YAMLMap);
+  return entry;
 }
 
-export function removeCluster(doc: Document, name: string): void {
+/**
+ * The spec text with the cluster appended to `clusters`, every other byte as it was (flow lists,
+ * comments, anchors, blank lines): the entry is spliced in after the last one, indented like it, with
+ * a blank line before it when the entries are separated by one.
+ */
+export function appendClusterEntry(text: string, c: NewCluster): string {
+  const doc = parseDocument(text);
+  const clusters = clustersOf(doc);
+  const last = clusters.items.at(-1) as Node | undefined;
+  if (clusters.flow || !clusters.range || !last?.range) {
+    clusters.add(doc.createNode(entryOf(c)));
+    return doc.toString();
+  }
+  const dash = clusters.range[0];
+  const indent = " ".repeat(dash - lineStart(text, dash));
+  const lines = stringify([entryOf(c)], { lineWidth: 0 })
+    .trimEnd()
+    .split("\n");
+  const entry = lines.map((l) => indent + l).join("\n") + "\n";
+  const at = lineEnd(text, last.range[2]);
+  const spaced = text.slice(0, entryStart(text, last.range[0])).endsWith("\n\n");
+  const before = text.slice(0, at);
+  return before + (before.endsWith("\n") ? "" : "\n") + (spaced ? "\n" : "") + entry + text.slice(at);
+}
+
+/**
+ * The spec text without the cluster's entry, every other byte as it was: its lines, the comment lines
+ * right above it, and one blank line separating it from its neighbours.
+ */
+export function removeClusterEntry(text: string, name: string): string {
+  const doc = parseDocument(text);
+  const clusters = clustersOf(doc);
   const index = clusterIndex(doc, name);
-  if (index >= 0) clustersOf(doc).delete(index);
+  const item = clusters.items[index] as Node | undefined;
+  if (!item) return text;
+  if (clusters.flow || !item.range) {
+    clusters.delete(index);
+    return doc.toString();
+  }
+  let start = entryStart(text, item.range[0]);
+  let end = lineEnd(text, item.range[2]);
+  if (text.slice(0, start).endsWith("\n\n")) start -= 1;
+  else if (text[end] === "\n") end += 1;
+  return text.slice(0, start) + text.slice(end);
+}
+
+/** Where an entry's text starts: its first line, or the comment lines right above it. */
+function entryStart(text: string, offset: number): number {
+  let start = lineStart(text, offset);
+  while (start > 0 && /^[ \t]*#/.test(text.slice(lineStart(text, start - 1), start)))
+    start = lineStart(text, start - 1);
+  return start;
+}
+
+/** Offset of the start of the line holding `offset`. */
+function lineStart(text: string, offset: number): number {
+  return text.lastIndexOf("\n", offset - 1) + 1;
+}
+
+/** Offset just after the line holding `offset - 1` (the position itself when a line starts there). */
+function lineEnd(text: string, offset: number): number {
+  if (offset === 0 || text[offset - 1] === "\n") return offset;
+  const newline = text.indexOf("\n", offset);
+  return newline === -1 ? text.length : newline + 1;
 }
 
 /** Sets clusters[name].credential.passwordHash, leaving every other line of the file as it was. */
