@@ -166,7 +166,7 @@ describe("fake GitHub: Git Data API flow", () => {
     await gh.rest.issues.updateComment({ ...repo, comment_id: comment.id, body: "plan v2" });
     const comments = await gh.rest.issues.listComments({ ...repo, issue_number: pr.number });
     expect(comments.data.map((c) => c.body)).toEqual(["plan v2"]);
-    expect(fake.comments(pr.number)).toEqual([{ id: comment.id, body: "plan v2" }]);
+    expect(fake.comments(pr.number)).toEqual([{ id: comment.id, body: "plan v2", author: OWNER }]);
 
     const mergedSha = await fake.mergePull(pr.number);
     expect(mergedSha).toBe(commit.sha); // fast-forward
@@ -449,6 +449,36 @@ describe("fake GitHub: request validation and auth", () => {
     const other = await failure(client().rest.repos.get({ owner: OWNER, repo: "other" }));
     expect(other.status).toBe(404);
     expect(fake.requests.find((r) => r.status === 401)?.headers.authorization).toBe("token wrong");
+  });
+
+  it("knows who wrote each comment, and answers GET /user for an app's bot with 403", async () => {
+    expect((await client().rest.users.getAuthenticated()).data.login).toBe(OWNER);
+    await fake.close();
+    fake = await startFakeGitHub({
+      owner: OWNER,
+      repo: REPO,
+      token: TOKEN,
+      seedDir,
+      actor: "github-actions[bot]",
+    });
+    const gh = client();
+    const me = await failure(gh.rest.users.getAuthenticated());
+    expect([me.status, me.message]).toEqual([
+      403,
+      expect.stringContaining("Resource not accessible by integration"),
+    ]);
+    await fake.commitToBranch("feature", { "README.md": "# changed\n" }, "change");
+    const { data: pr } = await gh.rest.pulls.create({ ...repo, head: "feature", base: "main", title: "t" });
+    fake.plantComment(pr.number, "first", "mallory");
+    await gh.rest.issues.createComment({ ...repo, issue_number: pr.number, body: "second" });
+    const { data } = await gh.rest.issues.listComments({ ...repo, issue_number: pr.number });
+    expect(data.map((c) => [c.body, c.user?.login, c.user?.type])).toEqual([
+      ["first", "mallory", "User"],
+      ["second", "github-actions[bot]", "Bot"],
+    ]);
+    expect(fake.comments(pr.number).map((c) => c.author)).toEqual(["mallory", "github-actions[bot]"]);
+    expect(fake.validationErrors).toEqual([]);
+    expect(fake.responseWarnings).toEqual([]);
   });
 });
 

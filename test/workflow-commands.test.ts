@@ -29,7 +29,7 @@ async function save(dir: string, name: string, text: string): Promise<string> {
   return file;
 }
 
-describe("pr-comment (pull_request event)", () => {
+describe("pr-comment (pull_request event)", { timeout: 240_000 }, () => {
   it("creates one sticky comment, updates it on the next push, leaves it alone when nothing changed", async () => {
     current = await githubFleet();
     const { fake, run } = current;
@@ -101,7 +101,7 @@ describe("pr-comment (pull_request event)", () => {
   });
 });
 
-describe("fix-drift (push to the default branch)", () => {
+describe("fix-drift (push to the default branch)", { timeout: 240_000 }, () => {
   it("opens exactly one fix-up pull request when the spec was edited without re-rendering", async () => {
     const seed = await exampleFleetRepo();
     await promfleet(seed, ["render"]);
@@ -130,7 +130,7 @@ describe("fix-drift (push to the default branch)", () => {
   });
 });
 
-describe("record-deployments (push to the default branch)", () => {
+describe("record-deployments (push to the default branch)", { timeout: 240_000 }, () => {
   it("records one deployment per changed cluster, environment = cluster", async () => {
     current = await githubFleet();
     const { fake, run } = current;

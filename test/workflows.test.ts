@@ -8,6 +8,21 @@ import { toolPath } from "./helpers/secure-fleet.js";
 
 const workflowsDir = path.join(repoRoot, ".github", "workflows");
 
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Job {
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: unknown;
+  jobs: Record<string, Job>;
+}
+
 async function workflows(): Promise<Array<{ file: string; text: string }>> {
   const files = (await readdir(workflowsDir)).filter((f) => f.endsWith(".yml")).sort();
   return Promise.all(
@@ -59,5 +74,59 @@ describe("GitHub workflows", () => {
       for (const flag of call.filter((w) => w.startsWith("--")))
         expect(help.stdout, `promfleet ${call[0]} ${flag}`).toContain(flag);
     }
+  });
+
+  it("pin every action to a full commit sha with its version in a comment", async () => {
+    const uses = (await workflows()).flatMap(({ file, text }) =>
+      [...text.matchAll(/^\s*(?:- )?uses: (\S+)(.*)$/gm)].map((m) => ({ file, action: m[1], comment: m[2] })),
+    );
+    expect(uses.length).toBeGreaterThan(10);
+    for (const u of uses) {
+      expect(u.action, u.file).toMatch(/^[\w-]+\/[\w-]+@[0-9a-f]{40}$/);
+      expect(u.comment, `${u.file}: ${u.action}`).toMatch(/^ # v\d+\.\d+\.\d+\b/);
+    }
+  });
+
+  it("grant permissions per job, least privilege, and keep no credentials in checkouts", async () => {
+    const allowedWrites: Record<string, string[]> = {
+      "on-merge.yml/fix-drift": ["contents", "pull-requests"],
+      "on-merge.yml/record-deployments": ["deployments"],
+      "pr-comment.yml/comment": ["pull-requests"],
+    };
+    for (const { file, text } of await workflows()) {
+      const workflow = parse(text) as Workflow;
+      expect(workflow.permissions, file).toEqual({});
+      for (const [name, job] of Object.entries(workflow.jobs)) {
+        expect(job.permissions, `${file}/${name} declares its permissions`).toBeDefined();
+        const writes = Object.entries(job.permissions ?? {})
+          .filter(([, level]) => level === "write")
+          .map(([scope]) => scope)
+          .sort();
+        expect(writes, `${file}/${name}`).toEqual(allowedWrites[`${file}/${name}`] ?? []);
+        for (const step of job.steps.filter((s) => s.uses?.startsWith("actions/checkout@")))
+          expect(step.with?.["persist-credentials"], `${file}/${name}`).toBe(false);
+      }
+    }
+  });
+
+  it("run pull-request code only without secrets, and post from a workflow_run job that never checks it out", async () => {
+    for (const { file, text } of await workflows()) {
+      const workflow = parse(text) as Workflow;
+      expect(Object.keys(workflow.on), file).not.toContain("pull_request_target");
+      if ("pull_request" in workflow.on) {
+        expect(text, file).not.toMatch(/secrets\./);
+        for (const job of Object.values(workflow.jobs))
+          expect(Object.values(job.permissions ?? {}), file).not.toContain("write");
+      }
+      if ("workflow_run" in workflow.on)
+        for (const job of Object.values(workflow.jobs)) {
+          const checkouts = job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"));
+          for (const c of checkouts)
+            expect(c.with?.ref, `${file} checks out the default branch`).toBeUndefined();
+          expect(job.steps.map((s) => s.run ?? "").join("\n"), file).not.toMatch(/head_sha|head\.sha|pull\//);
+        }
+    }
+    const comment = (await workflows()).find((w) => w.file === "pr-comment.yml");
+    expect(comment?.text).toContain("--pull-request-file");
   });
 });

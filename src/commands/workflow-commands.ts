@@ -40,10 +40,21 @@ const REVIEW_TEMPLATE = "templates/pr/review-comment.hbs";
 const REPO_HELP = "repository (default: GITHUB_REPOSITORY, then the origin remote)";
 const SHA = /^[0-9a-f]{40}$/;
 
-/** The repository from --repo or GITHUB_REPOSITORY, the API from GITHUB_API_URL or the origin remote. */
+/**
+ * The repository from --repo or GITHUB_REPOSITORY, else the origin remote or the spec's git.url; the API
+ * from GITHUB_API_URL, else that remote. A named repository needs no fleet in the checkout (pr-comment
+ * runs on a checkout of the base branch that may hold none).
+ */
 async function github(o: CommonFlags): Promise<GitHub> {
   const named = o.repo ?? (process.env.GITHUB_REPOSITORY || undefined);
-  const specGitUrl = async () => (await loadFleet(o.dir, o.fleet, { requireCredentials: false })).git.url;
+  const specGitUrl = () =>
+    loadFleet(o.dir, o.fleet, { requireCredentials: false }).then(
+      (spec) => spec.git.url,
+      (e: unknown) => {
+        if (named) return "";
+        throw e;
+      },
+    );
   return connectGitHub(await resolveRepoAt(named, o.dir, specGitUrl));
 }
 

@@ -10,8 +10,8 @@ const LINE_TERMINATOR = /\r\n|[\n\r\v\f\u0085\u2028\u2029]/g;
  * Characters that change what a reader sees without being seen: C0/C1 controls, bidirectional
  * overrides and isolates ("Trojan Source"), marks, the byte-order mark.
  */
-// eslint-disable-next-line no-control-regex
 const INVISIBLE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 const ASCII_PUNCTUATION = /[!"#$%&'()*+,\-./:;<=>?[\\\]^_`{|}~]/g;
 const HTML_ENTITIES: Record<string, string> = {

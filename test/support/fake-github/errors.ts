@@ -40,3 +40,7 @@ export function validationFailed(
 export function conflict(message: string): HttpError {
   return new HttpError(409, errorBody(409, message));
 }
+
+export function forbidden(message: string): HttpError {
+  return new HttpError(403, errorBody(403, message));
+}

@@ -2,6 +2,7 @@
 import type { FakeEnv } from "./context.js";
 import { ZERO_SHA } from "./git-store.js";
 import { mergePullRequest } from "./pull-service.js";
+import { now } from "./state.js";
 import type { FakeDeployment, FakePull } from "./types.js";
 import { buildTree, type TreeEntryInput } from "./tree-edit.js";
 
@@ -18,10 +19,21 @@ export function listPulls(env: FakeEnv): FakePull[] {
   }));
 }
 
-export function listComments(env: FakeEnv, issueNumber: number): Array<{ id: number; body: string }> {
+export function listComments(
+  env: FakeEnv,
+  issueNumber: number,
+): Array<{ id: number; body: string; author: string }> {
   return env.state.comments
     .filter((c) => c.issueNumber === issueNumber)
-    .map((c) => ({ id: c.id, body: c.body }));
+    .map((c) => ({ id: c.id, body: c.body, author: c.author ?? env.site.login }));
+}
+
+export function plantComment(env: FakeEnv, issueNumber: number, body: string, author: string): number {
+  if (!env.state.pull(issueNumber)) throw new Error(`fake-github: no pull request #${issueNumber}`);
+  const t = now();
+  const id = env.state.nextId();
+  env.state.comments.push({ id, issueNumber, body, author, createdAt: t, updatedAt: t });
+  return id;
 }
 
 export function listDeployments(env: FakeEnv): FakeDeployment[] {

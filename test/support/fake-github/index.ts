@@ -38,6 +38,7 @@ async function createEnv(o: FakeGitHubOptions, bareRepo: string): Promise<FakeEn
     owner: o.owner,
     repo: o.repo,
     login: o.owner,
+    actor: o.actor ?? o.owner,
     defaultBranch,
     createdAt: now(),
   };
@@ -71,6 +72,7 @@ export async function startFakeGitHub(o: FakeGitHubOptions): Promise<FakeGitHub>
     inject: (i) => cfg.injections.add(i),
     pulls: () => helpers.listPulls(env),
     comments: (n) => helpers.listComments(env, n),
+    plantComment: (n, body, author) => helpers.plantComment(env, n, body, author),
     deployments: () => helpers.listDeployments(env),
     mergePull: (n) => mutex.run(() => helpers.mergePull(env, n)),
     commitToBranch: (b, files, msg) => mutex.run(() => helpers.commitToBranch(env, b, files, msg)),

@@ -148,6 +148,7 @@ async function handle(cfg: ServerConfig, rateLimit: RateLimit, req: IncomingMess
     status: 0,
     operationId,
     headers: p.headers,
+    url: req.url ?? "",
   };
   cfg.requests.push(record);
   const problems = problemsOf(p, match);

@@ -31,6 +31,8 @@ export interface CommentRecord {
   id: number;
   issueNumber: number;
   body: string;
+  /** login of the comment's author; the authenticated user when unset */
+  author?: string;
   createdAt: string;
   updatedAt: string;
 }

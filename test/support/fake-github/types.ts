@@ -8,6 +8,11 @@ export interface FakeGitHubOptions {
   /** directory whose files become the initial commit on the default branch */
   seedDir?: string;
   scopes?: string[];
+  /**
+   * who the token acts as (default: the owner). An app's bot login (`name[bot]`, e.g. github-actions[bot])
+   * makes it an installation token: GET /user answers 403, and comments are that bot's.
+   */
+  actor?: string;
 }
 
 export interface RecordedRequest {
@@ -18,6 +23,8 @@ export interface RecordedRequest {
   status: number;
   operationId?: string;
   headers: Record<string, string>;
+  /** the URL as sent, e.g. with a GitHub Enterprise Server /api/v3 prefix */
+  url: string;
 }
 
 export interface Injection {
@@ -64,7 +71,9 @@ export interface FakeGitHub {
   responseWarnings: string[];
   inject(i: Injection): void;
   pulls(): FakePull[];
-  comments(issueNumber: number): Array<{ id: number; body: string }>;
+  comments(issueNumber: number): Array<{ id: number; body: string; author: string }>;
+  /** a comment written by someone else (any login), as another user or bot of the repository would */
+  plantComment(issueNumber: number, body: string, author: string): number;
   deployments(): FakeDeployment[];
   /** merges in git (fast-forward if possible, else a merge commit); returns new base sha */
   mergePull(number: number): Promise<string>;

@@ -21,7 +21,7 @@ export function issueComment(s: Site, c: CommentRecord) {
     url: repoApi(s, `/issues/comments/${c.id}`),
     html_url: repoHtml(s, `/pull/${c.issueNumber}#issuecomment-${c.id}`),
     body: c.body,
-    user: simpleUser(s),
+    user: simpleUser(s, c.author ?? s.login),
     created_at: c.createdAt,
     updated_at: c.updatedAt,
     issue_url: repoApi(s, `/issues/${c.issueNumber}`),

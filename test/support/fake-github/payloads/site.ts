@@ -6,6 +6,8 @@ export interface Site {
   owner: string;
   repo: string;
   login: string;
+  /** who the token acts as: `login`, or an app's bot (`name[bot]`), which cannot call GET /user */
+  actor: string;
   defaultBranch: string;
   createdAt: string;
 }
@@ -22,16 +24,20 @@ export function nodeId(kind: string, id: number | string): string {
   return Buffer.from(`${kind}:${id}`).toString("base64").replace(/=+$/, "");
 }
 
-export function simpleUser(s: Site) {
-  const u = `${s.api}/users/${s.login}`;
+/** The site's one user, or another account (a comment's author) by login. */
+export function simpleUser(s: Site, login = s.login) {
+  const u = `${s.api}/users/${encodeURIComponent(login)}`;
+  const bot = login.endsWith("[bot]");
+  const id =
+    login === s.login ? 1 : 100 + [...login].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 100_000, 0);
   return {
-    login: s.login,
-    id: 1,
-    node_id: nodeId("User", 1),
-    avatar_url: `${s.html}/avatars/${s.login}`,
+    login,
+    id,
+    node_id: nodeId(bot ? "Bot" : "User", id),
+    avatar_url: `${s.html}/avatars/${encodeURIComponent(login)}`,
     gravatar_id: "",
     url: u,
-    html_url: `${s.html}/${s.login}`,
+    html_url: `${s.html}/${login.replace(/\[bot\]$/, "")}`,
     followers_url: `${u}/followers`,
     following_url: `${u}/following{/other_user}`,
     gists_url: `${u}/gists{/gist_id}`,
@@ -41,7 +47,7 @@ export function simpleUser(s: Site) {
     repos_url: `${u}/repos`,
     events_url: `${u}/events{/privacy}`,
     received_events_url: `${u}/received_events`,
-    type: "User",
+    type: bot ? "Bot" : "User",
     site_admin: false,
     user_view_type: "public",
   };

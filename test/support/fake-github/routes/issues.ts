@@ -80,6 +80,7 @@ const createComment: Handler = async (ctx) => {
     id: ctx.env.state.nextId(),
     issueNumber: pull.number,
     body: bodyOf<{ body: string }>(ctx).body,
+    author: ctx.env.site.actor,
     createdAt: t,
     updatedAt: t,
   };

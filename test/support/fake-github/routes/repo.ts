@@ -1,6 +1,6 @@
 /** repository, branch, contents, user and rate-limit endpoints. */
 import { json, type FakeEnv, type Handler } from "../context.js";
-import { notFound } from "../errors.js";
+import { forbidden, notFound } from "../errors.js";
 import type { TreeEntry } from "../git-store.js";
 import { branch, repository } from "../payloads/repo.js";
 import { authenticatedUser, repoApi, repoHtml, type Site } from "../payloads/site.js";
@@ -68,7 +68,10 @@ const getContent: Handler = async ({ env, params, query }) => {
   });
 };
 
-const getUser: Handler = async ({ env }) => json(200, authenticatedUser(env.site));
+const getUser: Handler = async ({ env }) => {
+  if (env.site.actor.endsWith("[bot]")) throw forbidden("Resource not accessible by integration");
+  return json(200, authenticatedUser(env.site));
+};
 
 const rateLimit: Handler = async ({ rateLimit: h }) => {
   const core = {

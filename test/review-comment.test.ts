@@ -1,0 +1,180 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { marked, type Token, type Tokens } from "marked";
+import { describe, expect, it } from "vitest";
+import { REVIEW_MARKER, reviewContext, type ReviewInputs } from "../src/github/review.js";
+import {
+  readInput,
+  type DiffResult,
+  type RenderResult,
+  type ValidationResult,
+} from "../src/github/review-inputs.js";
+import { builtInTemplate, renderTemplateSource } from "../src/github/templates.js";
+
+/** What a reader sees, as GitHub-flavoured markdown's structure: blocks, table shapes, list lengths, HTML tags. */
+function structure(markdown: string): unknown[] {
+  return marked
+    .lexer(markdown, { gfm: true })
+    .filter((t) => t.type !== "space")
+    .map((t: Token) => {
+      if (t.type === "table") {
+        const table = t as Tokens.Table;
+        return { table: [table.header.length, ...table.rows.map((r) => r.length)] };
+      }
+      if (t.type === "list") return { list: (t as Tokens.List).items.length };
+      if (t.type === "heading") return { heading: (t as Tokens.Heading).text };
+      if (t.type === "html") return { html: t.raw.match(/<\/?[a-z]+/gi) ?? [] };
+      return { [t.type]: true };
+    });
+}
+
+async function comment(inputs: ReviewInputs): Promise<string> {
+  const source = await builtInTemplate("review-comment");
+  return `${REVIEW_MARKER}\n${await renderTemplateSource(source, reviewContext(inputs))}`;
+}
+
+/** A failing review with text `t` in every place a pull request controls. */
+function everywhere(t: string): ReviewInputs {
+  const render: RenderResult = { created: [`clusters/${t}/values.yaml`], updated: [t], removed: [] };
+  const validate: ValidationResult = {
+    ok: false,
+    clusters: [
+      { name: t, checks: [{ check: t, ok: false, file: t, message: t }] },
+      { name: "edge-1", checks: [{ check: "promtool", ok: false, file: "x", message: `before ${t} after` }] },
+      { name: "edge-2", checks: [{ check: "crds", ok: true, file: "clusters/edge-2/bootstrap/app.yaml" }] },
+    ],
+  };
+  const diff: DiffResult = {
+    clusters: [
+      { cluster: t, status: "added", changes: [t, `new file ${t}`] },
+      { cluster: "edge-1", status: "changed", changes: [`values: ${t}`] },
+    ],
+  };
+  return {
+    render: { data: render },
+    validate: { data: validate },
+    diff: { data: diff },
+    strayFolders: { folders: [t] },
+  };
+}
+
+const SPOOFS: Record<string, string> = {
+  "a fake all-clear after CRLF":
+    "x\r\n\r\n### promfleet review ✅\r\n\r\nRendered tree matches the spec.\r\n\r\n",
+  "a fake all-clear after a bare CR": "x\r\r### promfleet review ✅\r\r",
+  "Unicode line and paragraph separators, NEL, VT, FF":
+    "x\u2028\u2028### ok ✅\u2029\u2029- item\u0085\u0085> quote\v\v# h\f\f",
+  "an HTML comment hiding the rows after it": "<!-- ",
+  "an HTML comment closed later": "--> <!--",
+  "a pipe injecting table cells": "a | ok | x | ok |",
+  "escaped pipes and backslashes": "a\\| b \\\\| c \\",
+  "<details> hiding what follows": "<details><summary>no changes ✅</summary>",
+  "closing the comment's own <details>": "</summary></details><details open><summary>x",
+  "raw HTML": '<img src=x onerror=alert(1)><script>alert(1)</script><div align="right">',
+  "backticks breaking code spans": "`` ` ``` x | y `",
+  "a link and an image": "[✅ all good](https://evil.example) ![x](https://evil.example/x.png)",
+  "a table row of its own":
+    "\n| cluster | check | file | result |\n| --- | --- | --- | --- |\n| a | b | c | ok |",
+  "mentions and emphasis": "@admins **bold** _it_ ~~s~~ $x^2$",
+  "bidirectional overrides": "clusters/\u202eevil\u202c/\u2066x\u2069",
+};
+
+describe("review comment: pull-request text cannot change what the comment shows", () => {
+  it.each(Object.entries(SPOOFS))("%s", async (_name, spoof) => {
+    const [benign, spoofed] = [await comment(everywhere("plain")), await comment(everywhere(spoof))];
+    expect(structure(spoofed)).toEqual(structure(benign));
+    const html = await marked.parse(spoofed, { gfm: true });
+    expect(html.match(/<!--/g)).toHaveLength(1); // the marker, nothing else
+    expect(html.match(/<details>/g)).toHaveLength(2); // one per cluster of the diff
+    expect(html).not.toMatch(/<(img|script|div|a)\b/);
+    expect(html).toContain("<h3>promfleet review ❌</h3>");
+    expect(html.match(/<h\d/g)).toHaveLength(3);
+    expect(spoofed).not.toMatch(/@admins/);
+  });
+
+  it("keeps the text readable: a reader sees the file name, its line ends marked ⏎", async () => {
+    const html = await marked.parse(await comment(everywhere("evil\r\nname")), { gfm: true });
+    expect(html).toContain("evil⏎name");
+    const bidi = await marked.parse(await comment(everywhere("a\u202eb")), { gfm: true });
+    expect(bidi).toContain("a[U+202E]b");
+    expect(bidi).not.toContain("\u202e");
+  });
+
+  it("is ✅ only when every input was read and reports no problem", async () => {
+    const clean: ReviewInputs = {
+      render: { data: { created: [], updated: [], removed: [] } },
+      validate: {
+        data: { ok: true, clusters: [{ name: "a", checks: [{ check: "promtool", ok: true, file: "f" }] }] },
+      },
+      diff: { data: { clusters: [] } },
+      strayFolders: { folders: [] },
+    };
+    expect(reviewContext(clean).ok).toBe(true);
+    expect(await comment(clean)).toContain("### promfleet review ✅");
+    for (const broken of [
+      { render: { problem: "render.json is empty" } },
+      { validate: { problem: "validate.json does not exist" } },
+      { diff: { problem: "not given" } },
+      { strayFolders: { problem: "fleet.yaml does not exist" } },
+      { strayFolders: { folders: ["stray"] } },
+      { validate: { data: { ok: false, clusters: [] } } },
+      { diff: { data: { error: "bad spec" } } },
+    ] as Array<Partial<ReviewInputs>>) {
+      const body = await comment({ ...clean, ...broken });
+      expect(body, JSON.stringify(broken)).toContain("### promfleet review ❌");
+      expect(body).not.toContain("✅");
+    }
+  });
+});
+
+describe("review inputs are untrusted files", () => {
+  async function file(content: string | undefined): Promise<string> {
+    const f = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-review-input-")), "in.json");
+    if (content !== undefined) await writeFile(f, content);
+    return f;
+  }
+
+  it("reports a missing, empty, non-JSON or foreign file as a problem naming it", async () => {
+    const missing = await file(undefined);
+    expect(await readInput("render", missing)).toEqual({ problem: `${missing} does not exist` });
+    const empty = await file("  \n");
+    expect(await readInput("render", empty)).toEqual({
+      problem: `${empty} is empty (the step that writes it failed)`,
+    });
+    expect(await readInput("render", undefined)).toEqual({ problem: "not given" });
+    const notJson = await file("{");
+    expect(await readInput("validate", notJson)).toEqual({ problem: `${notJson} is not JSON` });
+    const foreign = await file(JSON.stringify({ clusters: [{ name: 1, checks: [] }] }));
+    expect(await readInput("validate", foreign)).toEqual({
+      problem: `${foreign} is not validate output (/clusters/0/name must be string)`,
+    });
+    const wrongStatus = await file(
+      JSON.stringify({ clusters: [{ cluster: "a", status: "gone", changes: [] }] }),
+    );
+    expect("problem" in (await readInput("diff", wrongStatus))).toBe(true);
+  });
+
+  it("accepts what the commands print, including their error shape", async () => {
+    const ok = await file(
+      JSON.stringify({ clusters: 1, created: [], updated: ["a"], removed: [], written: false }),
+    );
+    expect(await readInput("render", ok)).toMatchObject({ data: { updated: ["a"] } });
+    const error = await file(JSON.stringify({ error: "fleet.yaml: bad", problems: [] }));
+    expect(await readInput("diff", error)).toEqual({ data: { error: "fleet.yaml: bad", problems: [] } });
+  });
+
+  it("names the missing input in the comment", async () => {
+    const missing = await file(undefined);
+    const body = await comment({
+      render: await readInput("render", missing),
+      validate: { data: { ok: true, clusters: [] } },
+      diff: { data: { clusters: [] } },
+      strayFolders: { folders: [] },
+    });
+    expect(body).toContain("### promfleet review ❌");
+    const html = await marked.parse(body, { gfm: true });
+    expect(html).toContain(`❌ render: ${missing} does not exist`);
+    expect(body).not.toContain("Rendered tree matches the spec.");
+  });
+});
