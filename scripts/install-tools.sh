@@ -5,7 +5,7 @@
 #   scripts/install-tools.sh                 # all tools
 #   scripts/install-tools.sh ytt promtool    # just these
 #
-# Tools: ytt promtool kubeconform actionlint kustomize sops age (built with Go) and
+# Tools: ytt promtool actionlint kustomize sops age (built with Go) and
 # prometheus (Debian's package, /usr/bin/prometheus, used by the e2e tests).
 #
 # The versions are pinned in tools/<tool>/go.mod + go.sum (one small module per
@@ -13,8 +13,15 @@
 # release uses; the tools' dependency graphs conflict when merged). To bump a
 # tool: cd tools/<tool> && go get -tool <package>@<version>, then rerun this.
 #
+# Each built binary's sha256 is recorded in .tools/sha256/<tool> (sha256sum
+# format); promfleet checks it before running a tool from .tools/bin, so a
+# binary replaced after the build is refused rather than trusted on its
+# --version output. Check by hand: cd .tools/bin && sha256sum -c ../sha256/*
+#
 # Idempotent: a tool whose .tools/bin binary already reports the pinned
-# version is left alone. Needs Go (GOTOOLCHAIN=local: the go.mod "go" lines
+# version and matches its recorded sha256 is left alone; one that no longer
+# matches is rebuilt. A binary from before checksums were recorded gets its
+# sha256 recorded as it is. Needs Go (GOTOOLCHAIN=local: the go.mod "go" lines
 # must be satisfied by the installed toolchain) and network access to the Go
 # module proxy only; no GitHub downloads. Without Go, see docs/install-tools.md.
 set -euo pipefail
@@ -22,8 +29,9 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="$repo_root/tools"
 bin_dir="$repo_root/.tools/bin"
+sum_dir="$repo_root/.tools/sha256"
 
-all_tools=(ytt promtool kubeconform actionlint kustomize sops age prometheus)
+all_tools=(ytt promtool actionlint kustomize sops age prometheus)
 
 die() {
   echo "install-tools: error: $*" >&2
@@ -103,6 +111,35 @@ go_build() {
     die "building $out failed (see the go output above)"
   }
   mv -f "$tmp" "$bin_dir/$out"
+  record_sha256 "$out"
+}
+
+# record_sha256 <binary name>: writes .tools/sha256/<name> ("<sha256>  <name>").
+record_sha256() {
+  local name="$1" tmp
+  mkdir -p "$sum_dir"
+  tmp="$sum_dir/.$name.tmp.$$"
+  (cd "$bin_dir" && sha256sum -- "$name") >"$tmp" || {
+    rm -f "$tmp"
+    die "cannot record the sha256 of $bin_dir/$name"
+  }
+  mv -f "$tmp" "$sum_dir/$name"
+}
+
+# trusted <binary name>...: true when each binary matches its recorded sha256.
+# A binary without a record (built before records existed) gets one now; one
+# that no longer matches is reported, and the caller rebuilds it.
+trusted() {
+  local name
+  for name in "$@"; do
+    if [[ ! -f "$sum_dir/$name" ]]; then
+      record_sha256 "$name"
+      echo "$name: recorded the sha256 of the existing binary"
+    elif ! (cd "$bin_dir" && sha256sum --quiet --status -c "$sum_dir/$name"); then
+      echo "$name: $bin_dir/$name does not match its recorded sha256; rebuilding"
+      return 1
+    fi
+  done
 }
 
 # first_line <cmd...>: first line of the command's combined output ('' on failure).
@@ -135,7 +172,7 @@ install_ytt() {
   v="$(pinned_version ytt carvel.dev/ytt)"
   plain="${v#v}"
   want="ytt version $plain"
-  if [[ "$(first_line "$bin_dir/ytt" version)" == "$want" ]]; then
+  if [[ "$(first_line "$bin_dir/ytt" version)" == "$want" ]] && trusted ytt; then
     echo "ytt $plain ok"
     return
   fi
@@ -153,7 +190,7 @@ install_promtool() {
   if ((minor >= 300)); then app="3.$((minor - 300)).$rest"; else app="2.$minor.$rest"; fi
   want="promtool, version $app (*"
   # shellcheck disable=SC2053 # $want is a glob on purpose
-  if [[ "$(first_line "$bin_dir/promtool" --version)" == $want ]]; then
+  if [[ "$(first_line "$bin_dir/promtool" --version)" == $want ]] && trusted promtool; then
     echo "promtool $app ok"
     return
   fi
@@ -167,24 +204,11 @@ install_promtool() {
   verify promtool "$app" "$want" "$bin_dir/promtool" --version
 }
 
-install_kubeconform() {
-  local v
-  v="$(pinned_version kubeconform github.com/yannh/kubeconform)"
-  if [[ "$(first_line "$bin_dir/kubeconform" -v)" == "$v" ]]; then
-    echo "kubeconform $v ok"
-    return
-  fi
-  echo "building kubeconform $v…"
-  # upstream .goreleaser.yml: -X main.version={{.Tag}}
-  go_build kubeconform github.com/yannh/kubeconform/cmd/kubeconform kubeconform "-X main.version=$v"
-  verify kubeconform "$v" "$v" "$bin_dir/kubeconform" -v
-}
-
 install_actionlint() {
   local v plain
   v="$(pinned_version actionlint github.com/rhysd/actionlint)"
   plain="${v#v}"
-  if [[ "$(first_line "$bin_dir/actionlint" -version)" == "$plain" ]]; then
+  if [[ "$(first_line "$bin_dir/actionlint" -version)" == "$plain" ]] && trusted actionlint; then
     echo "actionlint $plain ok"
     return
   fi
@@ -199,7 +223,7 @@ install_kustomize() {
   local v
   v="$(pinned_version kustomize sigs.k8s.io/kustomize/kustomize/v5)"
   # kustomize reads its own version from the binary's module build info.
-  if [[ "$(first_line "$bin_dir/kustomize" version)" == "$v" ]]; then
+  if [[ "$(first_line "$bin_dir/kustomize" version)" == "$v" ]] && trusted kustomize; then
     echo "kustomize $v ok"
     return
   fi
@@ -214,7 +238,7 @@ install_sops() {
   v="$(pinned_version sops github.com/getsops/sops/v3)"
   plain="${v#v}"
   # sops prints "sops <version>" and, when it can reach GitHub, a newer-version notice: match the start.
-  if [[ "$(first_line "$bin_dir/sops" --disable-version-check --version)" == "sops $plain"* ]]; then
+  if [[ "$(first_line "$bin_dir/sops" --disable-version-check --version)" == "sops $plain"* ]] && trusted sops; then
     echo "sops $plain ok"
     return
   fi
@@ -227,7 +251,7 @@ install_sops() {
 install_age() {
   local v
   v="$(pinned_version age filippo.io/age)"
-  if [[ "$(first_line "$bin_dir/age" --version)" == "$v" ]]; then
+  if [[ "$(first_line "$bin_dir/age" --version)" == "$v" ]] && [[ -x "$bin_dir/age-keygen" ]] && trusted age age-keygen; then
     echo "age $v ok"
     return
   fi

@@ -60,6 +60,24 @@ describe("diff on credentials", () => {
   });
 });
 
+describe("diff on SOPS-encrypted credentials", () => {
+  it("names the cluster whose encrypted credential changed", async () => {
+    const { dir } = await secureFleetRepo({ agents: ["kind"], sops: true });
+    expect((await promfleet(dir, ["rotate-credential", "kind"])).code).toBe(0);
+    const git = await committedRepo(dir);
+    expect((await promfleet(dir, ["rotate-credential", "kind"])).code).toBe(0);
+    expect(await diffOf(dir, "kind")).toEqual([
+      "manifests/credentials.sops.yaml: credential of cluster kind rotated or re-encrypted (SOPS)",
+    ]);
+    await git("add", "-A");
+    await git("commit", "-qm", "rotate");
+    expect((await promfleet(dir, ["offboard-cluster", "kind"])).code).toBe(0);
+    expect(await diffOf(dir, "kind")).toContain(
+      "manifests/credentials.sops.yaml: credential of cluster kind removed (SOPS)",
+    );
+  });
+});
+
 describe("diff --format markdown on GitHub", () => {
   it("renders each cluster's <details> summary as plain text, not with markdown escapes", async () => {
     const { dir } = await secureFleetRepo({ agents: ["kind"] });

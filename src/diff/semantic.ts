@@ -1,4 +1,5 @@
 import { parse } from "yaml";
+import { CREDENTIALS_FILE } from "../layout/names.js";
 import { isObject, type Json } from "./json.js";
 import { diffResources } from "./resource-diff.js";
 import { diffValues } from "./values-diff.js";
@@ -18,9 +19,9 @@ export function diffTrees(before: Map<string, string>, after: Map<string, string
   const [b, a] = [byCluster(before), byCluster(after)];
   return [...new Set([...b.keys(), ...a.keys()])].sort().flatMap((cluster): ClusterDiff[] => {
     const [fb, fa] = [b.get(cluster), a.get(cluster)];
-    if (!fb) return [{ cluster, status: "added", changes: fileList("new file", fa) }];
-    if (!fa) return [{ cluster, status: "removed", changes: fileList("deleted", fb) }];
-    const changes = diffCluster(fb, fa);
+    if (!fb) return [{ cluster, status: "added", changes: fileList(cluster, "added", fa) }];
+    if (!fa) return [{ cluster, status: "removed", changes: fileList(cluster, "removed", fb) }];
+    const changes = diffCluster(cluster, fb, fa);
     return changes.length > 0 ? [{ cluster, status: "changed", changes }] : [];
   });
 }
@@ -38,12 +39,20 @@ function byCluster(tree: Map<string, string>): Map<string, Map<string, string>> 
   return clusters;
 }
 
-function fileList(what: string, files: Map<string, string> | undefined): string[] {
-  return [...(files?.keys() ?? [])].sort().map((f) => `${what} ${f}`);
+function fileList(cluster: string, what: FileChange, files: Map<string, string> | undefined): string[] {
+  return [...(files?.keys() ?? [])].sort().map((f) => fileLine(cluster, what, f));
+}
+
+type FileChange = "added" | "removed";
+
+/** `new file X` / `deleted X`; the encrypted credential in a reviewer's terms. */
+function fileLine(cluster: string, what: FileChange, file: string): string {
+  if (file === CREDENTIALS_FILE) return `${file}: credential of cluster ${cluster} ${what} (SOPS)`;
+  return `${what === "added" ? "new file" : "deleted"} ${file}`;
 }
 
 /** values.yaml first (what Prometheus does), then the other files in path order. */
-function diffCluster(before: Map<string, string>, after: Map<string, string>): string[] {
+function diffCluster(cluster: string, before: Map<string, string>, after: Map<string, string>): string[] {
   const files = [...new Set([...before.keys(), ...after.keys()])].sort((x, y) =>
     x === VALUES ? -1 : y === VALUES ? 1 : x < y ? -1 : 1,
   );
@@ -51,8 +60,10 @@ function diffCluster(before: Map<string, string>, after: Map<string, string>): s
   return files.flatMap((file) => {
     const [b, a] = [before.get(file), after.get(file)];
     if (b === a) return [];
-    if (b === undefined) return [`new file ${file}`];
-    if (a === undefined) return [`deleted ${file}`];
+    if (b === undefined) return [fileLine(cluster, "added", file)];
+    if (a === undefined) return [fileLine(cluster, "removed", file)];
+    if (file === CREDENTIALS_FILE)
+      return [`${file}: credential of cluster ${cluster} rotated or re-encrypted (SOPS)`];
     if (file === VALUES) return diffValuesText(b, a);
     if (file === VALUES_SECRET && valuesChanged) return [`${file}: carries the new values.yaml`];
     return diffResources(file, b, a);

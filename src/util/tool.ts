@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa, type ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "./errors.js";
+import { sha256Hex } from "./sha256.js";
 
 /** The directory holding package.json, dist/, overlays/ and .tools/. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -26,14 +28,37 @@ export interface ToolSpec {
   installHint: string;
 }
 
-/** Finds an external tool: $ENV_VAR, then the package's .tools/bin, then PATH; checks its version. */
+/**
+ * promfleet's own tool folder (scripts/install-tools.sh builds into <it>/bin and records each binary's
+ * sha256 in <it>/sha256/<name>): $PROMFLEET_TOOLS_DIR, else the package's .tools.
+ */
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PROMFLEET_TOOLS_DIR || path.join(packageRoot, ".tools");
+}
+
+/**
+ * Finds an external tool: $ENV_VAR, then the tools folder's bin/ (checked against the sha256 recorded
+ * when it was built), then PATH; checks its version. A binary named by the variable or found on PATH is
+ * the user's or the system's choice and is trusted as such.
+ */
 export async function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.env): Promise<Tool> {
-  const local = path.join(packageRoot, ".tools", "bin", spec.name);
-  const candidate = env[spec.envVar] || (existsSync(local) ? local : spec.name);
-  let output: string;
+  const local = path.join(toolsDir(env), "bin", spec.name);
+  const fromEnv = env[spec.envVar];
+  const candidate = fromEnv || (existsSync(local) ? local : spec.name);
+  if (!fromEnv && candidate === local) await checkRecordedSha256(spec.name, env);
+  const version = spec.parseVersion(await versionOutput(spec, candidate, env)) ?? "unknown";
+  if (!spec.accepts(version))
+    throw new PromfleetError(
+      `${spec.name} ${version} at ${candidate} is older than ${spec.minimum}\n${spec.installHint}`,
+      ExitCode.missingTool,
+    );
+  return { name: spec.name, path: candidate, version };
+}
+
+async function versionOutput(spec: ToolSpec, candidate: string, env: NodeJS.ProcessEnv): Promise<string> {
   try {
     const result = await execa(candidate, spec.versionArgs, { timeout: 10_000, env, all: true });
-    output = result.all ?? "";
+    return result.all ?? "";
   } catch (e) {
     const reason = (e as ExecaError).code === "ENOENT" ? "not found" : (e as Error).message.split("\n")[0];
     throw new PromfleetError(
@@ -41,13 +66,34 @@ export async function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.
       ExitCode.missingTool,
     );
   }
-  const version = spec.parseVersion(output) ?? "unknown";
-  if (!spec.accepts(version))
+}
+
+/** Binaries already checked in this process: a render asks for ytt once per evaluation. */
+const verified = new Set<string>();
+
+/**
+ * A built tool must still be the binary install-tools.sh built: its version output alone proves nothing
+ * (a replaced or corrupted binary can print anything), its sha256 against the recorded one does.
+ */
+async function checkRecordedSha256(name: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const dir = toolsDir(env);
+  const binary = path.join(dir, "bin", name);
+  if (verified.has(binary)) return;
+  const recordFile = path.join(dir, "sha256", name);
+  const fix = `fix: rerun ${installerCommand(name)} (it rebuilds the pinned version and records its sha256)`;
+  const recorded = (await readFile(recordFile, "utf8").catch(() => "")).split(/\s/)[0];
+  if (!recorded)
     throw new PromfleetError(
-      `${spec.name} ${version} at ${candidate} is older than ${spec.minimum}\n${spec.installHint}`,
+      `${binary}: no sha256 recorded in ${recordFile}, so it cannot be told from a replaced binary\n${fix}`,
       ExitCode.missingTool,
     );
-  return { name: spec.name, path: candidate, version };
+  const actual = sha256Hex(await readFile(binary));
+  if (actual !== recorded)
+    throw new PromfleetError(
+      `${binary}: sha256 ${actual} is not the ${recorded} recorded when it was built; it changed since\n${fix}`,
+      ExitCode.missingTool,
+    );
+  verified.add(binary);
 }
 
 /** Compares dotted versions numerically: true when `version` >= `minimum`. */
@@ -63,11 +109,16 @@ export function atLeast(version: string, minimum: string): boolean {
   return true;
 }
 
+/** The installer shipped with promfleet, by absolute path: a fleet repository has no scripts/ of its own. */
+function installerCommand(name: string): string {
+  return `bash ${path.join(packageRoot, "scripts", "install-tools.sh")} ${name}`;
+}
+
 /** The install hint every tool shares; `name` is one of scripts/install-tools.sh's tools. */
 export function installHint(name: string, version: string, envVar: string): string {
   return [
     `install ${name} ${version} one of these ways:`,
-    `  scripts/install-tools.sh ${name}        (builds the pinned version with Go into .tools/bin)`,
+    `  ${installerCommand(name)}   (builds the pinned version with Go into ${path.join(packageRoot, ".tools", "bin")})`,
     `  the release binary, checksum-verified: see docs/install-tools.md`,
     `or point ${envVar} at an existing ${name} binary`,
   ].join("\n");
