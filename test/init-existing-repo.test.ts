@@ -100,6 +100,12 @@ describe("promfleet init: where it writes", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(await readdir(dir)).toContain("fleet.yaml");
     expect(await readdir(elsewhere)).toEqual([]);
+    // the printed steps use paths inside the fleet, so they start there
+    const steps = result.stderr.split("\n").filter((l) => l.startsWith("next: "));
+    expect(steps[0]).toBe(`next: cd ${dir}`);
+    const kubectl = steps.find((l) => l.includes("kubectl")) ?? "";
+    const file = /--from-file=password=(\S+)/.exec(kubectl)?.[1] ?? "";
+    expect(await readFile(path.join(dir, file), "utf8")).toMatch(/^[\w-]{43}$/);
   });
 
   it("reads a positional folder relative to -C DIR", async () => {

@@ -98,7 +98,7 @@ async function initCommand(dir: string, o: InitFlags & GlobalOptions, out: Outpu
     await applyPlan(dir, plan);
     if (settings.codeowners.length === 0)
       out.warn("no --codeowner: .github/CODEOWNERS has its rules commented out until you name the reviewers");
-    report(dir, plan, resolved, [...creds.nextSteps, ...nextSteps(settings)], out);
+    report(dir, plan, resolved, [...startIn(dir), ...creds.nextSteps, ...nextSteps(settings)], out);
     return ExitCode.ok;
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -156,6 +156,12 @@ function withScaffold(rendered: Plan, scaffold: Map<string, string>, credentials
   for (const [rel, content] of scaffold) if (rel !== "fleet.yaml") contents.set(rel, content);
   contents.set("fleet.yaml", scaffold.get("fleet.yaml") as string);
   return { ...rendered, create: [...contents.keys()], contents };
+}
+
+/** The steps name files inside the fleet: run them there. */
+function startIn(dir: string): string[] {
+  if (dir === path.resolve(process.cwd())) return [];
+  return [`cd ${/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", `'\\''`)}'`}`];
 }
 
 function nextSteps(s: InitSettings): string[] {
