@@ -92,6 +92,19 @@ describe("promfleet init in a repository GitHub created", () => {
   });
 });
 
+describe("promfleet init: nothing is written unless everything can be", () => {
+  it("stops before writing when the rendered folder would overwrite a file of the user's", async () => {
+    const dir = await githubCreatedRepo();
+    await mkdir(path.join(dir, "clusters", "hub"), { recursive: true });
+    await writeFile(path.join(dir, "clusters/hub/values.yaml"), "mine: true\n");
+    const before = await snapshot(dir);
+    const result = await promfleet(dir, ["init", ...FLAGS]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("clusters/hub/values.yaml");
+    expect(await snapshot(dir)).toEqual(before); // no fleet.yaml, no password file, .gitignore untouched
+  });
+});
+
 describe("promfleet init: where it writes", () => {
   it("honours -C DIR without a positional folder", async () => {
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-cwd-"));
@@ -100,6 +113,12 @@ describe("promfleet init: where it writes", () => {
     expect(result.code, result.stderr).toBe(0);
     expect(await readdir(dir)).toContain("fleet.yaml");
     expect(await readdir(elsewhere)).toEqual([]);
+    // the printed steps use paths inside the fleet, so they start there
+    const steps = result.stderr.split("\n").filter((l) => l.startsWith("next: "));
+    expect(steps[0]).toBe(`next: cd ${dir}`);
+    const kubectl = steps.find((l) => l.includes("kubectl")) ?? "";
+    const file = /--from-file=password=(\S+)/.exec(kubectl)?.[1] ?? "";
+    expect(await readFile(path.join(dir, file), "utf8")).toMatch(/^[\w-]{43}$/);
   });
 
   it("reads a positional folder relative to -C DIR", async () => {

@@ -59,6 +59,14 @@ describe("promfleet init: every flag value written into a file is checked first"
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it("answers --json with JSON naming the flag, also when it refuses", async () => {
+    const dir = await emptyDir();
+    const result = await promfleet(dir, ["init", ...flags({ "--aggregator": "hub #x" }), "--json"]);
+    expect(result.code).toBe(2);
+    const answer = JSON.parse(result.stdout) as { error: string; problems: Array<{ path: string }> };
+    expect(answer.problems.map((p) => p.path)).toEqual(["--aggregator"]);
+  });
+
   it("refuses credentials inside --git-url or --remote-write-url (they would be committed)", async () => {
     const dir = await emptyDir();
     const result = await promfleet(dir, [

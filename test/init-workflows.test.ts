@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, realpath, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -229,11 +229,10 @@ describe("the workflows promfleet init writes", () => {
   it("install tools into a cache that survives npm ci replacing node_modules", async () => {
     const workspace = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-ws-"));
     const home = path.join(workspace, "home");
-    const cacheBin = path.join(home, ".cache/promfleet/tools/bin");
-    await mkdir(cacheBin, { recursive: true });
-    // what actions/cache restores: the tools a previous run installed
-    for (const tool of await readdir(path.join(repoRoot, ".tools/bin")))
-      await symlink(path.join(repoRoot, ".tools/bin", tool), path.join(cacheBin, tool));
+    const cache = path.join(home, ".cache/promfleet/tools");
+    await mkdir(cache, { recursive: true });
+    // what actions/cache restores: what a previous run installed (here: links to this checkout's tools)
+    await execa("cp", ["-R", "-s", `${await realpath(path.join(repoRoot, ".tools"))}/.`, cache]);
     // `npm ci` replaces node_modules with the published package (which has no .tools)
     const shims = path.join(workspace, "shims");
     await mkdir(shims);

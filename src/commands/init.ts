@@ -72,8 +72,7 @@ async function initCommand(dir: string, o: InitFlags & GlobalOptions, out: Outpu
   await refuseExistingFleet(dir);
   const { settings, problems } = await initSettings(o, dir);
   const credential = newCredential();
-  const specText = fleetSpecText(settings, credential.passwordHash);
-  const files = await scaffoldFiles(settings, specText);
+  const files = await scaffoldFiles(settings, fleetSpecText(settings, credential.passwordHash));
   const staging = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-"));
   try {
     const spec = await checkedSpec(staging, files, settings, problems);
@@ -84,25 +83,25 @@ async function initCommand(dir: string, o: InitFlags & GlobalOptions, out: Outpu
         ExitCode.badInput,
         resolved.conflicts,
       );
-    const creds = await credentialFiles(
-      spec,
-      spec.clusters[0] as FleetSpec["clusters"][number],
-      credential.password,
-    );
-    await writeCredentialFiles({ ...creds, local: new Map() }, staging); // render sees an encrypted credential
-    const rendered = await renderFleet(spec, await readRenderInputs(spec));
-    rendered.warnings.forEach((w) => out.warn(w));
-    const plan = withScaffold(await planTree(dir, rendered.files), resolved.writes, creds.repo);
+    const { creds, rendered } = await renderAggregator(staging, spec, credential.password, out);
+    const plan = withScaffold(await planTree(dir, rendered), resolved.writes, creds.repo);
     // the password first: a fleet.yaml must never hold a hash whose password was not kept
     await writeCredentialFiles({ ...creds, repo: new Map() }, dir);
     await applyPlan(dir, plan);
-    if (settings.codeowners.length === 0)
-      out.warn("no --codeowner: .github/CODEOWNERS has its rules commented out until you name the reviewers");
-    report(dir, plan, resolved, [...creds.nextSteps, ...nextSteps(settings)], out);
+    report(dir, plan, resolved, settings, [...startIn(dir), ...creds.nextSteps], out);
     return ExitCode.ok;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** The aggregator's credential files and its rendered folder, rendered from the staging copy. */
+async function renderAggregator(staging: string, spec: FleetSpec, password: string, out: Output) {
+  const creds = await credentialFiles(spec, spec.clusters[0] as FleetSpec["clusters"][number], password);
+  await writeCredentialFiles({ ...creds, local: new Map() }, staging); // render sees an encrypted credential
+  const rendered = await renderFleet(spec, await readRenderInputs(spec));
+  rendered.warnings.forEach((w) => out.warn(w));
+  return { creds, rendered: rendered.files };
 }
 
 async function refuseExistingFleet(dir: string): Promise<void> {
@@ -158,6 +157,12 @@ function withScaffold(rendered: Plan, scaffold: Map<string, string>, credentials
   return { ...rendered, create: [...contents.keys()], contents };
 }
 
+/** The steps name files inside the fleet: run them there. */
+function startIn(dir: string): string[] {
+  if (dir === path.resolve(process.cwd())) return [];
+  return [`cd ${/^[\w./-]+$/.test(dir) ? dir : `'${dir.replaceAll("'", `'\\''`)}'`}`];
+}
+
 function nextSteps(s: InitSettings): string[] {
   return [
     "# once, with network access: lock promfleet's dependencies, then commit package-lock.json (the workflows run npm ci)",
@@ -169,7 +174,15 @@ function nextSteps(s: InitSettings): string[] {
   ];
 }
 
-function report(dir: string, plan: Plan, resolved: ResolvedFiles, steps: string[], out: Output): void {
+function report(
+  dir: string,
+  plan: Plan,
+  resolved: ResolvedFiles,
+  settings: InitSettings,
+  credentialSteps: string[],
+  out: Output,
+): void {
+  const steps = [...credentialSteps, ...nextSteps(settings)];
   const files = [...plan.contents.keys()].sort();
   out.result(
     { dir, files, kept: resolved.kept, merged: resolved.merged, nextSteps: steps },
@@ -177,5 +190,7 @@ function report(dir: string, plan: Plan, resolved: ResolvedFiles, steps: string[
   );
   for (const rel of resolved.kept) out.info(`kept your ${rel}`);
   for (const rel of resolved.merged) out.info(`added promfleet's lines to your ${rel}`);
+  if (settings.codeowners.length === 0)
+    out.warn("no --codeowner: .github/CODEOWNERS has its rules commented out until you name the reviewers");
   for (const step of steps) out.info(`next: ${step}`);
 }

@@ -54,15 +54,8 @@ export async function initSettings(
     );
   const remoteWrite = checkRemoteWriteUrl(o.remoteWriteUrl);
   if (remoteWrite.problem) problems.push(remoteWrite.problem);
-  const gitUrl = o.gitUrl ?? (await originUrl(dir));
-  if (o.gitUrl !== undefined) problems.push(...urlCredentialProblems("--git-url", o.gitUrl));
-  else if (gitUrl === "")
-    problems.push({
-      file: WHERE,
-      path: "--git-url",
-      message: `not given, and ${dir} has no git remote origin to take the repository URL from`,
-      fix: "pass --git-url with the URL the clusters pull from, e.g. https://github.com/acme/fleet.git",
-    });
+  const git = await gitUrlOf(o.gitUrl, dir);
+  problems.push(...git.problems);
   for (const owner of o.codeowner)
     if (!CODEOWNER.test(owner))
       flag("--codeowner", owner, "is not a CODEOWNERS owner", "use @user, @org/team or an e-mail address");
@@ -73,7 +66,7 @@ export async function initSettings(
       ingressHost: remoteWrite.host,
       packageVersion: o.packageVersion,
       delivery: o.delivery,
-      gitUrl,
+      gitUrl: git.url,
       ageRecipients: o.ageRecipient,
       codeowners: o.codeowner,
     },
@@ -108,6 +101,23 @@ function urlCredentialProblems(path: string, value: string): Problem[] {
       fix: "give the URL without them; clusters read credentials from a Secret (git.secretName)",
     },
   ];
+}
+
+/** --git-url, else the origin remote's URL. */
+async function gitUrlOf(
+  flag: string | undefined,
+  dir: string,
+): Promise<{ url: string; problems: Problem[] }> {
+  if (flag !== undefined) return { url: flag, problems: urlCredentialProblems("--git-url", flag) };
+  const url = await originUrl(dir);
+  if (url) return { url, problems: [] };
+  const problem = {
+    file: WHERE,
+    path: "--git-url",
+    message: `not given, and ${dir} has no git remote origin to take the repository URL from`,
+    fix: "pass --git-url with the URL the clusters pull from, e.g. https://github.com/acme/fleet.git",
+  };
+  return { url, problems: [problem] };
 }
 
 /** The `origin` remote ("" if none), without the credentials a CI checkout or a token URL may carry. */
