@@ -10,7 +10,7 @@ import { resolveRepo } from "../github/repo-ref.js";
 import { renderTemplate } from "../github/templates.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { planTree } from "../layout/tree.js";
-import { readRenderInputs, renderFleet } from "../render/render.js";
+import { inputsAfterChange, readRenderInputs, renderFleet } from "../render/render.js";
 import { writeCredentialFiles, type CredentialFiles } from "../secrets/credentials.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode } from "../util/errors.js";
@@ -177,7 +177,12 @@ async function contextAt(root: string, file: string): Promise<ChangeContext> {
 async function renderChange(ctx: ChangeContext, change: ClusterChange) {
   const specText = ctx.doc.toString();
   const spec = await parseFleet(specText, ctx.root, ctx.file);
-  const rendered = await renderFleet(spec, await readRenderInputs(spec));
+  const inputs = inputsAfterChange(
+    await readRenderInputs(spec),
+    change.credentials?.repo.keys() ?? [],
+    change.alsoDelete,
+  );
+  const rendered = await renderFleet(spec, inputs);
   const plan = await planTree(ctx.root, rendered.files);
   const files = new Map<string, string | null>([[ctx.file, specText]]);
   for (const [rel, content] of plan.contents) files.set(rel, content);
