@@ -1,7 +1,13 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { loadFleet } from "../src/fleet/load.js";
-import { foldClusters, readRenderInputs, renderFleet, type ClusterRender } from "../src/render/render.js";
+import {
+  foldClusters,
+  inputsAfterChange,
+  readRenderInputs,
+  renderFleet,
+  type ClusterRender,
+} from "../src/render/render.js";
 import { PromfleetError } from "../src/util/errors.js";
 import { exampleFleetRepo, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 
@@ -71,5 +77,18 @@ describe("render inputs", () => {
       "manifests/rbac.yaml",
       "manifests/values-secret.yaml",
     ]);
+  });
+});
+
+describe("render inputs after a change", () => {
+  it("count the credentials the change commits and not those it deletes; other files are not inputs", () => {
+    const before = { committedManifests: new Map([["kind", ["manifests/credentials.sops.yaml"]]]) };
+    const after = inputsAfterChange(
+      before,
+      ["clusters/edge-1/manifests/credentials.sops.yaml", "clusters/edge-2/values.yaml", "fleet.yaml"],
+      ["clusters/kind/manifests/credentials.sops.yaml"],
+    );
+    expect(after.committedManifests).toEqual(new Map([["edge-1", ["manifests/credentials.sops.yaml"]]]));
+    expect(before.committedManifests.get("kind")).toEqual(["manifests/credentials.sops.yaml"]);
   });
 });

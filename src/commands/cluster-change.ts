@@ -12,7 +12,7 @@ import { renderTemplate } from "../github/templates.js";
 import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { planTree, type Plan } from "../layout/tree.js";
-import { readRenderInputs, renderFleet } from "../render/render.js";
+import { inputsAfterChange, readRenderInputs, renderFleet } from "../render/render.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { Output } from "../util/output.js";
@@ -147,17 +147,25 @@ export function alreadyDonePlan(
 
 /**
  * The repository files of a change: the new spec, the fleet rendered from it compared with the tree at
- * `source.root`, and `extra` files (credentials, overlays). `existed` says which paths the base has, to
+ * `source.root`, and extra files (credentials, overlays; computed from the parsed new spec when a
+ * function). `existed` says which paths the base has, to
  * list a write as added or modified.
  */
 export async function planFiles(
   source: SpecSource,
   specAfter: string,
-  extra: FileChange[],
+  extraFiles: FileChange[] | ((spec: FleetSpec) => Promise<FileChange[]>),
   existed: (rel: string) => boolean = (rel) => existsSync(path.join(source.root, rel)),
 ): Promise<{ spec: FleetSpec; changes: FileChange[]; listing: FileListing }> {
   const spec = await parseFleet(specAfter, source.root, source.file);
-  const tree = await planTree(source.root, (await renderFleet(spec, await readRenderInputs(spec))).files);
+  const extra = typeof extraFiles === "function" ? await extraFiles(spec) : extraFiles;
+  // credentials the change itself writes or deletes are render inputs too (a Flux kustomization lists them)
+  const inputs = inputsAfterChange(
+    await readRenderInputs(spec),
+    extra.filter((c) => c.kind === "write").map((c) => c.path),
+    extra.filter((c) => c.kind === "delete").map((c) => c.path),
+  );
+  const tree = await planTree(source.root, (await renderFleet(spec, inputs)).files);
   const changes = normaliseChanges([
     writeFile(source.file, specAfter),
     ...[...tree.contents].map(([rel, content]) => writeFile(rel, content)),

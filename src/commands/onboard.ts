@@ -67,24 +67,26 @@ export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
     ...request,
     passwordHash: credential && hashOf(credential),
   });
+  let secret: Awaited<ReturnType<typeof credentialChanges>> | undefined;
+  // the committed credential is a render input (a Flux kustomization lists it), so it joins the plan
+  const withCredential = async (spec: FleetSpec) => {
+    const added = spec.clusters.find((c) => c.name === request.name) as ClusterSpec;
+    secret = credential && (await credentialChanges(spec, added, credential));
+    return [...(input.carried ?? []), ...(secret?.repo ?? [])];
+  };
   const files = await explainFailure(request.name, () =>
-    planFiles(source, specAfter, input.carried ?? [], input.existed),
+    planFiles(source, specAfter, withCredential, input.existed),
   );
   const cluster = files.spec.clusters.find((c) => c.name === request.name) as ClusterSpec;
-  const secret = credential && (await credentialChanges(files.spec, cluster, credential));
-  const changes = secret ? [...files.changes, ...secret.repo] : files.changes;
   return {
     kind: "onboard",
     cluster: request.name,
     specFile: source.file,
     specBefore: source.text,
     specAfter,
-    changes,
+    changes: files.changes,
     local: secret?.local ?? [],
-    listing: {
-      ...files.listing,
-      added: [...files.listing.added, ...(secret?.repo ?? []).map((c) => c.path)],
-    },
+    listing: files.listing,
     labels: ["promfleet", "onboard"],
     template: { role: request.role, bootstrap: bootstrapCommand(cluster) },
     nextSteps: secret?.nextSteps ?? [],

@@ -109,6 +109,33 @@ export async function readRenderInputs(spec: FleetSpec): Promise<RenderInputs> {
 }
 
 /**
+ * The inputs as they will be once a change commits `written` files and deletes `deleted` ones
+ * (repository-relative): onboarding commits a credential that the working tree does not hold yet.
+ */
+export function inputsAfterChange(
+  inputs: RenderInputs,
+  written: Iterable<string>,
+  deleted: Iterable<string> = [],
+): RenderInputs {
+  const committed = new Map([...inputs.committedManifests].map(([c, files]) => [c, new Set(files)]));
+  const edit = (file: string, add: boolean) => {
+    const [dir, cluster, ...rest] = file.split("/");
+    if (dir !== CLUSTERS_DIR || cluster === undefined || rest.join("/") !== CREDENTIALS_FILE) return;
+    const files = committed.get(cluster) ?? new Set<string>();
+    if (add) files.add(CREDENTIALS_FILE);
+    else files.delete(CREDENTIALS_FILE);
+    committed.set(cluster, files);
+  };
+  for (const file of written) edit(file, true);
+  for (const file of deleted) edit(file, false);
+  return {
+    committedManifests: new Map(
+      [...committed].filter(([, files]) => files.size > 0).map(([c, files]) => [c, [...files].sort()]),
+    ),
+  };
+}
+
+/**
  * The fleet's render from its clusters' in fleet order (so the same inputs give the same maps whichever
  * ytt run finished first); throws every cluster's problems at once.
  */
