@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 
-/** The workflow's event payload (GITHUB_EVENT_PATH) and repository (GITHUB_REPOSITORY). */
+/** The workflow's event payload (GITHUB_EVENT_PATH); {} outside a workflow. */
 export async function readEvent(env: NodeJS.ProcessEnv = process.env): Promise<Record<string, unknown>> {
   if (!env.GITHUB_EVENT_PATH) return {};
   try {

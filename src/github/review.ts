@@ -52,26 +52,67 @@ export interface ReviewContext {
 
 const clip = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
 
+const dataOf = <T>(input: Input<T>): T | undefined => ("data" in input ? input.data : undefined);
+
 /** The template's context; PR-controlled text is clipped here and escaped by the template's helpers. */
 export function reviewContext(inputs: ReviewInputs): ReviewContext {
+  const [render, validation, diff] = [dataOf(inputs.render), dataOf(inputs.validate), dataOf(inputs.diff)];
+  const drift = render?.error
+    ? []
+    : [...(render?.created ?? []), ...(render?.updated ?? []), ...(render?.removed ?? [])];
+  const rows = validationRows(validation);
+  const stray = "folders" in inputs.strayFolders ? inputs.strayFolders.folders : [];
+  const unreadable = unreadableInputs(inputs);
   const omitted: ReviewContext["omitted"] = [];
-  const cap = <T>(section: string, rows: T[]): T[] => {
-    if (rows.length > MAX_ROWS) omitted.push({ section, count: rows.length - MAX_ROWS });
-    return rows.slice(0, MAX_ROWS);
+  const cap = <T>(section: string, all: T[]): T[] => {
+    if (all.length > MAX_ROWS) omitted.push({ section, count: all.length - MAX_ROWS });
+    return all.slice(0, MAX_ROWS);
   };
+  const context: ReviewContext = {
+    ok: false,
+    renderRead: render !== undefined,
+    validateRead: validation !== undefined,
+    diffRead: diff !== undefined,
+    unreadable,
+    renderError: clipped(render?.error),
+    renderProblems: cap(
+      "render problems",
+      (render?.problems ?? []).map((p) => clip(`${p.file}${p.path ? ` ${p.path}` : ""}: ${p.message}`)),
+    ),
+    drift: cap("out-of-date files", drift.map(clip)),
+    strayFolders: cap("folders", stray.map(clip)),
+    clustersDir: CLUSTERS_DIR,
+    validation: cap("validation", rows),
+    validationError: clipped(validation?.error),
+    diffError: clipped(diff?.error),
+    diff: cap("clusters", diffRows(diff)),
+    omitted,
+  };
+  context.ok =
+    unreadable.length === 0 &&
+    [render?.error, validation?.error, diff?.error].every((e) => e === undefined) &&
+    drift.length === 0 &&
+    stray.length === 0 &&
+    validation?.ok !== false &&
+    rows.every((r) => r.ok);
+  return context;
+}
+
+const clipped = (text: string | undefined) => (text === undefined ? undefined : clip(text));
+
+/** Every input that could not be used, with why: each makes the review ❌. */
+function unreadableInputs(inputs: ReviewInputs): ReviewContext["unreadable"] {
   const unreadable = (["render", "validate", "diff"] as const).flatMap((input) => {
     const read = inputs[input];
     return "problem" in read ? [{ input: input as string, problem: clip(read.problem) }] : [];
   });
   if ("problem" in inputs.strayFolders)
     unreadable.push({ input: `${CLUSTERS_DIR}/ folders`, problem: clip(inputs.strayFolders.problem) });
-  const render = "data" in inputs.render ? inputs.render.data : undefined;
-  const validation = "data" in inputs.validate ? inputs.validate.data : undefined;
-  const diff = "data" in inputs.diff ? inputs.diff.data : undefined;
-  const drift = render?.error
-    ? []
-    : [...(render?.created ?? []), ...(render?.updated ?? []), ...(render?.removed ?? [])];
-  const rows = (validation?.clusters ?? []).flatMap((c) =>
+  return unreadable;
+}
+
+function validationRows(validation: ValidationResult | undefined): ValidationRow[] {
+  return (validation?.clusters ?? []).flatMap((c) =>
     c.checks.map((k) => ({
       cluster: clip(c.name),
       check: clip(k.check),
@@ -80,47 +121,17 @@ export function reviewContext(inputs: ReviewInputs): ReviewContext {
       message: clip(k.message ?? ""),
     })),
   );
-  const strayFolders = "folders" in inputs.strayFolders ? inputs.strayFolders.folders : [];
-  const context: ReviewContext = {
-    ok: false,
-    renderRead: render !== undefined,
-    validateRead: validation !== undefined,
-    diffRead: diff !== undefined,
-    unreadable,
-    renderError: render?.error === undefined ? undefined : clip(render.error),
-    renderProblems: cap(
-      "render problems",
-      (render?.problems ?? []).map((p) => clip(`${p.file}${p.path ? ` ${p.path}` : ""}: ${p.message}`)),
-    ),
-    drift: cap("out-of-date files", drift.map(clip)),
-    strayFolders: cap("folders", strayFolders.map(clip)),
-    clustersDir: CLUSTERS_DIR,
-    validation: cap("validation", rows),
-    validationError: validation?.error === undefined ? undefined : clip(validation.error),
-    diffError: diff?.error === undefined ? undefined : clip(diff.error),
-    diff: cap(
-      "clusters",
-      (diff?.clusters ?? []).map((d) => ({
-        cluster: clip(d.cluster),
-        status: d.status,
-        changes: [
-          ...d.changes.slice(0, MAX_CHANGES).map(clip),
-          ...(d.changes.length > MAX_CHANGES ? [`… and ${d.changes.length - MAX_CHANGES} more`] : []),
-        ],
-      })),
-    ),
-    omitted,
-  };
-  context.ok =
-    unreadable.length === 0 &&
-    !context.renderError &&
-    drift.length === 0 &&
-    strayFolders.length === 0 &&
-    !context.validationError &&
-    validation?.ok !== false &&
-    rows.every((r) => r.ok) &&
-    !context.diffError;
-  return context;
+}
+
+function diffRows(diff: DiffResult | undefined): ReviewContext["diff"] {
+  return (diff?.clusters ?? []).map((d) => ({
+    cluster: clip(d.cluster),
+    status: d.status,
+    changes: [
+      ...d.changes.slice(0, MAX_CHANGES).map(clip),
+      ...(d.changes.length > MAX_CHANGES ? [`… and ${d.changes.length - MAX_CHANGES} more`] : []),
+    ],
+  }));
 }
 
 /** Folders under clusters/ that name no cluster of the spec. */
