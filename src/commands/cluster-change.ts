@@ -90,10 +90,11 @@ export interface ClusterCommand {
   planPull(source: SpecSource, target: PullTarget): Promise<ChangePlan>;
 }
 
-interface Outcome {
+interface Outcome extends FileListing {
   cluster: string;
   action: ChangeKind;
-  files: FileListing;
+  /** Every repository path the change touches, sorted (added, modified and removed ones). */
+  files: string[];
   nextSteps: string[];
   notes: string[];
   written: boolean;
@@ -187,7 +188,7 @@ export async function runClusterChange(o: ChangeOptions, cmd: ClusterCommand, ou
 
 function outcomeText(outcome: Outcome): string {
   if (outcome.message) return outcome.message;
-  const { added, modified, removed } = outcome.files;
+  const { added, modified, removed } = outcome;
   return [
     ...added.map((f) => `  added     ${f}`),
     ...modified.map((f) => `  modified  ${f}`),
@@ -257,7 +258,7 @@ export async function pullText(
     cluster: plan.cluster,
     fleetFile: plan.specFile,
     ...plan.listing,
-    files: [...plan.listing.added, ...plan.listing.modified, ...plan.listing.removed].sort(),
+    files: allPaths(plan.listing),
     credentialSteps: plan.nextSteps,
   };
   const title = (await renderTemplate(base.dir, `${plan.kind}-title`, context)).trim();
@@ -321,11 +322,16 @@ function outcomeOf(plan: ChangePlan): Outcome {
   return {
     cluster: plan.cluster,
     action: plan.kind,
-    files: plan.listing,
+    ...plan.listing,
+    files: allPaths(plan.listing),
     nextSteps: plan.nextSteps,
     notes: plan.notes,
     written: true,
   };
+}
+
+function allPaths(listing: FileListing): string[] {
+  return [...listing.added, ...listing.modified, ...listing.removed].sort();
 }
 
 function alreadyDoneOutcome(plan: ChangePlan): Outcome {
