@@ -214,10 +214,15 @@ async function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output)
  * one journaled apply, then machine-only deletions (a password whose hash the spec no longer holds).
  */
 async function applyInWorkingTree(root: string, plan: ChangePlan): Promise<void> {
-  for (const c of plan.local)
-    if (c.kind === "write") await writeFileAtomic(path.join(root, c.path), c.content, 0o600);
+  await writeLocalFiles(root, plan);
   await applyPlan(root, asTreePlan(plan.changes));
   for (const c of plan.local) if (c.kind === "delete") await rm(path.join(root, c.path), { force: true });
+}
+
+/** Machine-only files are secrets (a password): mode 0600, never through the shared staging folder. */
+async function writeLocalFiles(root: string, plan: ChangePlan): Promise<void> {
+  for (const c of plan.local)
+    if (c.kind === "write") await writeFileAtomic(path.join(root, c.path), c.content, 0o600);
 }
 
 function asTreePlan(changes: FileChange[]): Plan {
@@ -285,8 +290,7 @@ async function openPullRequest(
     );
     return { ...outcome, nextSteps: [], written: false, requests: target.gh.requests() };
   }
-  for (const c of plan.local)
-    if (c.kind === "write") await writeFileAtomic(path.join(o.dir, c.path), c.content, 0o600);
+  await writeLocalFiles(o.dir, plan);
   const result = await proposeChange(
     target.gh,
     target.snapshot,

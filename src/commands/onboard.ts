@@ -9,7 +9,7 @@ import { OVERLAY_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { snapshotBase } from "../github/base-snapshot.js";
 import { commitParents, readFile as readAtRef } from "../github/reads.js";
-import { writeFile, type FileChange } from "../layout/file-change.js";
+import { normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import {
   credentialFiles,
   credentialNextSteps,
@@ -72,7 +72,7 @@ export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
   );
   const cluster = files.spec.clusters.find((c) => c.name === request.name) as ClusterSpec;
   const secret = credential && (await credentialChanges(files.spec, cluster, credential));
-  const changes = secret ? [...files.changes, ...secret.repo] : files.changes;
+  const changes = normaliseChanges([...files.changes, ...(secret?.repo ?? [])]);
   return {
     kind: "onboard",
     cluster: request.name,
