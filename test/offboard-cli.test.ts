@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { afterEach, describe, expect, it } from "vitest";
@@ -24,6 +25,18 @@ async function commitAll(dir: string, message: string): Promise<void> {
 }
 
 describe("offboard-cluster in the working tree", () => {
+  it.each([["offboard-cluster"], ["onboard-cluster"]])(
+    "%s where there is no fleet exits 2 naming the missing spec, and creates nothing",
+    async (command) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-empty-"));
+      const result = await promfleet(dir, [command, "edge-1"]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`error: no fleet spec at ${path.join(dir, "fleet.yaml")}`);
+      expect(result.stderr).toContain("or create one with 'promfleet init'");
+      expect(await readdir(dir)).toEqual([]);
+    },
+  );
+
   it("a name the fleet never had exits 2 with the nearest name, and writes nothing", async () => {
     const dir = await exampleFleetRepo();
     await promfleet(dir, ["render"]);

@@ -90,10 +90,11 @@ export interface ClusterCommand {
   planPull(source: SpecSource, target: PullTarget): Promise<ChangePlan>;
 }
 
-interface Outcome {
+interface Outcome extends FileListing {
   cluster: string;
   action: ChangeKind;
-  files: FileListing;
+  /** Every repository path the change touches, sorted (added, modified and removed ones). */
+  files: string[];
   nextSteps: string[];
   notes: string[];
   written: boolean;
@@ -195,7 +196,7 @@ export async function runClusterChange(o: ChangeOptions, cmd: ClusterCommand, ou
 
 function outcomeText(outcome: Outcome): string {
   if (outcome.message) return outcome.message;
-  const { added, modified, removed } = outcome.files;
+  const { added, modified, removed } = outcome;
   return [
     ...added.map((f) => `  added     ${f}`),
     ...modified.map((f) => `  modified  ${f}`),
@@ -221,10 +222,15 @@ async function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output)
  * one journaled apply, then machine-only deletions (a password whose hash the spec no longer holds).
  */
 async function applyInWorkingTree(root: string, plan: ChangePlan): Promise<void> {
-  for (const c of plan.local)
-    if (c.kind === "write") await writeFileAtomic(path.join(root, c.path), c.content, 0o600);
+  await writeLocalFiles(root, plan);
   await applyPlan(root, asTreePlan(plan.changes));
   for (const c of plan.local) if (c.kind === "delete") await rm(path.join(root, c.path), { force: true });
+}
+
+/** Machine-only files are secrets (a password): mode 0600, never through the shared staging folder. */
+async function writeLocalFiles(root: string, plan: ChangePlan): Promise<void> {
+  for (const c of plan.local)
+    if (c.kind === "write") await writeFileAtomic(path.join(root, c.path), c.content, 0o600);
 }
 
 function asTreePlan(changes: FileChange[]): Plan {
@@ -265,7 +271,7 @@ export async function pullText(
     cluster: plan.cluster,
     fleetFile: plan.specFile,
     ...plan.listing,
-    files: [...plan.listing.added, ...plan.listing.modified, ...plan.listing.removed].sort(),
+    files: allPaths(plan.listing),
     credentialSteps: plan.nextSteps,
   };
   const title = (await renderTemplate(base.dir, `${plan.kind}-title`, context)).trim();
@@ -292,8 +298,7 @@ async function openPullRequest(
     );
     return { ...outcome, nextSteps: [], written: false, requests: target.gh.requests() };
   }
-  for (const c of plan.local)
-    if (c.kind === "write") await writeFileAtomic(path.join(o.dir, c.path), c.content, 0o600);
+  await writeLocalFiles(o.dir, plan);
   const result = await proposeChange(
     target.gh,
     target.snapshot,
@@ -329,11 +334,16 @@ function outcomeOf(plan: ChangePlan): Outcome {
   return {
     cluster: plan.cluster,
     action: plan.kind,
-    files: plan.listing,
+    ...plan.listing,
+    files: allPaths(plan.listing),
     nextSteps: plan.nextSteps,
     notes: plan.notes,
     written: true,
   };
+}
+
+function allPaths(listing: FileListing): string[] {
+  return [...listing.added, ...listing.modified, ...listing.removed].sort();
 }
 
 function alreadyDoneOutcome(plan: ChangePlan): Outcome {
