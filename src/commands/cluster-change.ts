@@ -6,7 +6,6 @@ import type { FleetSpec } from "../fleet/spec.js";
 import { snapshotBase, type BaseSnapshot } from "../github/base-snapshot.js";
 import { connectGitHub, type GitHub } from "../github/client.js";
 import { findOpenPull, proposeChange, type OpenPull } from "../github/pull-request.js";
-import { commitFor } from "../github/reads.js";
 import { resolveRepo } from "../github/repo-ref.js";
 import { renderTemplate } from "../github/templates.js";
 import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
@@ -281,7 +280,7 @@ export async function pullText(
 /** The sha of the commit the pull request for `plan`, planned on the base `at`, gets. */
 export async function commitOf(plan: ChangePlan, gh: GitHub, at: BaseSnapshot): Promise<string> {
   const { title } = await pullText(plan, at);
-  return commitFor(gh, at, plan.changes, title);
+  return gh.commitFor(at, plan.changes, title);
 }
 
 async function openPullRequest(
@@ -305,7 +304,7 @@ async function openPullRequest(
     {
       base: target.base,
       branch: target.branch,
-      files: asFileMap(plan.changes),
+      files: plan.changes,
       message: title,
       title,
       body,
@@ -323,11 +322,6 @@ async function openPullRequest(
     pr: { ...result.pr, outcome: result.outcome },
     requests: target.gh.requests(),
   };
-}
-
-/** proposeChange's file map (path -> content, null deletes) until it takes FileChange[]. */
-function asFileMap(changes: FileChange[]): Map<string, string | null> {
-  return new Map(changes.map((c) => [c.path, c.kind === "write" ? c.content : null]));
 }
 
 function outcomeOf(plan: ChangePlan): Outcome {

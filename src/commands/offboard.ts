@@ -6,7 +6,6 @@ import { closest } from "fastest-levenshtein";
 import { parseAllDocuments } from "yaml";
 import { removeClusterEntry } from "../fleet/edit.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { wasMerged } from "../github/reads.js";
 import { deleteFile } from "../layout/file-change.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { credentialsPath, LOCAL_CREDENTIALS_DIR } from "../secrets/credentials.js";
@@ -149,7 +148,7 @@ export function offboardCommand(name: string): ClusterCommand {
     },
     planPull: async (source, target) => {
       if (!inSpec(source)) {
-        if (!(await wasMerged(target.gh, target.base, target.branch))) throw noSuchCluster(source, name);
+        if (!(await target.gh.wasMerged(target.base, target.branch))) throw noSuchCluster(source, name);
         return done(source, `its offboarding pull request (${target.branch}) was merged`);
       }
       return planOffboard({ source, name, localPassword: false });

@@ -8,7 +8,6 @@ import { appendClusterEntry } from "../fleet/edit.js";
 import { REPO_FILE_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { snapshotBase } from "../github/base-snapshot.js";
-import { commitParents, readFile as readAtRef } from "../github/reads.js";
 import { writeFile, type FileChange } from "../layout/file-change.js";
 import {
   credentialFiles,
@@ -260,7 +259,7 @@ async function madeOnEarlierBase(
   specFile: string,
   planOn: (base: SpecSource) => Promise<ChangePlan>,
 ): Promise<boolean> {
-  const parents = await commitParents(target.gh, head);
+  const parents = await target.gh.commitParents(head);
   const parent = parents[0];
   if (parents.length !== 1 || !parent || parent === target.snapshot.sha) return false;
   const earlier = await snapshotBase(target.gh, parent);
@@ -282,7 +281,7 @@ async function credentialOnBranch(
   name: string,
   head: string,
 ): Promise<{ passwordHash: string; encrypted?: string } | undefined> {
-  const text = await readAtRef(target.gh, source.file, head);
+  const text = await target.gh.readFile(source.file, head);
   const clusters = (parse(text ?? "") as { clusters?: unknown } | null)?.clusters;
   const entry = Array.isArray(clusters)
     ? (clusters as Array<{ name?: unknown; credential?: { passwordHash?: unknown } }>).find(
@@ -292,7 +291,7 @@ async function credentialOnBranch(
   const passwordHash = entry?.credential?.passwordHash;
   if (typeof passwordHash !== "string") return undefined;
   if (source.before.secrets.provider !== "sops") return { passwordHash };
-  const encrypted = await readAtRef(target.gh, credentialsPath(name), head);
+  const encrypted = await target.gh.readFile(credentialsPath(name), head);
   return encrypted === undefined ? undefined : { passwordHash, encrypted };
 }
 

@@ -10,8 +10,13 @@ import { readFileAt, subfoldersAt } from "./contents.js";
 import { createDeployment, type DeploymentRequest } from "./deployments.js";
 import { gitHubError } from "./errors.js";
 import { authenticatedLogin } from "./identity.js";
+import { normaliseChanges, type FileChange } from "../layout/file-change.js";
 import {
   commitAndOpen,
+  commitParents,
+  createCommit,
+  wasMerged,
+  type CommitBase,
   openPullOf,
   readPull,
   type ChangeProposal,
@@ -35,11 +40,6 @@ export interface RepoRef {
 }
 
 export interface GitHub extends RepoRef {
-  /**
-   * @deprecated octokit is private to src/github: use the operations below. Still read by
-   * src/commands/onboard.ts until it moves to `readFile`; remove once nothing outside src/github uses it.
-   */
-  octokit: Octokit;
   /** Requests sent so far (each retry counts). */
   requests(): number;
   /** Runs one API step, turning failures into a clear PromfleetError naming the step. */
@@ -63,6 +63,12 @@ export interface GitHub extends RepoRef {
    * it, created or updated; repeatable (see pull-request.ts).
    */
   proposeChange(base: BaseSnapshot, p: ChangeProposal, open?: OpenPull): Promise<ProposalResult>;
+  /** The sha proposeChange's commit for `changes` on `base` has, made without moving any branch. */
+  commitFor(base: CommitBase, changes: FileChange[], message: string): Promise<string>;
+  /** The parents of a commit. */
+  commitParents(sha: string): Promise<string[]>;
+  /** Whether a pull request from `branch` into `base` was merged. */
+  wasMerged(base: string, branch: string): Promise<boolean>;
 }
 
 export const TOKEN_HELP =
@@ -97,7 +103,6 @@ export async function connectGitHub(ref: RepoRef, env: NodeJS.ProcessEnv = proce
   const me = () => (login ??= authenticatedLogin(session, env));
   return {
     ...ref,
-    octokit,
     requests: () => count,
     step: session.step,
     readFile: (path, at) => readFileAt(session, path, at),
@@ -108,6 +113,9 @@ export async function connectGitHub(ref: RepoRef, env: NodeJS.ProcessEnv = proce
     snapshotBase: (base) => downloadBase(session, base),
     findOpenPull: (base, branch) => openPullOf(session, base, branch),
     proposeChange: (base, p, open) => commitAndOpen(session, base, p, open),
+    commitFor: (base, changes, message) => createCommit(session, base, normaliseChanges(changes), message),
+    commitParents: (sha) => commitParents(session, sha),
+    wasMerged: (base, branch) => wasMerged(session, base, branch),
   };
 }
 

@@ -1,8 +1,11 @@
 /** Finding, opening and updating the one pull request of a change, and reading a pull request's state. */
-import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
+import { normaliseChanges, type FileChange } from "../layout/file-change.js";
 import type { BaseSnapshot } from "./base-snapshot.js";
 import type { GitHub } from "./client.js";
 import { statusOf, type Session } from "./session.js";
+
+/** The commit a change goes on top of: its sha, its tree and its date (reused for a deterministic commit). */
+export type CommitBase = Pick<BaseSnapshot, "sha" | "tree" | "date">;
 
 export interface ChangeProposal {
   base: string;
@@ -11,7 +14,7 @@ export interface ChangeProposal {
    * Every file the commit writes or deletes, with its mode. (A Map of path -> content, null to delete,
    * is still accepted from callers not yet migrated to FileChange[]; it writes mode 100644.)
    */
-  files: readonly FileChange[] | ReadonlyMap<string, string | null>;
+  files: readonly FileChange[];
   message: string;
   title: string;
   body: string;
@@ -113,22 +116,7 @@ export async function commitAndOpen(
   open?: OpenPull,
 ): Promise<ProposalResult> {
   const { owner, repo, octokit } = s;
-  const tree = await s.step("creating the tree", () =>
-    octokit.rest.git.createTree({ owner, repo, base_tree: base.tree, tree: treeEntries(asChanges(p.files)) }),
-  );
-  const identity = { ...AUTHOR, date: base.date };
-  const commit = await s.step("creating the commit", () =>
-    octokit.rest.git.createCommit({
-      owner,
-      repo,
-      message: p.message,
-      tree: tree.data.sha,
-      parents: [base.sha],
-      author: identity,
-      committer: identity,
-    }),
-  );
-  const sha = commit.data.sha;
+  const sha = await createCommit(s, base, normaliseChanges(p.files), p.message);
   if (open?.headSha !== sha) await moveBranch(s, p.branch, sha, open !== undefined);
   const pr = open ? await updatePull(s, open, p) : await createPull(s, p);
   const missing = p.labels.filter((l) => !(open?.labels ?? []).includes(l));
@@ -141,12 +129,56 @@ export async function commitAndOpen(
   return { pr, commit: sha, outcome };
 }
 
-function asChanges(files: ChangeProposal["files"]): FileChange[] {
-  if (Array.isArray(files)) return normaliseChanges(files);
-  const fromMap = [...(files as ReadonlyMap<string, string | null>)].map(([path, content]) =>
-    content === null ? deleteFile(path) : writeFile(path, content),
+/**
+ * The commit holding `changes` on top of `base`, by promfleet, dated like the base: the same change on the
+ * same base is the same sha. Creating it moves no branch (objects no ref points at are invisible), which is
+ * also how a re-run tells promfleet's own branch head from one somebody else pushed.
+ */
+export async function createCommit(
+  s: Session,
+  base: CommitBase,
+  changes: FileChange[],
+  message: string,
+): Promise<string> {
+  const { owner, repo, octokit } = s;
+  const tree = await s.step("creating the tree", () =>
+    octokit.rest.git.createTree({ owner, repo, base_tree: base.tree, tree: treeEntries(changes) }),
   );
-  return normaliseChanges(fromMap);
+  const identity = { ...AUTHOR, date: base.date };
+  const commit = await s.step("creating the commit", () =>
+    octokit.rest.git.createCommit({
+      owner,
+      repo,
+      message,
+      tree: tree.data.sha,
+      parents: [base.sha],
+      author: identity,
+      committer: identity,
+    }),
+  );
+  return commit.data.sha;
+}
+
+/** The parents of a commit (one request). */
+export async function commitParents(s: Session, sha: string): Promise<string[]> {
+  const { data } = await s.step(`reading commit ${sha.slice(0, 7)}`, () =>
+    s.octokit.rest.git.getCommit({ owner: s.owner, repo: s.repo, commit_sha: sha }),
+  );
+  return data.parents.map((p) => p.sha);
+}
+
+/** Whether a pull request from `branch` into `base` was merged (the change it proposed is done). */
+export async function wasMerged(s: Session, base: string, branch: string): Promise<boolean> {
+  const { data } = await s.step("looking for a merged pull request", () =>
+    s.octokit.rest.pulls.list({
+      owner: s.owner,
+      repo: s.repo,
+      head: `${s.owner}:${branch}`,
+      base,
+      state: "closed",
+    }),
+  );
+  return data.some((pr) => pr.merged_at !== null);
 }
 
 function treeEntries(changes: FileChange[]) {
