@@ -10,7 +10,7 @@ import type { Tool } from "../util/tool.js";
 import { findYtt } from "../ytt/ytt.js";
 import { bundleTemplates, checkBundle } from "./bundle.js";
 import type { CrdValidator, KubeResource } from "./crd.js";
-import { loadValuesSchema, valuesSchemaProblem } from "./package-schema.js";
+import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from "./package-schema.js";
 import { checkPrometheusConfig, findPromtool } from "./promtool.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
 
@@ -39,7 +39,7 @@ export interface ValidateOptions {
   /** CRDs to check kapp-controller and Flux resources against; no CRD check without. */
   crds?: CrdValidator;
   /** A Package resource whose spec.valuesSchema.openAPIv3 the values must satisfy. */
-  packageFile?: string;
+  packageFile?: PackageDefinition;
   /** The package bundle (its config/ holds the ytt templates kapp-controller renders). */
   packageBundle?: string;
   /** Only these clusters; every cluster when empty. */
