@@ -7,12 +7,8 @@ import { crdCacheDir } from "../validate/crd-cache.js";
 import { PINNED_CRDS } from "../validate/crd-pins.js";
 import { resolveCrds } from "../validate/crd-source.js";
 import { packageDefinition } from "../validate/package-schema.js";
-import {
-  unlistedClusterFolders,
-  validateFleet,
-  type ClusterReport,
-  type ValidationReport,
-} from "../validate/validate.js";
+import type { ClusterReport, ValidationReport } from "../validate/report.js";
+import { unlistedClusterFolders, validateFleet } from "../validate/validate.js";
 import { action, type GlobalOptions } from "./action.js";
 
 interface ValidateFlags extends GlobalOptions {

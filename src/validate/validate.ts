@@ -12,28 +12,8 @@ import { bundleTemplates, checkBundle } from "./bundle.js";
 import type { CrdValidator, KubeResource } from "./crd.js";
 import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from "./package-schema.js";
 import { checkPrometheusConfig, findPromtool } from "./promtool.js";
+import type { CheckName, CheckResult, ValidationReport } from "./report.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
-
-export type CheckName = "values" | "promtool" | "crds" | "package-schema" | "package-bundle";
-
-export interface CheckResult {
-  check: CheckName;
-  ok: boolean;
-  /** Repository-relative file the check read. */
-  file: string;
-  /** Why it failed: the tool's own message. */
-  message?: string;
-}
-
-export interface ClusterReport {
-  name: string;
-  checks: CheckResult[];
-}
-
-export interface ValidationReport {
-  ok: boolean;
-  clusters: ClusterReport[];
-}
 
 export interface ValidateOptions {
   /** CRDs to check kapp-controller and Flux resources against; no CRD check without. */
