@@ -123,4 +123,14 @@ describe("package values schema", () => {
     );
     expect(String(e)).toContain("fleet.yaml package.definition packages/missing.yaml: no such file");
   });
+
+  it("validate --json prints a bad --package as JSON on stdout, exit 2", async () => {
+    await promfleet(dir, ["render"]);
+    const r = await promfleet(dir, ["validate", "--package", "no-such-package.yaml", "--json"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: "--package no-such-package.yaml: no such file",
+      problems: [],
+    });
+  });
 });
