@@ -79,6 +79,11 @@ describe("package values schema", () => {
         "/foo is not a value the package knows; /prometheus/pvc/storag is not a value the package knows",
     });
     expect(schemaProblem(report, "orbstack")?.ok).toBe(true);
+    // the vendored Package is TCE's 2.37.0, not the 2.43 package the example fleet installs
+    expect(r.stderr).toContain(
+      "is the Package prometheus.community.tanzu.vmware.com 2.37.0, but the fleet installs " +
+        "prometheus.tanzu.vmware.com 2.43.0+vmware.2-tkg.1",
+    );
   });
 
   it("checks against the Package the spec names when no --package is given", async () => {

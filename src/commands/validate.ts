@@ -6,7 +6,7 @@ import { color, createOutput, type Output } from "../util/output.js";
 import { crdCacheDir } from "../validate/crd-cache.js";
 import { PINNED_CRDS } from "../validate/crd-pins.js";
 import { resolveCrds } from "../validate/crd-source.js";
-import { packageDefinition } from "../validate/package-schema.js";
+import { packageDefinition, packageMismatch } from "../validate/package-schema.js";
 import type { ClusterReport, ValidationReport } from "../validate/report.js";
 import { unlistedClusterFolders, validateFleet } from "../validate/validate.js";
 import { action, type GlobalOptions } from "./action.js";
@@ -64,6 +64,8 @@ async function validateCommand(o: ValidateFlags, out: Output): Promise<number> {
   else if (o.crds.length === 0) out.info(`CRDs from ${crds.from}`);
   const definition = packageDefinition(spec, o.package);
   if (!definition) out.warn(noPackageWarning(spec));
+  const mismatch = definition && (await packageMismatch(definition, spec.package));
+  if (mismatch) out.warn(mismatch);
   for (const folder of await unlistedClusterFolders(spec))
     out.warn(`${folder} is not in ${spec.file}: not validated (promfleet render removes it)`);
   const report = await validateFleet(spec, {

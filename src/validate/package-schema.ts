@@ -47,6 +47,23 @@ export async function loadValuesSchema(pkg: PackageDefinition): Promise<Validate
 type Schema = Record<string, unknown>;
 
 /**
+ * Why the Package may not be the one the fleet installs (another refName or version, whose schema can
+ * differ); undefined when it matches or cannot be read (loadValuesSchema reports that).
+ */
+export async function packageMismatch(
+  pkg: PackageDefinition,
+  installs: { refName: string; version: string },
+): Promise<string | undefined> {
+  const text = await readFile(pkg.file, "utf8").catch(() => "");
+  const found = (parseOrUndefined(text) as { spec?: { refName?: unknown; version?: unknown } })?.spec;
+  if (!found || (found.refName === installs.refName && found.version === installs.version)) return undefined;
+  return (
+    `${pkg.origin} is the Package ${String(found.refName)} ${String(found.version)}, but the fleet installs ` +
+    `${installs.refName} ${installs.version}: its values schema may differ from the installed one`
+  );
+}
+
+/**
  * The schema with every object that lists its properties closed to others, as the package author closed
  * the rest: the package's templates silently ignore a value they do not know, so a typo would be lost.
  */
