@@ -1,16 +1,14 @@
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
+import type { FleetSpec } from "../fleet/spec.js";
 import { ExitCode } from "../util/errors.js";
 import { color, createOutput, type Output } from "../util/output.js";
 import { crdCacheDir } from "../validate/crd-cache.js";
 import { PINNED_CRDS } from "../validate/crd-pins.js";
 import { resolveCrds } from "../validate/crd-source.js";
-import {
-  unlistedClusterFolders,
-  validateFleet,
-  type ClusterReport,
-  type ValidationReport,
-} from "../validate/validate.js";
+import { packageDefinition, packageMismatch } from "../validate/package-schema.js";
+import type { ClusterReport, ValidationReport } from "../validate/report.js";
+import { unlistedClusterFolders, validateFleet } from "../validate/validate.js";
 import { action, type GlobalOptions } from "./action.js";
 
 interface ValidateFlags extends GlobalOptions {
@@ -42,7 +40,10 @@ export function registerValidateCommand(program: Command): void {
       "use the pinned kapp-controller and Flux release CRDs, downloading them once from the Go module proxy " +
         "($GOPROXY; module hash and sha256 checked) into $XDG_CACHE_HOME (default ~/.cache)/promfleet/crds/<version>/",
     )
-    .option("--package <file>", "the Package resource whose values schema the values must satisfy")
+    .option(
+      "--package <file>",
+      "the Package resource whose values schema the values must satisfy (default: the spec's package.definition)",
+    )
     .option(
       "--package-bundle <dir>",
       "the package bundle: render the values through its ytt templates and check the result",
@@ -61,16 +62,29 @@ async function validateCommand(o: ValidateFlags, out: Output): Promise<number> {
         `(a folder of CRD YAML files), or --fetch-crds once to cache the pinned release CRDs in ${crdCacheDir(PINNED_CRDS)}`,
     );
   else if (o.crds.length === 0) out.info(`CRDs from ${crds.from}`);
+  const definition = packageDefinition(spec, o.package);
+  if (!definition) out.warn(noPackageWarning(spec));
+  const mismatch = definition && (await packageMismatch(definition, spec.package));
+  if (mismatch) out.warn(mismatch);
   for (const folder of await unlistedClusterFolders(spec))
     out.warn(`${folder} is not in ${spec.file}: not validated (promfleet render removes it)`);
   const report = await validateFleet(spec, {
     crds: crds?.validator,
-    packageFile: o.package,
+    packageFile: definition,
     packageBundle: o.packageBundle,
     clusters: o.cluster,
   });
   out.result(report, describe(report));
   return report.ok ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+function noPackageWarning(spec: FleetSpec): string {
+  const name = `${spec.package.refName}.${spec.package.version}`;
+  return (
+    "values are not checked against the package's values schema (a typo in --set would pass): " +
+    `set package.definition in ${spec.file} to a committed copy of the Package ${name}, exported from a cluster ` +
+    `that has the package repository (kubectl get package ${name} -A -o yaml), or pass --package FILE`
+  );
 }
 
 function describe(report: ValidationReport): string {

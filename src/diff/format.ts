@@ -17,7 +17,7 @@ function markdown(diffs: ClusterDiff[]): string {
   const rows = diffs.map((d) => `| ${inlineCode(oneLine(d.cluster))} | ${d.status} | ${d.changes.length} |`);
   const details = diffs.map(
     (d) =>
-      `<details><summary>${htmlText(`${d.cluster}: ${d.status}`)}</summary>\n\n${d.changes.map((c) => `- ${escapeMarkdown(c)}`).join("\n")}\n\n</details>`,
+      `<details><summary>${escapeHtml(`${d.cluster}: ${d.status}`)}</summary>\n\n${d.changes.map((c) => `- ${escapeMarkdown(c)}`).join("\n")}\n\n</details>`,
   );
   return ["| cluster | change | details |", "| --- | --- | --- |", ...rows, "", ...details].join("\n");
 }
@@ -26,7 +26,7 @@ function markdown(diffs: ClusterDiff[]): string {
  * Text inside a raw HTML block (`<details><summary>…`): markdown escapes are not processed there, so it is
  * HTML-escaped instead, kept on one line (a blank line would end the block) and its @-mentions defused.
  */
-function htmlText(text: string): string {
+function escapeHtml(text: string): string {
   return oneLine(text)
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")

@@ -1,24 +1,86 @@
+/**
+ * The package's values schema (a kapp-controller Package's spec.valuesSchema.openAPIv3): which Package
+ * file to read, compiling its schema, and describing what the values break.
+ */
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { parse } from "yaml";
+import type { FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 
+/** A Package resource file, and where it was named (for messages). */
+export interface PackageDefinition {
+  file: string;
+  /** `--package FILE` or `<spec> package.definition PATH`. */
+  origin: string;
+}
+
+/** The Package to check values against: --package wins, else the spec's package.definition. */
+export function packageDefinition(spec: FleetSpec, flag: string | undefined): PackageDefinition | undefined {
+  if (flag) return { file: flag, origin: `--package ${flag}` };
+  // Read defensively: the field is new in the spec schema.
+  const named = (spec.package as { definition?: string }).definition;
+  if (!named) return undefined;
+  return { file: path.join(spec.root, named), origin: `${spec.file} package.definition ${named}` };
+}
+
 /** The values schema of a Package resource (spec.valuesSchema.openAPIv3), compiled. */
-export async function loadValuesSchema(file: string): Promise<ValidateFunction> {
-  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+export async function loadValuesSchema(pkg: PackageDefinition): Promise<ValidateFunction> {
+  const text = await readFile(pkg.file, "utf8").catch((e: NodeJS.ErrnoException) => {
     throw new PromfleetError(
-      `--package ${file}: ${e.code === "ENOENT" ? "no such file" : e.message}`,
+      `${pkg.origin}: ${e.code === "ENOENT" ? "no such file" : e.message}`,
       ExitCode.badInput,
     );
   });
-  const pkg = parseOrUndefined(text) as { kind?: string; spec?: { valuesSchema?: { openAPIv3?: object } } };
-  const schema = pkg?.spec?.valuesSchema?.openAPIv3;
+  const found = parseOrUndefined(text) as { kind?: string; spec?: { valuesSchema?: { openAPIv3?: object } } };
+  const schema = found?.spec?.valuesSchema?.openAPIv3;
   if (!schema)
     throw new PromfleetError(
-      `--package ${file}: no spec.valuesSchema.openAPIv3 (expected a kapp-controller Package resource, found ${pkg?.kind ?? "no YAML object"})`,
+      `${pkg.origin}: no spec.valuesSchema.openAPIv3 (expected a kapp-controller Package resource, found ${found?.kind ?? "no YAML object"})\n` +
+        "fix: export it from a cluster with the package repository: kubectl get package <refName>.<version> -n <namespace> -o yaml",
       ExitCode.badInput,
     );
-  return new Ajv({ strict: false, allErrors: true }).compile(schema);
+  return new Ajv({ strict: false, allErrors: true }).compile(closed(schema as Schema));
+}
+
+type Schema = Record<string, unknown>;
+
+/**
+ * Why the Package may not be the one the fleet installs (another refName or version, whose schema can
+ * differ); undefined when it matches or cannot be read (loadValuesSchema reports that).
+ */
+export async function packageMismatch(
+  pkg: PackageDefinition,
+  installs: { refName: string; version: string },
+): Promise<string | undefined> {
+  const text = await readFile(pkg.file, "utf8").catch(() => "");
+  const found = (parseOrUndefined(text) as { spec?: { refName?: unknown; version?: unknown } })?.spec;
+  if (!found || (found.refName === installs.refName && found.version === installs.version)) return undefined;
+  return (
+    `${pkg.origin} is the Package ${String(found.refName)} ${String(found.version)}, but the fleet installs ` +
+    `${installs.refName} ${installs.version}: its values schema may differ from the installed one`
+  );
+}
+
+/**
+ * The schema with every object that lists its properties closed to others, as the package author closed
+ * the rest: the package's templates silently ignore a value they do not know, so a typo would be lost.
+ */
+function closed(node: Schema): Schema {
+  const out: Schema = { ...node };
+  if (isSchema(node.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(node.properties).map(([k, v]) => [k, isSchema(v) ? closed(v) : v]),
+    );
+    if (!("additionalProperties" in node)) out.additionalProperties = false;
+  }
+  if (isSchema(node.items)) out.items = closed(node.items);
+  return out;
+}
+
+function isSchema(v: unknown): v is Schema {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function parseOrUndefined(text: string): unknown {
@@ -37,6 +99,6 @@ export function valuesSchemaProblem(validate: ValidateFunction, values: unknown)
 
 function describe(e: ErrorObject): string {
   const extra = (e.params as { additionalProperty?: string }).additionalProperty;
-  const where = `${e.instancePath || "/"}${extra ? `/${extra}` : ""}`;
+  const where = `${e.instancePath || ""}${extra ? `/${extra}` : ""}` || "/";
   return `${where} ${extra ? "is not a value the package knows" : e.message}`;
 }

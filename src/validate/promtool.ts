@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { toYaml } from "../render/yaml-format.js";
+import { mapBounded } from "../util/pool.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
 const PROMTOOL_PINNED = "2.43.1";
@@ -45,6 +46,13 @@ const FILE_FIELDS = new Set([
 /** Container paths -> their content, e.g. the package's ConfigMap keys under /etc/config. */
 export type ContainerFiles = Record<string, string>;
 
+/** One config to check: what the package will run, the role, and container files we know the content of. */
+export interface ConfigCheck {
+  config: Record<string, unknown>;
+  agent: boolean;
+  known?: ContainerFiles;
+}
+
 /**
  * `promtool check config` (with --agent for agents) on a config the package will run, returning
  * promtool's complaint or undefined. promtool insists that referenced files exist; every absolute path
@@ -61,25 +69,85 @@ export async function checkPrometheusConfig(
 ): Promise<string | undefined> {
   const root = await mkdtemp(path.join(os.tmpdir(), "promfleet-promtool-"));
   try {
-    const files = new Map<string, string>();
-    const mapped = mapFiles(config, { root, known, files }, "");
-    await Promise.all(
-      [...files].map(async ([file, content]) => {
-        await mkdir(path.dirname(file), { recursive: true });
-        await writeFile(file, content);
-      }),
-    );
-    const configFile = path.join(root, "prometheus.yml");
-    await writeFile(configFile, toYaml(mapped));
-    const r = await execa(promtool.path, ["check", "config", ...(agent ? ["--agent"] : []), configFile], {
-      reject: false,
-      all: true,
-      timeout: PROMTOOL_TIMEOUT_MS,
-    });
+    const configFile = await stageConfig(root, { config, agent, known });
+    const r = await runPromtool(promtool, agent, [configFile]);
     return r.exitCode === 0 ? undefined : promtoolMessage(r.all ?? r.message, root);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The same check for many configs with one promtool process per role and chunk (promtool takes many
+ * files; a process per cluster costs ~30 ms each). When a batch fails, its configs are checked one by one,
+ * so each problem is reported for its own cluster with promtool's own words.
+ */
+export async function checkPrometheusConfigs(
+  promtool: Tool,
+  checks: readonly ConfigCheck[],
+): Promise<(string | undefined)[]> {
+  const results = new Array<string | undefined>(checks.length);
+  const indexes = checks.map((_, i) => i);
+  const batches = [true, false].flatMap((agent) =>
+    chunks(
+      indexes.filter((i) => (checks[i] as ConfigCheck).agent === agent),
+      BATCH_SIZE,
+    ),
+  );
+  for (const batch of batches) {
+    const problems = await checkBatch(
+      promtool,
+      batch.map((i) => checks[i] as ConfigCheck),
+    );
+    batch.forEach((i, at) => (results[i] = problems[at]));
+  }
+  return results;
+}
+
+/** Files per promtool call: keeps the command line far below the system's argument limit. */
+const BATCH_SIZE = 400;
+
+async function checkBatch(promtool: Tool, checks: ConfigCheck[]): Promise<(string | undefined)[]> {
+  const root = await mkdtemp(path.join(os.tmpdir(), "promfleet-promtool-"));
+  try {
+    const files = await Promise.all(checks.map((c, i) => stageConfig(path.join(root, String(i)), c)));
+    const r = await runPromtool(promtool, Boolean(checks[0]?.agent), files);
+    if (r.exitCode === 0) return checks.map(() => undefined);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  const one = (c: ConfigCheck) => checkPrometheusConfig(promtool, c.config, c.agent, c.known);
+  return mapBounded(checks, 2, one);
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
+    items.slice(i * size, (i + 1) * size),
+  );
+}
+
+/** Writes the config, with its referenced files mapped under `root`, and returns the config's path. */
+async function stageConfig(root: string, c: ConfigCheck): Promise<string> {
+  const files = new Map<string, string>();
+  const mapped = mapFiles(c.config, { root, known: c.known ?? {}, files }, "");
+  await Promise.all(
+    [...files].map(async ([file, content]) => {
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, content);
+    }),
+  );
+  await mkdir(root, { recursive: true });
+  const configFile = path.join(root, "prometheus.yml");
+  await writeFile(configFile, toYaml(mapped));
+  return configFile;
+}
+
+function runPromtool(promtool: Tool, agent: boolean, files: string[]) {
+  return execa(promtool.path, ["check", "config", ...(agent ? ["--agent"] : []), ...files], {
+    reject: false,
+    all: true,
+    timeout: PROMTOOL_TIMEOUT_MS,
+  });
 }
 
 /** promtool's failure lines, with the temporary root taken out of every path. */

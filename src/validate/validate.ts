@@ -10,36 +10,16 @@ import type { Tool } from "../util/tool.js";
 import { findYtt } from "../ytt/ytt.js";
 import { bundleTemplates, checkBundle } from "./bundle.js";
 import type { CrdValidator, KubeResource } from "./crd.js";
-import { loadValuesSchema, valuesSchemaProblem } from "./package-schema.js";
-import { checkPrometheusConfig, findPromtool } from "./promtool.js";
+import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from "./package-schema.js";
+import { checkPrometheusConfigs, findPromtool, type ConfigCheck } from "./promtool.js";
+import type { CheckName, CheckResult, ValidationReport } from "./report.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
-
-export type CheckName = "values" | "promtool" | "crds" | "package-schema" | "package-bundle";
-
-export interface CheckResult {
-  check: CheckName;
-  ok: boolean;
-  /** Repository-relative file the check read. */
-  file: string;
-  /** Why it failed: the tool's own message. */
-  message?: string;
-}
-
-export interface ClusterReport {
-  name: string;
-  checks: CheckResult[];
-}
-
-export interface ValidationReport {
-  ok: boolean;
-  clusters: ClusterReport[];
-}
 
 export interface ValidateOptions {
   /** CRDs to check kapp-controller and Flux resources against; no CRD check without. */
   crds?: CrdValidator;
   /** A Package resource whose spec.valuesSchema.openAPIv3 the values must satisfy. */
-  packageFile?: string;
+  packageFile?: PackageDefinition;
   /** The package bundle (its config/ holds the ytt templates kapp-controller renders). */
   packageBundle?: string;
   /** Only these clusters; every cluster when empty. */
@@ -57,6 +37,8 @@ interface Checkers {
 }
 
 type Task = { cluster: string; run: () => Promise<CheckResult[]> };
+/** A cluster's config for the batched promtool run. */
+type PromtoolInput = { cluster: string; file: string; check: ConfigCheck };
 
 /**
  * Validates what is committed in clusters/<name>/, which is what kapp-controller or Flux deploys (whether
@@ -72,11 +54,20 @@ export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promis
       ? { ytt: await findYtt(), templates: bundleTemplates(o.packageBundle) }
       : undefined,
   };
-  const tasks = (await Promise.all(selected.map((c) => clusterTasks(spec.root, c, checkers)))).flat();
-  const results = await mapBounded(tasks, CHECK_CONCURRENCY, (t) => t.run());
+  const promtoolInputs: PromtoolInput[] = [];
+  const tasks = (
+    await Promise.all(selected.map((c) => clusterTasks(spec.root, c, checkers, promtoolInputs)))
+  ).flat();
+  const [results, promtool] = await Promise.all([
+    mapBounded(tasks, CHECK_CONCURRENCY, (t) => t.run()),
+    promtoolResults(checkers.promtool, promtoolInputs),
+  ]);
   const clusters = selected.map((c) => ({
     name: c.name,
-    checks: tasks.flatMap((t, i) => (t.cluster === c.name ? (results[i] ?? []) : [])),
+    checks: [
+      ...promtool.filter((_, i) => promtoolInputs[i]?.cluster === c.name),
+      ...tasks.flatMap((t, i) => (t.cluster === c.name ? (results[i] ?? []) : [])),
+    ],
   }));
   return { ok: clusters.every((c) => c.checks.every((k) => k.ok)), clusters };
 }
@@ -100,7 +91,21 @@ export async function unlistedClusterFolders(spec: FleetSpec): Promise<string[]>
     .sort();
 }
 
-async function clusterTasks(root: string, cluster: ClusterSpec, k: Checkers): Promise<Task[]> {
+/** promtool on every collected config in as few processes as it takes. */
+async function promtoolResults(promtool: Tool, inputs: PromtoolInput[]): Promise<CheckResult[]> {
+  const problems = await checkPrometheusConfigs(
+    promtool,
+    inputs.map((i) => i.check),
+  );
+  return inputs.map((input, i) => result("promtool", input.file, problems[i]));
+}
+
+async function clusterTasks(
+  root: string,
+  cluster: ClusterSpec,
+  k: Checkers,
+  promtoolInputs: PromtoolInput[],
+): Promise<Task[]> {
   const dir = `${CLUSTERS_DIR}/${cluster.name}`;
   const valuesFile = `${dir}/values.yaml`;
   const task = (run: () => Promise<CheckResult[]>): Task => ({ cluster: cluster.name, run });
@@ -111,11 +116,7 @@ async function clusterTasks(root: string, cluster: ClusterSpec, k: Checkers): Pr
     const { values, config } = read;
     const agent = cluster.role === "agent";
     const known = ruleFilesOf(values);
-    tasks.push(
-      task(async () => [
-        result("promtool", valuesFile, await checkPrometheusConfig(k.promtool, config, agent, known)),
-      ]),
-    );
+    promtoolInputs.push({ cluster: cluster.name, file: valuesFile, check: { config, agent, known } });
     if (k.valuesSchema) {
       const schema = k.valuesSchema;
       tasks.push(

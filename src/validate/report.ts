@@ -1,0 +1,25 @@
+/**
+ * What `validate` reports, per cluster and check: the shape of `promfleet validate --json`, which the
+ * review comment reads too (import the types from here rather than restating them).
+ */
+
+export type CheckName = "values" | "promtool" | "crds" | "package-schema" | "package-bundle";
+
+export interface CheckResult {
+  check: CheckName;
+  ok: boolean;
+  /** Repository-relative file the check read. */
+  file: string;
+  /** Why it failed: the tool's own message. */
+  message?: string;
+}
+
+export interface ClusterReport {
+  name: string;
+  checks: CheckResult[];
+}
+
+export interface ValidationReport {
+  ok: boolean;
+  clusters: ClusterReport[];
+}
