@@ -23,7 +23,7 @@ export function buildCli(): Command {
     .exitOverride((err) => {
       if (err.exitCode === 0) process.exit(0);
       if (argvWantsJson(process.argv))
-        process.stdout.write(`${JSON.stringify({ error: err.message }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ error: err.message.replace(/^error: /, "") }, null, 2)}\n`);
       process.exit(ExitCode.badInput);
     });
 

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
-import { loadFleet, parseFleet } from "../fleet/load.js";
+import { loadFleet, parseFleet, readFleetText } from "../fleet/load.js";
 import type { FleetSpec } from "../fleet/spec.js";
 import { snapshotBase, type BaseSnapshot } from "../github/base-snapshot.js";
 import { connectGitHub, type GitHub } from "../github/client.js";
@@ -13,7 +13,7 @@ import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { planTree, type Plan } from "../layout/tree.js";
 import { inputsAfterChange, readRenderInputs, renderFleet } from "../render/render.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { ExitCode, PromfleetError } from "../util/errors.js";
+import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 import type { GlobalOptions } from "./action.js";
 
@@ -104,19 +104,7 @@ interface Outcome extends FileListing {
 
 /** Reads and validates the spec once (a credential may still be missing: the change may add it). */
 export async function readSpec(root: string, file: string): Promise<SpecSource> {
-  const rel = path.relative(root, path.resolve(root, file)) || file;
-  let text: string;
-  try {
-    text = await readFile(path.join(root, rel), "utf8");
-  } catch {
-    throw new PromfleetError(`no fleet spec at ${path.join(root, rel)}`, ExitCode.badInput, [
-      {
-        file: rel,
-        message: "file not found",
-        fix: "run the command in a fleet repository (or pass -C DIR / -f FILE), or create one with 'promfleet init'",
-      },
-    ]);
-  }
+  const { text, file: rel } = await readFleetText(root, file);
   const before = await parseFleet(text, root, rel, { requireCredentials: false });
   return { root, file: rel, text, before };
 }

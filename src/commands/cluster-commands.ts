@@ -6,8 +6,7 @@ import { runClusterChange, type ChangeOptions } from "./cluster-change.js";
 import { parseSetFlags } from "../fleet/edit.js";
 import { offboardCommand } from "./offboard.js";
 import { onboardCommand } from "./onboard.js";
-
-const collect = (value: string, previous: string[]) => [...previous, value];
+import { collect } from "../util/cli-options.js";
 
 function withChangeOptions(cmd: Command): Command {
   return cmd

@@ -22,8 +22,7 @@ import { credentialFiles, newCredential, writeCredentialFiles } from "../secrets
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { createOutput, type Output } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
-
-const collect = (value: string, previous: string[]) => [...previous, value];
+import { collect } from "../util/cli-options.js";
 
 export function registerInitCommand(program: Command): void {
   program

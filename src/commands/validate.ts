@@ -10,6 +10,7 @@ import { packageDefinition, packageMismatch } from "../validate/package-schema.j
 import type { ClusterReport, ValidationReport } from "../validate/report.js";
 import { unlistedClusterFolders, validateFleet } from "../validate/validate.js";
 import { action, type GlobalOptions } from "./action.js";
+import { collect } from "../util/cli-options.js";
 
 interface ValidateFlags extends GlobalOptions {
   crds: string[];
@@ -19,8 +20,6 @@ interface ValidateFlags extends GlobalOptions {
   cluster: string[];
   json?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerValidateCommand(program: Command): void {
   program

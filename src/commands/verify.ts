@@ -6,6 +6,7 @@ import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput, type Output } from "../util/output.js";
 import { verifyFleet, type VerifyResult } from "../verify/index.js";
 import { action, type GlobalOptions } from "./action.js";
+import { collect } from "../util/cli-options.js";
 
 interface VerifyFlags extends GlobalOptions {
   aggregatorUrl?: string;
@@ -22,8 +23,6 @@ interface VerifyFlags extends GlobalOptions {
   allowInsecureHttpAuth?: boolean;
   ifConfigured?: boolean;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerVerifyCommand(program: Command): void {
   program

@@ -14,7 +14,6 @@ import { deleteFile, writeFile } from "../layout/file-change.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { hasChanges, planTree } from "../layout/tree.js";
 import { readRenderInputs, renderFleet } from "../render/render.js";
-import { jsonParseErrors } from "../util/cli-options.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { inlineCode } from "../util/markdown.js";
 import { createOutput, type Output } from "../util/output.js";
@@ -59,7 +58,7 @@ async function github(o: CommonFlags): Promise<GitHub> {
 }
 
 export function registerWorkflowCommands(program: Command): void {
-  const prComment = program
+  program
     .command("pr-comment")
     .description("create or update the one promfleet review comment on a pull request")
     .option("--render <file>", "output of render --check --json")
@@ -72,7 +71,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option("--json", "print the result as JSON on stdout")
     .action(action<CommentFlags>((o) => postReview(o, createOutput(Boolean(o.json)))));
 
-  const record = program
+  program
     .command("record-deployments")
     .description("record a GitHub deployment (environment = cluster) for every cluster a push changed")
     .option("--before <sha>", "commit before the push (all zeros for a new branch)")
@@ -85,7 +84,7 @@ export function registerWorkflowCommands(program: Command): void {
       ),
     );
 
-  const drift = program
+  program
     .command("fix-drift")
     .description(
       "if clusters/ on the base branch is out of date with its spec, open or update one fix-up pull request",
@@ -94,8 +93,6 @@ export function registerWorkflowCommands(program: Command): void {
     .option("--repo <owner/name>", REPO_HELP)
     .option("--json", "print the result as JSON on stdout")
     .action(action<CommonFlags & { base?: string }>((o) => fixDrift(o, createOutput(Boolean(o.json)))));
-
-  [prComment, record, drift].forEach((command) => jsonParseErrors(command));
 }
 
 /** Which pull request, and which head the results must belong to. */

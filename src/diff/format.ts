@@ -1,4 +1,4 @@
-import { escapeMarkdown, inlineCode } from "../util/markdown.js";
+import { escapeHtml, escapeMarkdown, inlineCode, oneLine } from "../util/markdown.js";
 import type { ClusterDiff } from "./semantic.js";
 
 export type DiffFormat = "text" | "markdown" | "json";
@@ -20,22 +20,4 @@ function markdown(diffs: ClusterDiff[]): string {
       `<details><summary>${escapeHtml(`${d.cluster}: ${d.status}`)}</summary>\n\n${d.changes.map((c) => `- ${escapeMarkdown(c)}`).join("\n")}\n\n</details>`,
   );
   return ["| cluster | change | details |", "| --- | --- | --- |", ...rows, "", ...details].join("\n");
-}
-
-/**
- * Text inside a raw HTML block (`<details><summary>…`): markdown escapes are not processed there, so it is
- * HTML-escaped instead, kept on one line (a blank line would end the block) and its @-mentions defused.
- */
-function escapeHtml(text: string): string {
-  return oneLine(text)
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/@/g, "@\u200b");
-}
-
-/** A folder name may hold any line terminator; each would end a table row or an HTML block. */
-function oneLine(text: string): string {
-  return text.replace(/[\r\n\v\f\u0085\u2028\u2029]+/g, " ");
 }

@@ -20,7 +20,7 @@ export interface PackageDefinition {
 export function packageDefinition(spec: FleetSpec, flag: string | undefined): PackageDefinition | undefined {
   if (flag) return { file: flag, origin: `--package ${flag}` };
   // Read defensively: the field is new in the spec schema.
-  const named = (spec.package as { definition?: string }).definition;
+  const named = spec.package.definition;
   if (!named) return undefined;
   return { file: path.join(spec.root, named), origin: `${spec.file} package.definition ${named}` };
 }
