@@ -200,6 +200,7 @@ interface RawFleet {
   kubernetesApi?: { tls?: { insecureSkipVerify?: boolean } };
   guardClusterLabel?: boolean;
   exposeFullApi?: boolean;
+  rbac?: "cluster-admin" | "least-privilege";
   verify?: { aggregatorUrl: string; username?: string };
   delivery?: Delivery;
   flux?: { namespace?: string; interval?: string };
@@ -393,6 +394,7 @@ function complete(raw: RawFleet, root: string, file: string): FleetSpec {
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
     exposeFullApi: raw.exposeFullApi ?? false,
+    rbac: raw.rbac ?? "cluster-admin",
     verify: raw.verify,
     overlays: raw.overlays ?? [],
     clusters: raw.clusters.map((c) => completeCluster(c, raw.delivery ?? DEFAULTS.delivery)),

@@ -109,6 +109,7 @@ export const fleetSchema = {
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
     guardClusterLabel: { type: "boolean" },
     exposeFullApi: { type: "boolean" },
+    rbac: { enum: ["cluster-admin", "least-privilege"] },
     verify: {
       type: "object",
       additionalProperties: false,

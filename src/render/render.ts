@@ -204,7 +204,9 @@ function manifestTexts(
   const named = (build: (c: ClusterSpec) => unknown[]) =>
     memo.documents(cluster.name, (name) => build({ ...cluster, name }));
   const files = new Map<string, string>([
-    ["manifests/rbac.yaml", named(() => installRbac(spec))],
+    ...(spec.rbac === "cluster-admin"
+      ? [["manifests/rbac.yaml", named(() => installRbac(spec))] as const]
+      : []),
     [
       "manifests/values-secret.yaml",
       memo.documentsWithText((text) => [valuesSecret(spec, text)], "values.yaml", valuesText),
