@@ -182,7 +182,7 @@ interface RawCluster {
   ageRecipient?: string;
   walPath?: string;
   delivery?: Delivery;
-  credential?: { passwordHash: string };
+  credential?: { passwordHash: string; generation?: number; previousPasswordHash?: string };
   overlays?: string[];
   values?: Record<string, unknown>;
 }
@@ -414,6 +414,8 @@ function completeCluster(c: RawCluster, fleetDelivery: Delivery): ClusterSpec {
     ageRecipient: c.ageRecipient,
     walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,
     passwordHash: c.credential?.passwordHash,
+    credentialGeneration: c.credential?.generation ?? 0,
+    previousPasswordHash: c.credential?.previousPasswordHash,
     overlays: c.overlays ?? [],
     values: c.values ?? {},
   };

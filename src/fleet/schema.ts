@@ -54,7 +54,11 @@ const cluster = {
       type: "object",
       additionalProperties: false,
       required: ["passwordHash"],
-      properties: { passwordHash: { type: "string", pattern: BCRYPT_HASH } },
+      properties: {
+        passwordHash: { type: "string", pattern: BCRYPT_HASH },
+        generation: { type: "integer", minimum: 0 },
+        previousPasswordHash: { type: "string", pattern: BCRYPT_HASH },
+      },
     },
     overlays: { type: "array", items: { type: "string", pattern: OVERLAY_PATH } },
     values: {

@@ -26,6 +26,10 @@ export interface ClusterSpec {
   walPath?: string;
   /** bcrypt hash of the cluster's remote-write (agent) or self-scrape (aggregator) password. */
   passwordHash?: string;
+  /** How often the credential was rotated; its parity picks the user name, Secret and file (see credentialSlot). */
+  credentialGeneration: number;
+  /** While a rotation rolls out: the previous credential's hash, still accepted by the aggregator. */
+  previousPasswordHash?: string;
   /** Per-cluster ytt overlays, repository-relative, applied after the fleet-wide ones. */
   overlays: string[];
   /** Dotted-path values applied after every overlay (what `--set key=value` records). */

@@ -7,7 +7,7 @@ import { mapBounded } from "../util/pool.js";
 import { parseConcatenatedJson } from "../util/json-stream.js";
 import { stageFleet } from "../ytt/stage.js";
 import { findYtt, runYtt, type Ytt } from "../ytt/ytt.js";
-import { MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
+import { credentialSlot, MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
 import {
   bootstrapApp,
   bootstrapFlux,
@@ -99,8 +99,8 @@ export function clusterDataValues(spec: FleetSpec, c: ClusterSpec) {
     },
     auth: {
       enabled: spec.remoteWrite.auth === "basic",
-      username: c.name,
-      passwordFile: MOUNTS.passwordFile,
+      username: credentialSlot(c.name, c.credentialGeneration).username,
+      passwordFile: credentialSlot(c.name, c.credentialGeneration).file,
       webConfigFile: MOUNTS.webConfigFile,
     },
   };
