@@ -47,7 +47,7 @@ describe("promfleet init", () => {
       parse(await readFile(path.join(dir, "fleet.yaml"), "utf8")).clusters[1].credential.passwordHash,
     ).toMatch(/^\$2/);
     expect(await readFile(path.join(dir, "clusters/hub/manifests/package-overlay.yaml"), "utf8")).toContain(
-      "edge-1:",
+      '"edge-1":', // user names are quoted in the web config (a cluster may be named "null" or "123")
     );
   });
 

@@ -95,7 +95,7 @@ describe("printed instructions work on a live cluster as printed", () => {
     expect(nextSteps[0]).toContain("--dry-run=client -o yaml | kubectl --context kind apply -f -");
     const secret = await manifestOf(nextSteps[0] as string, fleet.dir, await offlineKubeconfig(["kind"]));
     expect(secret.metadata).toMatchObject({
-      name: "promfleet-credentials",
+      name: "promfleet-credentials-1", // a rotation takes the other slot (security-rotation.test.ts)
       namespace: "tanzu-system-monitoring",
     });
     expect(Buffer.from(secret.data.password as string, "base64").toString()).toBe(

@@ -49,6 +49,7 @@ export function withDefaults(raw: RawFleet, root: string, file: string): FleetSp
     kubernetesApi: { insecureSkipVerify: raw.kubernetesApi?.tls?.insecureSkipVerify ?? false },
     guardClusterLabel: raw.guardClusterLabel ?? true,
     exposeFullApi: raw.exposeFullApi ?? false,
+    rbac: raw.rbac ?? "cluster-admin",
     verify: raw.verify,
     overlays: raw.overlays ?? [],
     clusters: raw.clusters.map((c) => clusterWithDefaults(c, raw.delivery ?? DEFAULTS.delivery)),
@@ -74,6 +75,8 @@ function clusterWithDefaults(c: RawCluster, fleetDelivery: Delivery): ClusterSpe
     ageRecipient: c.ageRecipient,
     walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,
     passwordHash: c.credential?.passwordHash,
+    credentialGeneration: c.credential?.generation ?? 0,
+    previousPasswordHash: c.credential?.previousPasswordHash,
     overlays: c.overlays ?? [],
     values: c.values ?? {},
   };

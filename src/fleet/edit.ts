@@ -95,6 +95,19 @@ function lineEnd(text: string, offset: number): number {
   return newline === -1 ? text.length : newline + 1;
 }
 
+/** Sets (undefined: removes) clusters[name].credential.<field>, leaving every other line as it was. */
+export function setCredentialField(
+  doc: Document,
+  name: string,
+  field: string,
+  value: string | number | undefined,
+): void {
+  const index = clusterIndex(doc, name);
+  if (index < 0) throw new PromfleetError(`cluster ${name} is not in the fleet spec`, ExitCode.badInput);
+  if (value === undefined) doc.deleteIn(["clusters", index, "credential", field]);
+  else doc.setIn(["clusters", index, "credential", field], value);
+}
+
 /** Sets clusters[name].credential.passwordHash, leaving every other line of the file as it was. */
 export function setPasswordHash(doc: Document, name: string, hash: string): void {
   const index = clusterIndex(doc, name);

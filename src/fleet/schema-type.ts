@@ -10,13 +10,15 @@ export type FromSchema<S> = S extends { const: infer C }
       ? string
       : S extends { type: "boolean" }
         ? boolean
-        : S extends { type: "array"; items: infer I }
-          ? FromSchema<I>[]
-          : S extends { type: "object"; properties: infer P }
-            ? ObjectFromSchema<P, RequiredKeys<S>>
-            : S extends { type: "object" }
-              ? Record<string, unknown>
-              : unknown;
+        : S extends { type: "integer" | "number" }
+          ? number
+          : S extends { type: "array"; items: infer I }
+            ? FromSchema<I>[]
+            : S extends { type: "object"; properties: infer P }
+              ? ObjectFromSchema<P, RequiredKeys<S>>
+              : S extends { type: "object" }
+                ? Record<string, unknown>
+                : unknown;
 
 type RequiredKeys<S> = S extends { required: readonly (infer R)[] } ? R : never;
 

@@ -59,7 +59,11 @@ const cluster = {
       type: "object",
       additionalProperties: false,
       required: ["passwordHash"],
-      properties: { passwordHash: { type: "string", pattern: BCRYPT_HASH } },
+      properties: {
+        passwordHash: { type: "string", pattern: BCRYPT_HASH },
+        generation: { type: "integer", minimum: 0 },
+        previousPasswordHash: { type: "string", pattern: BCRYPT_HASH },
+      },
     },
     overlays: { type: "array", items: { type: "string", pattern: REPO_FILE_PATH } },
     values: {
@@ -115,6 +119,7 @@ export const fleetSchema = {
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },
     guardClusterLabel: { type: "boolean" },
     exposeFullApi: { type: "boolean" },
+    rbac: { enum: ["cluster-admin", "least-privilege"] },
     verify: {
       type: "object",
       additionalProperties: false,

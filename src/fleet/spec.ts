@@ -26,6 +26,10 @@ export interface ClusterSpec {
   walPath?: string;
   /** bcrypt hash of the cluster's remote-write (agent) or self-scrape (aggregator) password. */
   passwordHash?: string;
+  /** How often the credential was rotated; its parity picks the user name, Secret and file (see credentialSlot). */
+  credentialGeneration: number;
+  /** While a rotation rolls out: the previous credential's hash, still accepted by the aggregator. */
+  previousPasswordHash?: string;
   /** Per-cluster ytt overlays, repository-relative, applied after the fleet-wide ones. */
   overlays: string[];
   /** Dotted-path values applied after every overlay (what `--set key=value` records). */
@@ -71,6 +75,12 @@ export interface FleetSpec {
    * Alertmanager, and --web.enable-lifecycle stays. Default false: write and query only, reload by SIGHUP.
    */
   exposeFullApi: boolean;
+  /**
+   * cluster-admin (default, what the tanzu CLI does): the App's and the install's service accounts are
+   * cluster-admin. least-privilege: the install's RBAC is in the bootstrap, limited to what the package
+   * creates; the delivery's service account may touch the package namespace only.
+   */
+  rbac: "cluster-admin" | "least-privilege";
   /** Where `promfleet verify` (and the on-merge workflow) asks which clusters are receiving. */
   verify?: { aggregatorUrl: string; username?: string };
   /** Fleet-wide ytt overlays, repository-relative, applied to every cluster in this order. */

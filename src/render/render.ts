@@ -7,7 +7,7 @@ import { mapBounded } from "../util/pool.js";
 import { parseConcatenatedJson } from "../util/json-stream.js";
 import { appliedFiles, stageFleet } from "../ytt/stage.js";
 import { findYtt, runYtt, type Ytt } from "../ytt/ytt.js";
-import { MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
+import { credentialSlot, MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
 import {
   bootstrapApp,
   bootstrapFlux,
@@ -185,8 +185,8 @@ export function clusterDataValues(spec: FleetSpec, c: ClusterSpec) {
     },
     auth: {
       enabled: spec.remoteWrite.auth === "basic",
-      username: c.name,
-      passwordFile: MOUNTS.passwordFile,
+      username: credentialSlot(c.name, c.credentialGeneration).username,
+      passwordFile: credentialSlot(c.name, c.credentialGeneration).file,
       webConfigFile: MOUNTS.webConfigFile,
     },
   };
@@ -221,7 +221,9 @@ function manifestTexts(
 ): Map<string, string> {
   const withOverlay = needsPackageOverlay(spec, cluster);
   const files = new Map<string, string>([
-    ["manifests/rbac.yaml", named(() => installRbac(spec))],
+    ...(spec.rbac === "cluster-admin"
+      ? [["manifests/rbac.yaml", named(() => installRbac(spec))] as const]
+      : []),
     [
       "manifests/values-secret.yaml",
       memo.documentsWithText((text) => [valuesSecret(spec, text)], "values.yaml", valuesText),

@@ -54,6 +54,155 @@ export function installRbac(spec: FleetSpec): Resource[] {
   return [serviceAccount(n.serviceAccount, ns), clusterAdminBinding(n.binding, n.serviceAccount, ns)];
 }
 
+type Rule =
+  | { apiGroups: string[]; resources: string[]; verbs: string[] }
+  | { nonResourceURLs: string[]; verbs: string[] };
+
+const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
+const INSTALL_ROLE = "promfleet-prometheus-install";
+const APP_ROLE = "promfleet-app";
+
+/**
+ * What the package renders (checked against the bundle by test/security-rbac.test.ts): cluster-scoped
+ * kinds here, namespaced ones in the monitoring namespace only. Kubernetes lets a ClusterRole be created
+ * or bound only by someone holding its permissions, so the install also holds what the package's
+ * ClusterRoles grant (read access for Prometheus and kube-state-metrics, PodSecurityPolicy use).
+ */
+const INSTALL_CLUSTER_RULES: Rule[] = [
+  { apiGroups: [""], resources: ["namespaces"], verbs: MANAGE },
+  {
+    apiGroups: ["rbac.authorization.k8s.io"],
+    resources: ["clusterroles", "clusterrolebindings"],
+    verbs: MANAGE,
+  },
+  { apiGroups: ["policy"], resources: ["podsecuritypolicies"], verbs: [...MANAGE, "use"] },
+  {
+    apiGroups: [""],
+    resources: [
+      "configmaps",
+      "endpoints",
+      "limitranges",
+      "namespaces",
+      "nodes",
+      "nodes/metrics",
+      "nodes/proxy",
+      "persistentvolumeclaims",
+      "persistentvolumes",
+      "pods",
+      "replicationcontrollers",
+      "resourcequotas",
+      "secrets",
+      "services",
+      "ingresses",
+    ],
+    verbs: ["get", "list", "watch"],
+  },
+  {
+    apiGroups: ["apps", "extensions"],
+    resources: ["daemonsets", "deployments", "ingresses", "replicasets", "statefulsets"],
+    verbs: ["get", "list", "watch"],
+  },
+  { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["list", "watch"] },
+  { apiGroups: ["autoscaling"], resources: ["horizontalpodautoscalers"], verbs: ["list", "watch"] },
+  { apiGroups: ["policy"], resources: ["poddisruptionbudgets"], verbs: ["list", "watch"] },
+  {
+    apiGroups: ["storage.k8s.io"],
+    resources: ["storageclasses", "volumeattachments"],
+    verbs: ["list", "watch"],
+  },
+  { apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests"], verbs: ["list", "watch"] },
+  {
+    apiGroups: ["networking.k8s.io", "extensions"],
+    resources: ["networkpolicies", "ingresses", "ingresses/status"],
+    verbs: ["get", "list", "watch"],
+  },
+  {
+    apiGroups: ["admissionregistration.k8s.io"],
+    resources: ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+    verbs: ["list", "watch"],
+  },
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["list", "watch"] },
+  { nonResourceURLs: ["/metrics"], verbs: ["get"] },
+];
+
+const INSTALL_NAMESPACED_RULES: Rule[] = [
+  {
+    apiGroups: [""],
+    resources: ["configmaps", "secrets", "services", "serviceaccounts", "persistentvolumeclaims"],
+    verbs: MANAGE,
+  },
+  { apiGroups: ["apps"], resources: ["deployments", "daemonsets"], verbs: MANAGE },
+  { apiGroups: ["cert-manager.io"], resources: ["certificates", "issuers"], verbs: MANAGE },
+  { apiGroups: ["projectcontour.io"], resources: ["httpproxies"], verbs: MANAGE },
+  { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: MANAGE },
+];
+
+/** The delivery applies clusters/<name>/manifests (PackageInstall, Secrets); kapp keeps its records in ConfigMaps. */
+const DELIVERY_RULES: Rule[] = [
+  { apiGroups: ["packaging.carvel.dev"], resources: ["packageinstalls"], verbs: MANAGE },
+  { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: MANAGE },
+];
+
+function role(kind: "Role" | "ClusterRole", name: string, rules: Rule[], namespace?: string): Resource {
+  const metadata = namespace ? { name, namespace } : { name };
+  return { apiVersion: "rbac.authorization.k8s.io/v1", kind, metadata, rules };
+}
+
+function binding(
+  kind: "RoleBinding" | "ClusterRoleBinding",
+  roleName: string,
+  subject: { name: string; namespace: string },
+  namespace?: string,
+  name = roleName,
+): Resource {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind,
+    metadata: namespace ? { name, namespace } : { name },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: kind === "RoleBinding" ? "Role" : "ClusterRole",
+      name: roleName,
+    },
+    subjects: [{ kind: "ServiceAccount", ...subject }],
+  };
+}
+
+/**
+ * least-privilege: the install's service account and rights, applied once by a person (bootstrap), so
+ * nothing in Git can widen them: cluster-scoped kinds and read access cluster-wide, everything else in
+ * the monitoring namespace (created here so its Role can exist before the package runs), and kapp's
+ * records in the package namespace.
+ */
+function leastPrivilegeInstallRbac(spec: FleetSpec): Resource[] {
+  const n = installNames(spec);
+  const sa = { name: n.serviceAccount, namespace: spec.package.namespace };
+  const mon = spec.package.monitoringNamespace;
+  return [
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: mon } },
+    serviceAccount(n.serviceAccount, spec.package.namespace),
+    role("ClusterRole", INSTALL_ROLE, INSTALL_CLUSTER_RULES),
+    binding("ClusterRoleBinding", INSTALL_ROLE, sa),
+    role("Role", INSTALL_ROLE, INSTALL_NAMESPACED_RULES, mon),
+    binding("RoleBinding", INSTALL_ROLE, sa, mon),
+    role("Role", `${INSTALL_ROLE}-records`, DELIVERY_RULES.slice(1), spec.package.namespace),
+    binding("RoleBinding", `${INSTALL_ROLE}-records`, sa, spec.package.namespace),
+  ];
+}
+
+/** The delivery's service account, allowed into the package namespace only (or, by default, cluster-admin). */
+function deliveryRbac(spec: FleetSpec, saNamespace: string): Resource[] {
+  const sa = { name: APP_SERVICE_ACCOUNT, namespace: saNamespace };
+  if (spec.rbac === "cluster-admin")
+    // The App deploys a cluster-admin binding (manifests/rbac.yaml), so it needs cluster-admin itself.
+    return [clusterAdminBinding(`${APP_SERVICE_ACCOUNT}-${saNamespace}`, APP_SERVICE_ACCOUNT, saNamespace)];
+  return [
+    role("Role", APP_ROLE, DELIVERY_RULES, spec.package.namespace),
+    binding("RoleBinding", APP_ROLE, sa, spec.package.namespace, `${APP_ROLE}-${saNamespace}`),
+    ...leastPrivilegeInstallRbac(spec),
+  ];
+}
+
 /** kapp-controller turns every key of this Secret into a data-values file: it holds the values only. */
 export function valuesSecret(spec: FleetSpec, valuesText: string): Resource {
   return {
@@ -112,8 +261,7 @@ export function bootstrapApp(spec: FleetSpec, cluster: ClusterSpec): Resource[] 
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } },
     serviceAccount(APP_SERVICE_ACCOUNT, ns),
-    // The App deploys a cluster-admin binding (manifests/rbac.yaml), so it needs cluster-admin itself.
-    clusterAdminBinding(`${APP_SERVICE_ACCOUNT}-${ns}`, APP_SERVICE_ACCOUNT, ns),
+    ...deliveryRbac(spec, ns),
     {
       apiVersion: "kappctrl.k14s.io/v1alpha1",
       kind: "App",
@@ -169,6 +317,9 @@ export function bootstrapFlux(spec: FleetSpec, cluster: ClusterSpec): Resource[]
   return [
     // The PackageInstall's namespace must exist before Flux applies into it; created here, never pruned.
     { apiVersion: "v1", kind: "Namespace", metadata: { name: spec.package.namespace } },
+    ...(spec.rbac === "least-privilege"
+      ? [serviceAccount(APP_SERVICE_ACCOUNT, ns), ...deliveryRbac(spec, ns)]
+      : []),
     {
       apiVersion: "source.toolkit.fluxcd.io/v1",
       kind: "GitRepository",
@@ -195,6 +346,8 @@ export function bootstrapFlux(spec: FleetSpec, cluster: ClusterSpec): Resource[]
           },
         ],
         healthCheckExprs: [PACKAGE_INSTALL_HEALTH],
+        // Flux applies as this service account instead of kustomize-controller's own (cluster-admin).
+        ...(spec.rbac === "least-privilege" ? { serviceAccountName: APP_SERVICE_ACCOUNT } : {}),
         ...(spec.secrets.provider === "sops"
           ? { decryption: { provider: "sops", secretRef: { name: SOPS_AGE_SECRET } } }
           : {}),

@@ -3,7 +3,7 @@ import path from "node:path";
 import bcrypt from "bcryptjs";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../layout/names.js";
-import { CREDENTIALS_OVERLAY_SECRET, CREDENTIALS_SECRET } from "../render/package-overlay.js";
+import { CREDENTIALS_OVERLAY_SECRET, credentialSlot } from "../render/package-overlay.js";
 import { SOPS_AGE_SECRET } from "../render/resources.js";
 import { toYaml } from "../render/yaml-format.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -53,7 +53,7 @@ export async function credentialFiles(
 ): Promise<CredentialFiles> {
   const nextSteps = credentialNextSteps(spec, cluster);
   if (spec.secrets.provider === "sops") {
-    const manifest = credentialsManifest(spec, password);
+    const manifest = credentialsManifest(spec, cluster, password);
     const encrypted = await encryptSecretManifest(await findSops(), manifest, sopsRecipients(spec, cluster));
     return { repo: new Map([[credentialsPath(cluster.name), encrypted]]), local: new Map(), nextSteps };
   }
@@ -102,7 +102,7 @@ export function credentialNextSteps(spec: FleetSpec, cluster: ClusterSpec): stri
     kubectlApply(
       cluster.name,
       spec.package.monitoringNamespace,
-      `secret generic ${CREDENTIALS_SECRET} --from-file=password=${file}`,
+      `secret generic ${credentialSlot(cluster.name, cluster.credentialGeneration).secret} --from-file=password=${file}`,
     ),
     `rm ${file}`,
   ];
@@ -141,12 +141,13 @@ export function credentialFile(files: CredentialFiles): string {
   return [...files.repo.keys(), ...files.local.keys()][0] as string;
 }
 
-/** A Secret in the package namespace carrying a ytt document: the package creates promfleet-credentials. */
-function credentialsManifest(spec: FleetSpec, password: string): string {
+/** A Secret in the package namespace carrying a ytt document: the package creates the credential's Secret. */
+function credentialsManifest(spec: FleetSpec, cluster: ClusterSpec, password: string): string {
+  const name = credentialSlot(cluster.name, cluster.credentialGeneration).secret;
   const inner = toYaml({
     apiVersion: "v1",
     kind: "Secret",
-    metadata: { name: CREDENTIALS_SECRET, namespace: spec.package.monitoringNamespace },
+    metadata: { name, namespace: spec.package.monitoringNamespace },
     type: "Opaque",
     stringData: { password },
   });
