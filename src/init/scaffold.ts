@@ -38,6 +38,7 @@ const OWNED_PATHS = [
   "/clusters/",
   "/package.json",
   "/package-lock.json",
+  "/renovate.json", // what Renovate may update, and whether it may merge on its own
 ];
 
 export async function scaffoldFiles(s: InitSettings, specText: string): Promise<Map<string, ScaffoldFile>> {
