@@ -48,6 +48,7 @@ describe("promfleet init: what keeps secrets out of Git and changes reviewed", (
       "/clusters/ @acme/fleet-admins",
       "/package.json @acme/fleet-admins",
       "/package-lock.json @acme/fleet-admins",
+      "/renovate.json @acme/fleet-admins",
     ]);
   });
 

@@ -1,265 +1,232 @@
-import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, realpath, writeFile } from "node:fs/promises";
+/**
+ * The workflows and renovate.json promfleet init writes: promfleet's own actions pinned to the release
+ * that ran init, least-privilege jobs, and Renovate regexes that find every pin.
+ */
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { forFleetRepository } from "../src/init/workflows.js";
 import { promfleet, repoRoot } from "./helpers/fleet-repo.js";
 import { toolPath } from "./helpers/secure-fleet.js";
 
 interface Step {
-  name?: string;
   uses?: string;
   run?: string;
   with?: Record<string, string>;
-  env?: Record<string, string>;
 }
 interface Job {
   environment?: string;
+  permissions?: Record<string, string>;
   steps: Step[];
 }
 interface Workflow {
+  permissions?: unknown;
   jobs: Record<string, Job>;
 }
+interface ActionInput {
+  required?: boolean;
+  default?: string;
+}
+interface ActionYml {
+  description: string;
+  inputs: Record<string, ActionInput>;
+}
+interface RegexManager {
+  managerFilePatterns: string[];
+  matchStrings: string[];
+  depNameTemplate: string;
+  datasourceTemplate: string;
+}
+interface Renovate {
+  customManagers: RegexManager[];
+  packageRules: Array<{
+    matchDepNames?: string[];
+    matchManagers?: string[];
+    groupName?: string;
+    enabled?: boolean;
+  }>;
+}
 
-const VERSION = "0.7.1";
-const TOOL_CACHE = "~/.cache/promfleet/tools";
-const workflowsDir = path.join(repoRoot, ".github", "workflows");
+const FLAGS = [
+  "--aggregator",
+  "hub",
+  "--remote-write-url",
+  "https://prom.example.com/api/v1/write",
+  "--git-url",
+  "https://github.com/acme/fleet.git",
+];
+const ACTIONS_REPO = "acme-platform/promfleet.fork";
+const SHA_PINNED = /^actions\/[\w-]+@[0-9a-f]{40}$/;
 
-async function sourceWorkflows(): Promise<Array<{ file: string; text: string }>> {
-  const files = (await readdir(workflowsDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
-  return Promise.all(
-    files.map(async (file) => ({ file, text: await readFile(path.join(workflowsDir, file), "utf8") })),
+const ownVersion = async () =>
+  (JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
+
+async function initFleet(extra: string[] = []): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-wf-"));
+  const result = await promfleet(dir, ["init", ...FLAGS, ...extra]);
+  expect(result.code, result.stderr).toBe(0);
+  return dir;
+}
+
+async function workflowsOf(dir: string): Promise<Map<string, Workflow>> {
+  const names = (await readdir(path.join(dir, ".github/workflows"))).sort();
+  const texts = await Promise.all(names.map((n) => readFile(path.join(dir, ".github/workflows", n), "utf8")));
+  return new Map(names.map((n, i) => [n, parse(texts[i] as string) as Workflow]));
+}
+
+/** The job (workflow/job) whose step uses promfleet's `action`, with that step. */
+function jobsUsing(workflows: Map<string, Workflow>, action: string): Array<{ job: Job; step: Step }> {
+  return [...workflows.values()].flatMap((w) =>
+    Object.values(w.jobs).flatMap((job) =>
+      job.steps
+        .filter((s) => s.uses?.startsWith(`${ACTIONS_REPO}/${action}@`))
+        .map((step) => ({ job, step })),
+    ),
   );
 }
 
-const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+const actionYml = async (action: string) =>
+  parse(await readFile(path.join(repoRoot, action, "action.yml"), "utf8")) as ActionYml;
 
-/** `npx --no promfleet <command> <args…>` calls in a run script, one word list per call. */
-function promfleetCalls(run: string): string[][] {
-  return [...run.matchAll(/npx --no promfleet ([^\n]+(?:\n {2,}--[^\n]+)*)/g)].map((m) =>
-    (m[1] as string).split(/\s+/).filter((w) => w && !w.startsWith(">") && !w.startsWith('"$')),
-  );
-}
-
-describe("forFleetRepository on promfleet's own workflows", () => {
-  let transformed: Array<{ file: string; source: string; text: string; parsed: Workflow }>;
-  beforeAll(async () => {
-    transformed = (await sourceWorkflows()).flatMap(({ file, text }) => {
-      const out = forFleetRepository(text, VERSION);
-      return out === undefined ? [] : [{ file, source: text, text: out, parsed: parse(out) as Workflow }];
-    });
-    expect(transformed.length).toBeGreaterThan(0);
-  });
-
-  it("calls the installed promfleet and nothing only this repository has", () => {
-    for (const { file, text, source } of transformed) {
-      expect(text, file).not.toContain("bin/promfleet.js");
-      expect(text, file).not.toMatch(/(^|[\s"'])(\.\/)?scripts\//m);
-      expect(text, file).not.toContain("hashFiles(");
-      expect(text, file).not.toMatch(/promfleet@/);
-      if (source.includes("bin/promfleet.js")) expect(text, file).toContain("npx --no promfleet ");
-    }
-  });
-
-  it("installs exactly the locked dependencies without running their scripts", () => {
-    for (const { file, parsed } of transformed)
-      for (const run of steps(parsed).flatMap((s) => (s.run ? [s.run] : [])))
-        for (const line of run.split("\n").filter((l) => /\bnpm (ci|install|i)\b/.test(l)))
-          expect(line.trim(), file).toBe("npm ci --ignore-scripts");
-  });
-
-  it("caches the tools outside node_modules, keyed by promfleet's version", () => {
-    const caches = transformed.flatMap(({ parsed }) =>
-      steps(parsed).filter((s) => s.uses?.startsWith("actions/cache")),
-    );
-    expect(caches.length).toBeGreaterThan(0);
-    for (const c of caches) {
-      expect(c.with?.path).not.toContain("node_modules");
-      expect(c.with?.key).toContain(VERSION);
-    }
-    expect(caches.map((c) => c.with?.path)).toContain(TOOL_CACHE);
-  });
-
-  it("runs every job that reads the aggregator's password in the protected environment", () => {
-    const jobs = transformed.flatMap(({ parsed }) => Object.values(parsed.jobs));
-    const withPassword = jobs.filter((j) =>
-      JSON.stringify(j).includes("secrets.PROMFLEET_AGGREGATOR_PASSWORD"),
-    );
-    expect(withPassword.length).toBeGreaterThan(0);
-    for (const j of withPassword) expect(j.environment).toBe("fleet-production");
-    for (const j of jobs.filter((x) => !withPassword.includes(x))) expect(j.environment).toBeUndefined();
-  });
-
-  it("keeps the workflows' comments", () => {
-    for (const { file, source, text } of transformed) {
-      const firstComment = source.split("\n").find((l) => l.startsWith("#"));
-      if (firstComment) expect(text, file).toContain(firstComment);
-    }
-  });
-});
-
-describe("forFleetRepository on any workflow", () => {
-  const commenter = `# posts results
-name: comment
-on:
-  workflow_run:
-    workflows: [promfleet review]
-    types: [completed]
-permissions: {}
-jobs:
-  comment:
-    runs-on: ubuntu-latest
-    permissions:
-      pull-requests: write
-    steps:
-      - uses: actions/checkout@v4
-        with:
-          persist-credentials: false
-      - run: |
-          npm ci
-          bash scripts/install-tools.sh ytt
-      - run: >-
-          node bin/promfleet.js pr-comment
-          --render "$RUNNER_TEMP/render.json"
-  verify:
-    needs: comment
-    runs-on: ubuntu-latest
-    steps:
-      - run: node bin/promfleet.js verify --if-configured
-        env:
-          PROMFLEET_AGGREGATOR_PASSWORD: \${{ secrets.PROMFLEET_AGGREGATOR_PASSWORD }}
-`;
-
-  it("rewrites every job and keeps what it does not know", () => {
-    const parsed = parse(forFleetRepository(commenter, VERSION) ?? "") as Workflow & {
-      on: unknown;
-      jobs: Record<string, Job & { needs?: string; permissions?: unknown }>;
-    };
-    expect(parsed.on).toEqual({ workflow_run: { workflows: ["promfleet review"], types: ["completed"] } });
-    expect(parsed.jobs.comment?.permissions).toEqual({ "pull-requests": "write" });
-    expect(parsed.jobs.comment?.environment).toBeUndefined();
-    expect(parsed.jobs.comment?.steps[1]?.run).toContain("npm ci --ignore-scripts\n");
-    expect(parsed.jobs.comment?.steps[1]?.run).toContain(
-      "bash node_modules/promfleet/scripts/install-tools.sh ytt",
-    );
-    expect(parsed.jobs.comment?.steps[2]?.run).toBe(
-      'npx --no promfleet pr-comment --render "$RUNNER_TEMP/render.json"',
-    );
-    expect(parsed.jobs.verify?.needs).toBe("comment");
-    expect(parsed.jobs.verify?.environment).toBe("fleet-production");
-  });
-
-  it("refuses a workflow that needs a file of promfleet's own repository", () => {
-    const bench = commenter.replace("bash scripts/install-tools.sh ytt", "node scripts/bench.mjs");
-    expect(() => forFleetRepository(bench, VERSION)).toThrow(/scripts\/bench\.mjs/);
-    const ci = commenter.replace("bash scripts/install-tools.sh ytt", "bash .ci/run");
-    expect(() => forFleetRepository(ci, VERSION)).toThrow(/\.ci\/run/);
-  });
-
-  it("leaves out a workflow that does not run promfleet (promfleet's own CI)", () => {
-    const ownCi =
-      "name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: bash .ci/run\n";
-    expect(forFleetRepository(ownCi, VERSION)).toBeUndefined();
-  });
-});
+/** A Renovate managerFilePatterns entry (`/regex/`) as a RegExp. */
+const filePattern = (p: string) => new RegExp(p.replace(/^\/|\/$/g, ""));
 
 describe("the workflows promfleet init writes", () => {
   let dir: string;
+  let workflows: Map<string, Workflow>;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-wf-"));
-    const result = await promfleet(dir, [
-      "init",
-      "--aggregator",
-      "hub",
-      "--remote-write-url",
-      "https://prom.example.com/api/v1/write",
-      "--git-url",
-      "https://github.com/acme/fleet.git",
-    ]);
-    expect(result.code, result.stderr).toBe(0);
+    dir = await initFleet(["--actions-repo", ACTIONS_REPO]);
+    workflows = await workflowsOf(dir);
   });
 
-  const written = async () =>
-    (await readdir(path.join(dir, ".github/workflows"))).map((f) => path.join(dir, ".github/workflows", f));
-
   it("pass actionlint", async () => {
-    const lint = await execa(toolPath("actionlint"), ["-color=false", ...(await written())], {
+    const files = [...workflows.keys()].map((n) => path.join(dir, ".github/workflows", n));
+    const lint = await execa(toolPath("actionlint"), ["-color=false", ...files], {
       reject: false,
       all: true,
     });
     expect(lint.exitCode, lint.all).toBe(0);
   });
 
-  it("pin promfleet's own version (package.json) in their cache keys", async () => {
-    const own = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as {
-      version: string;
-    };
-    for (const file of await written()) {
-      const text = await readFile(file, "utf8");
-      expect(text).not.toContain("2.43.0+vmware");
-      for (const c of steps(parse(text) as Workflow).filter((s) => s.uses?.startsWith("actions/cache")))
-        expect(c.with?.key).toContain(own.version);
-    }
-  });
-
-  it("only call promfleet commands and flags that exist", async () => {
-    const calls = (
-      await Promise.all(
-        (await written()).map(async (f) =>
-          steps(parse(await readFile(f, "utf8")) as Workflow).flatMap((s) => promfleetCalls(s.run ?? "")),
-        ),
-      )
-    ).flat();
-    expect(calls.length).toBeGreaterThan(0);
-    const flagsByCommand = new Map<string, Set<string>>();
-    for (const [command, ...words] of calls) {
-      const flags = flagsByCommand.get(command as string) ?? new Set();
-      for (const flag of words.filter((w) => w.startsWith("--"))) flags.add(flag);
-      flagsByCommand.set(command as string, flags);
-    }
-    for (const [command, flags] of flagsByCommand) {
-      const help = await promfleet(dir, [command, "--help"]);
-      expect(help.stdout, `promfleet ${command}`).toMatch(new RegExp(`^Usage: promfleet ${command} `));
-      for (const flag of flags) expect(help.stdout, `promfleet ${command} ${flag}`).toContain(flag);
-    }
-  });
-
-  it("install tools into a cache that survives npm ci replacing node_modules", async () => {
-    const workspace = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-ws-"));
-    const home = path.join(workspace, "home");
-    const cache = path.join(home, ".cache/promfleet/tools");
-    await mkdir(cache, { recursive: true });
-    // what actions/cache restores: what a previous run installed (here: links to this checkout's tools)
-    await execa("cp", ["-R", "-s", `${await realpath(path.join(repoRoot, ".tools"))}/.`, cache]);
-    // `npm ci` replaces node_modules with the published package (which has no .tools)
-    const shims = path.join(workspace, "shims");
-    await mkdir(shims);
-    await writeFile(
-      path.join(shims, "npm"),
-      `#!/bin/sh\nset -e\n[ "$1" = ci ] || exit 9\nrm -rf node_modules\nmkdir -p node_modules/promfleet/scripts\ncp -R "${repoRoot}/tools" node_modules/promfleet/tools\ncp "${repoRoot}/scripts/install-tools.sh" node_modules/promfleet/scripts/\n`,
+  it("use promfleet's actions pinned to the exact version that ran init, every other action to a sha", async () => {
+    const version = await ownVersion();
+    const uses = [...workflows.values()].flatMap((w) =>
+      Object.values(w.jobs).flatMap((j) => j.steps.flatMap((s) => (s.uses ? [s.uses] : []))),
     );
-    await chmod(path.join(shims, "npm"), 0o755);
-    for (const file of await written()) {
-      const install = steps(parse(await readFile(file, "utf8")) as Workflow).find((s) =>
-        s.run?.includes("install-tools.sh"),
-      );
-      if (!install?.run) continue;
-      for (let run = 0; run < 2; run++) {
-        const r = await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", install.run], {
-          cwd: workspace,
-          reject: false,
-          all: true,
-          env: { HOME: home, PATH: `${shims}:${process.env.PATH}`, GO: "/bin/false" },
-        });
-        expect(r.exitCode, r.all).toBe(0);
-        expect(r.all).toMatch(/^ytt \S+ ok$/m);
-        expect(r.all).not.toContain("building");
-        expect(await readlink(path.join(workspace, "node_modules/promfleet/.tools"))).toBe(
-          path.join(home, ".cache/promfleet/tools"),
-        );
+    const ours = uses.filter((u) => u.startsWith(`${ACTIONS_REPO}/`));
+    expect(new Set(ours)).toEqual(
+      new Set(["review", "review-comment", "on-merge"].map((a) => `${ACTIONS_REPO}/${a}@v${version}`)),
+    );
+    for (const u of uses.filter((x) => !ours.includes(x))) expect(u).toMatch(SHA_PINNED);
+    const runs = [...workflows.values()].flatMap((w) => Object.values(w.jobs).flatMap((j) => j.steps));
+    expect(runs.filter((s) => s.run !== undefined)).toEqual([]); // no copied shell steps
+  });
+
+  it("give each action only inputs it declares, and every input it requires", async () => {
+    for (const action of ["review", "review-comment", "on-merge"]) {
+      const { inputs } = await actionYml(action);
+      for (const { step } of jobsUsing(workflows, action)) {
+        for (const key of Object.keys(step.with ?? {}))
+          expect(Object.keys(inputs), `${action}: ${key}`).toContain(key);
+        for (const [name, input] of Object.entries(inputs))
+          if (input.required) expect(step.with?.[name], `${action} requires ${name}`).toBeDefined();
       }
     }
   });
+
+  it("give every job only the permissions its action documents", async () => {
+    for (const w of workflows.values()) expect(w.permissions).toEqual({});
+    const expected: Array<[string, string | undefined, Record<string, string>]> = [
+      ["review", undefined, { contents: "read" }],
+      ["review-comment", undefined, { actions: "read", contents: "read", "pull-requests": "write" }],
+      ["on-merge", "fix-drift", { contents: "write", "pull-requests": "write" }],
+      ["on-merge", "record-deployments", { contents: "read", deployments: "write" }],
+      ["on-merge", "verify", { contents: "read" }],
+    ];
+    for (const [action, command, permissions] of expected) {
+      const [found, ...more] = jobsUsing(workflows, action).filter((j) => j.step.with?.command === command);
+      expect(more).toEqual([]);
+      expect(found?.job.permissions, `${action} ${command ?? ""}`).toEqual(permissions);
+      const description = (await actionYml(action)).description.replace(/\s+/g, " ");
+      for (const [scope, level] of Object.entries(permissions))
+        expect(description).toContain(`${scope}: ${level}`);
+    }
+  });
+
+  it("run only the job that reads the aggregator's password in the protected environment", () => {
+    const jobs = [...workflows.values()].flatMap((w) => Object.values(w.jobs));
+    const withPassword = jobs.filter((j) =>
+      JSON.stringify(j).includes("secrets.PROMFLEET_AGGREGATOR_PASSWORD"),
+    );
+    expect(withPassword).toHaveLength(1);
+    expect(withPassword[0]?.environment).toBe("fleet-production");
+    for (const j of jobs.filter((x) => !withPassword.includes(x))) expect(j.environment).toBeUndefined();
+  });
+
+  it("default to promfleet's own repository, and refuse an --actions-repo that is no owner/name", async () => {
+    const plain = await workflowsOf(await initFleet());
+    const text = JSON.stringify([...plain.values()]);
+    expect(text).toContain(`"promfleet/promfleet/review@v${await ownVersion()}"`);
+    const other = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-wf-"));
+    const bad = await promfleet(other, ["init", ...FLAGS, "--actions-repo", "promfleet/x@main"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--actions-repo: "promfleet/x@main" is not a GitHub repository');
+    expect(await readdir(other)).toEqual([]);
+  });
+});
+
+describe("the renovate.json promfleet init writes", () => {
+  let dir: string;
+  let renovate: Renovate;
+  beforeAll(async () => {
+    dir = await initFleet(["--actions-repo", ACTIONS_REPO]);
+    renovate = JSON.parse(await readFile(path.join(dir, "renovate.json"), "utf8")) as Renovate;
+  });
+
+  it("finds every promfleet action pin in the workflows, at the version package.json pins", async () => {
+    const [manager, ...others] = renovate.customManagers;
+    expect(others).toEqual([]);
+    expect(manager?.datasourceTemplate).toBe("npm");
+    const pinned = (
+      JSON.parse(await readFile(path.join(dir, "package.json"), "utf8")) as {
+        devDependencies: Record<string, string>;
+      }
+    ).devDependencies;
+    expect(Object.keys(pinned)).toEqual([manager?.depNameTemplate]);
+    const files = (await readdir(dir, { recursive: true }))
+      .filter((f) => !f.startsWith("clusters/"))
+      .filter((f) => manager?.managerFilePatterns.some((p) => filePattern(p).test(f)));
+    expect(files.sort()).toEqual([...workflows()].sort());
+    for (const file of files) {
+      const text = await readFile(path.join(dir, file), "utf8");
+      const pins = text.split("\n").filter((l) => l.includes(`uses: ${ACTIONS_REPO}/`));
+      const found = manager?.matchStrings.flatMap((s) => [...text.matchAll(new RegExp(s, "g"))]) ?? [];
+      expect(found, file).toHaveLength(pins.length);
+      for (const m of found) expect(m.groups?.currentValue).toBe(pinned.promfleet);
+    }
+  });
+
+  it("moves the actions and package.json together, never the actions' tags alone", () => {
+    const group = renovate.packageRules.find((r) => r.groupName);
+    expect(group?.matchDepNames).toEqual(["promfleet"]);
+    const off = renovate.packageRules.find((r) => r.enabled === false);
+    expect(off).toMatchObject({ matchManagers: ["github-actions"], matchDepNames: [ACTIONS_REPO] });
+  });
+
+  it("the README's regex manager for the Tanzu package finds package.version in fleet.yaml", async () => {
+    const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
+    const block = /```json\n(\{[^`]*?fleet\\\\\.yaml[^`]*?\})\n```/.exec(readme);
+    expect(block, "a JSON block with a fleet.yaml regex manager in README.md").not.toBeNull();
+    const { customManagers } = JSON.parse(block?.[1] ?? "{}") as { customManagers: RegexManager[] };
+    const [manager] = customManagers;
+    expect(manager?.managerFilePatterns.some((p) => filePattern(p).test("fleet.yaml"))).toBe(true);
+    const spec = await readFile(path.join(dir, "fleet.yaml"), "utf8");
+    const found = manager?.matchStrings.flatMap((s) => [...spec.matchAll(new RegExp(s, "g"))]) ?? [];
+    expect(found.map((m) => m.groups?.currentValue)).toEqual(["2.43.0+vmware.2-tkg.1"]);
+  });
+
+  const workflows = () =>
+    ["on-merge.yml", "pr-comment.yml", "pr-review.yml"].map((n) => `.github/workflows/${n}`);
 });

@@ -39,7 +39,7 @@ describe("promfleet init", () => {
         readFile(path.join(dir, ".github/workflows", f), "utf8"),
       ),
     );
-    expect(workflows.join("\n")).toContain("npx --no promfleet validate --fetch-crds");
+    expect(workflows.join("\n")).toContain("- uses: promfleet/promfleet/review@v");
 
     const onboard = await promfleet(dir, ["onboard-cluster", "edge-1"]);
     expect(onboard.code, onboard.stderr).toBe(0);

@@ -14,7 +14,7 @@ import {
   type InitFlags,
   type InitSettings,
 } from "../init/settings.js";
-import { FLEET_ENVIRONMENT } from "../init/workflows.js";
+import { DEFAULT_ACTIONS_REPO, FLEET_ENVIRONMENT } from "../init/workflows.js";
 import { applyPlan } from "../layout/transaction.js";
 import { planTree, type Plan } from "../layout/tree.js";
 import { readRenderInputs, renderFleet } from "../render/render.js";
@@ -53,6 +53,11 @@ export function registerInitCommand(program: Command): void {
       "who must review changes to the fleet, for .github/CODEOWNERS: @org/team, @user or an e-mail (repeatable)",
       collect,
       [],
+    )
+    .option(
+      "--actions-repo <owner/name>",
+      "the GitHub repository whose promfleet actions the workflows use, pinned to this promfleet's version",
+      DEFAULT_ACTIONS_REPO,
     )
     .option("--json", "print the result as JSON on stdout")
     .action(
@@ -164,7 +169,7 @@ function startIn(dir: string): string[] {
 
 function nextSteps(s: InitSettings): string[] {
   return [
-    "# once, with network access: lock promfleet's dependencies, then commit package-lock.json (the workflows run npm ci)",
+    "# once, with network access: lock the promfleet package.json pins (the release the workflows' actions run), then commit package-lock.json",
     "npm install --package-lock-only --ignore-scripts",
     `# create the GitHub environment ${FLEET_ENVIRONMENT}, deployable from the default branch only, with the secret PROMFLEET_AGGREGATOR_PASSWORD (see promfleet's README, "Starting a fleet repository")`,
     ...(s.codeowners.length === 0

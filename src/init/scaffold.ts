@@ -5,8 +5,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { packageRoot } from "../util/tool.js";
+import { PROMFLEET_VERSION } from "../util/version.js";
 import type { InitSettings } from "./settings.js";
-import { forFleetRepository } from "./workflows.js";
+import { fleetWorkflows, renovateConfig } from "./workflows.js";
 
 /**
  * exclusive: written only where there is no such file (an identical one is fine);
@@ -37,10 +38,11 @@ const OWNED_PATHS = [
   "/clusters/",
   "/package.json",
   "/package-lock.json",
+  "/renovate.json", // what Renovate may update, and whether it may merge on its own
 ];
 
 export async function scaffoldFiles(s: InitSettings, specText: string): Promise<Map<string, ScaffoldFile>> {
-  const version = await promfleetVersion();
+  const version = PROMFLEET_VERSION;
   const files = new Map<string, ScaffoldFile>([
     ["fleet.yaml", { content: specText, existing: "exclusive" }],
     [".gitattributes", { content: GITATTRIBUTES, existing: "lines" }],
@@ -51,10 +53,10 @@ export async function scaffoldFiles(s: InitSettings, specText: string): Promise<
     ["package.json", { content: fleetPackageJson(version), existing: "exclusive" }],
   ]);
   for (const rel of OVERLAYS) files.set(rel, { content: await packageFile(rel), existing: "exclusive" });
-  for (const name of await packageDir(".github/workflows", /\.ya?ml$/)) {
-    const workflow = forFleetRepository(await packageFile(`.github/workflows/${name}`), version);
-    if (workflow) files.set(`.github/workflows/${name}`, { content: workflow, existing: "exclusive" });
-  }
+  const pin = { repo: s.actionsRepo, version };
+  for (const [name, workflow] of await fleetWorkflows(pin))
+    files.set(`.github/workflows/${name}`, { content: workflow, existing: "exclusive" });
+  files.set("renovate.json", { content: renovateConfig(pin), existing: "exclusive" });
   for (const name of await packageDir("templates/pr", /\.hbs$/))
     if (!NOT_COPIED_TEMPLATES.has(name))
       files.set(`templates/pr/${name}`, {
@@ -62,11 +64,6 @@ export async function scaffoldFiles(s: InitSettings, specText: string): Promise<
         existing: "exclusive",
       });
   return files;
-}
-
-/** The version of the promfleet that runs init: what the fleet repository pins. */
-export async function promfleetVersion(): Promise<string> {
-  return (JSON.parse(await packageFile("package.json")) as { version: string }).version;
 }
 
 function fleetPackageJson(version: string): string {

@@ -15,6 +15,7 @@ export interface InitFlags {
   gitUrl?: string;
   ageRecipient: string[];
   codeowner: string[];
+  actionsRepo: string;
   json?: boolean;
 }
 
@@ -28,12 +29,16 @@ export interface InitSettings {
   gitUrl: string;
   ageRecipients: string[];
   codeowners: string[];
+  /** The GitHub repository (owner/name) whose actions the workflows use: promfleet's or a fork. */
+  actionsRepo: string;
 }
 
 const WHERE = "promfleet init";
 /** Whitespace or control characters: never part of a URL, a name or a version (a newline would be a new line). */
 const UNPRINTABLE = /[\s\p{Cc}]/u;
 /** A GitHub user or team (@user, @org/team) or an e-mail address, as CODEOWNERS takes them. */
+/** A GitHub repository, owner/name, as `uses:` takes it. */
+const GITHUB_REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\/[A-Za-z0-9._-]+$/;
 const CODEOWNER =
   /^(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\/[A-Za-z0-9._-]+)?|[^@\s]+@[^@\s]+\.[^@\s]+)$/;
 
@@ -59,6 +64,13 @@ export async function initSettings(
   for (const owner of o.codeowner)
     if (!CODEOWNER.test(owner))
       flag("--codeowner", owner, "is not a CODEOWNERS owner", "use @user, @org/team or an e-mail address");
+  if (!GITHUB_REPOSITORY.test(o.actionsRepo))
+    flag(
+      "--actions-repo",
+      o.actionsRepo,
+      "is not a GitHub repository",
+      "use owner/name, e.g. promfleet/promfleet",
+    );
   return {
     settings: {
       aggregator: o.aggregator,
@@ -69,6 +81,7 @@ export async function initSettings(
       gitUrl: git.url,
       ageRecipients: o.ageRecipient,
       codeowners: o.codeowner,
+      actionsRepo: o.actionsRepo,
     },
     problems,
   };
