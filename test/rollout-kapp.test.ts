@@ -44,7 +44,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
   let world: World | undefined;
   let fleet: FleetDriver;
   let failed = false;
-  let hubPassword = "";
+  /** Each cluster's password, read before the printed `rm` removes the file. */
+  const passwords = new Map<string, string>();
 
   beforeAll(async () => {
     world = await World.start();
@@ -101,8 +102,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       () => kube(cluster).get(`/api/v1/namespaces/${MONITORING_NS}`),
       120_000,
     );
-    if (cluster === AGGREGATOR)
-      hubPassword = await readFile(path.join(fleet.workspace, ".promfleet/credentials/hub.password"), "utf8");
+    const file = path.join(fleet.workspace, `.promfleet/credentials/${cluster}.password`);
+    passwords.set(cluster, (await readFile(file, "utf8")).trim());
     for (const c of credential) expect(await fleet.runPrinted(c), c).toMatchObject({ code: 0 });
   }
 
@@ -163,7 +164,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     }
 
     // the article's query on the aggregator, through the kubelet stand-in's real Prometheus processes
-    const auth = `Basic ${Buffer.from(`${AGGREGATOR}:${hubPassword.trim()}`).toString("base64")}`;
+    const auth = `Basic ${Buffer.from(`${AGGREGATOR}:${passwords.get(AGGREGATOR)}`).toString("base64")}`;
     const query = encodeURIComponent("sum(kube_pod_info) by (cluster, namespace)");
     const answered = await waitFor(
       "every cluster in sum(kube_pod_info) by (cluster, namespace)",
@@ -189,7 +190,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     expect(answered).toEqual(truth.sort());
 
     const passwordFile = path.join(w.dir, "hub.password");
-    await writeFile(passwordFile, hubPassword, { mode: 0o600 });
+    await writeFile(passwordFile, passwords.get(AGGREGATOR) ?? "", { mode: 0o600 });
     const verify = await promfleet(fleet.workspace, [
       "verify",
       "--aggregator-url",
@@ -241,10 +242,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
   it("3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched", async () => {
     const w = world as World;
     const gone = "edge-2";
-    const edge2Password = await readFile(
-      path.join(fleet.workspace, `.promfleet/credentials/${gone}.password`),
-      "utf8",
-    );
+    const edge2Password = passwords.get(gone) ?? "";
     const kept = (await kube("edge-1").get(
       `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
     )) as KubeObject;
@@ -279,7 +277,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       150_000,
       1000,
     );
-    expect(await write(AGGREGATOR, hubPassword)).not.toBe(401);
+    expect(await write(AGGREGATOR, passwords.get(AGGREGATOR) ?? "")).not.toBe(401);
 
     // edge-1 untouched: same Deployment generation, still reconciled
     const after = (await kube("edge-1").get(
