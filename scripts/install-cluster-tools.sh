@@ -89,7 +89,7 @@ done
 # the two test/fixtures/crds holds: copy them from the very modules the binaries were built from.
 crd_dir="$(dirname "$bin_dir")/crds"
 if [[ ! -d "$crd_dir" ]]; then
-  mkdir -p "$crd_dir.tmp"
+  rm -rf "$crd_dir.tmp" && mkdir -p "$crd_dir.tmp"
   for group_module in flux-source:github.com/fluxcd/source-controller flux-kustomize:github.com/fluxcd/kustomize-controller; do
     IFS=: read -r group module <<<"$group_module"
     module_dir="$(cd "$modules_dir/$group" && "$go_bin" list -m -f '{{.Dir}}' "$module")"
