@@ -14,7 +14,7 @@ import { World, KSM_PODS } from "./support/cluster/world.js";
 import { FleetDriver } from "./support/cluster/fleet-driver.js";
 import { waitFor } from "./support/cluster/wait.js";
 import type { KubeObject } from "./support/cluster/kube-client.js";
-import { promfleet } from "./helpers/fleet-repo.js";
+import { fixturesDir, promfleet } from "./helpers/fleet-repo.js";
 
 const PACKAGE_VERSION = "2.43.0+vmware.2-tkg.1";
 const AGGREGATOR = "hub";
@@ -287,4 +287,58 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
     expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
   }, 300_000);
+
+  it("5. a broken change: the package's schema catches it in review; pushed anyway, the cluster's PackageInstall reports it", async () => {
+    const broken = "edge-1";
+    const checkout = await fleet.checkout();
+    const specFile = path.join(checkout, "fleet.yaml");
+    const spec = await readFile(specFile, "utf8");
+    const entry = `  - name: ${broken}\n    role: agent\n`;
+    expect(spec).toContain(entry);
+    await writeFile(
+      specFile,
+      spec.replace(entry, `${entry}    values:\n      prometheus.deployment.replicas: two\n`),
+    );
+    expect((await promfleet(checkout, ["render"])).code).toBe(0);
+
+    // the review workflow's commands (CRDs from the vendored copies of what --fetch-crds downloads)
+    const crds = ["--crds", path.join(fixturesDir, "crds")];
+    expect((await promfleet(checkout, ["render", "--check"])).code).toBe(0);
+    const workflowValidate = await promfleet(checkout, ["validate", ...crds]);
+    // with the package's values schema and bundle, validate names the cluster and the field
+    const pkg = path.join(fixturesDir, "tce-prometheus-package-2.37.0");
+    const withPackage = await promfleet(checkout, [
+      "validate",
+      ...crds,
+      "--package",
+      path.join(pkg, "package.yaml"),
+      "--package-bundle",
+      path.join(pkg, "bundle"),
+    ]);
+    expect(withPackage.code, withPackage.stdout).toBe(1);
+    expect(withPackage.stdout).toMatch(
+      new RegExp(`FAIL +${broken} package-schema .*replicas must be integer`),
+    );
+
+    // slipped through (pushed without that check): what the cluster reports
+    await fleet.push(checkout, "edge-1: two replicas");
+    const failure = await waitFor(
+      `PackageInstall in ${broken} reporting the failure`,
+      async () => {
+        const pi = await packageInstall(broken);
+        const failed = ((pi?.status?.conditions ?? []) as Condition[]).find(
+          (c) => c.type === "ReconcileFailed",
+        );
+        return failed?.status === "True"
+          ? String(pi?.status?.usefulErrorMessage ?? failed.message ?? "")
+          : undefined;
+      },
+      150_000,
+      1000,
+    );
+    expect(failure).toContain("replicas");
+    console.info(
+      `review workflow's validate exit ${workflowValidate.code}; ${broken}'s PackageInstall: ${failure.split("\n")[0]}`,
+    );
+  }, 200_000);
 });
