@@ -61,21 +61,7 @@ pins_hash() {
 
 bin_dir="$repo_root/.tools/cluster/$(pins_hash)/bin"
 if [[ "${1:-}" == "--print-bin-dir" ]]; then
-  
-# The Flux controllers watch every kind of their group, so every CRD of both must be served, not only
-# the two test/fixtures/crds holds: copy them from the very modules the binaries were built from.
-crd_dir="$(dirname "$bin_dir")/crds"
-if [[ ! -d "$crd_dir" ]]; then
-  mkdir -p "$crd_dir.tmp"
-  for group_module in flux-source:github.com/fluxcd/source-controller flux-kustomize:github.com/fluxcd/kustomize-controller; do
-    IFS=: read -r group module <<<"$group_module"
-    module_dir="$(cd "$modules_dir/$group" && "$go_bin" list -m -f '{{.Dir}}' "$module")"
-    cp "$module_dir"/config/crd/bases/*.yaml "$crd_dir.tmp/"
-  done
-  chmod -R u+w "$crd_dir.tmp"
-  mv "$crd_dir.tmp" "$crd_dir"
-fi
-echo "$bin_dir"
+  echo "$bin_dir"
   exit 0
 fi
 [[ $# -eq 0 ]] || die "usage: $0 [--print-bin-dir]"
@@ -99,4 +85,17 @@ for target in "${targets[@]}"; do
   mv "$bin_dir/.$name.tmp" "$bin_dir/$name"
   echo "install-cluster-tools: $name built in $((SECONDS - started))s" >&2
 done
+# The Flux controllers watch every kind of their group, so every CRD of both must be served, not only
+# the two test/fixtures/crds holds: copy them from the very modules the binaries were built from.
+crd_dir="$(dirname "$bin_dir")/crds"
+if [[ ! -d "$crd_dir" ]]; then
+  rm -rf "$crd_dir.tmp" && mkdir -p "$crd_dir.tmp"
+  for group_module in flux-source:github.com/fluxcd/source-controller flux-kustomize:github.com/fluxcd/kustomize-controller; do
+    IFS=: read -r group module <<<"$group_module"
+    module_dir="$(cd "$modules_dir/$group" && "$go_bin" list -m -f '{{.Dir}}' "$module")"
+    cp "$module_dir"/config/crd/bases/*.yaml "$crd_dir.tmp/"
+  done
+  chmod -R u+w "$crd_dir.tmp"
+  mv "$crd_dir.tmp" "$crd_dir"
+fi
 echo "$bin_dir"

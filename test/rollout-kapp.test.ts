@@ -14,7 +14,7 @@ import { World, KSM_PODS } from "./support/cluster/world.js";
 import { FleetDriver } from "./support/cluster/fleet-driver.js";
 import { waitFor } from "./support/cluster/wait.js";
 import type { KubeObject } from "./support/cluster/kube-client.js";
-import { promfleet } from "./helpers/fleet-repo.js";
+import { fixturesDir, promfleet } from "./helpers/fleet-repo.js";
 
 const PACKAGE_VERSION = "2.43.0+vmware.2-tkg.1";
 const AGGREGATOR = "hub";
@@ -44,7 +44,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
   let world: World | undefined;
   let fleet: FleetDriver;
   let failed = false;
-  let hubPassword = "";
+  /** Each cluster's password, read before the printed `rm` removes the file. */
+  const passwords = new Map<string, string>();
 
   beforeAll(async () => {
     world = await World.start();
@@ -101,8 +102,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       () => kube(cluster).get(`/api/v1/namespaces/${MONITORING_NS}`),
       120_000,
     );
-    if (cluster === AGGREGATOR)
-      hubPassword = await readFile(path.join(fleet.workspace, ".promfleet/credentials/hub.password"), "utf8");
+    const file = path.join(fleet.workspace, `.promfleet/credentials/${cluster}.password`);
+    passwords.set(cluster, (await readFile(file, "utf8")).trim());
     for (const c of credential) expect(await fleet.runPrinted(c), c).toMatchObject({ code: 0 });
   }
 
@@ -163,7 +164,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     }
 
     // the article's query on the aggregator, through the kubelet stand-in's real Prometheus processes
-    const auth = `Basic ${Buffer.from(`${AGGREGATOR}:${hubPassword.trim()}`).toString("base64")}`;
+    const auth = `Basic ${Buffer.from(`${AGGREGATOR}:${passwords.get(AGGREGATOR)}`).toString("base64")}`;
     const query = encodeURIComponent("sum(kube_pod_info) by (cluster, namespace)");
     const answered = await waitFor(
       "every cluster in sum(kube_pod_info) by (cluster, namespace)",
@@ -189,7 +190,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     expect(answered).toEqual(truth.sort());
 
     const passwordFile = path.join(w.dir, "hub.password");
-    await writeFile(passwordFile, hubPassword, { mode: 0o600 });
+    await writeFile(passwordFile, passwords.get(AGGREGATOR) ?? "", { mode: 0o600 });
     const verify = await promfleet(fleet.workspace, [
       "verify",
       "--aggregator-url",
@@ -241,10 +242,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
   it("3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched", async () => {
     const w = world as World;
     const gone = "edge-2";
-    const edge2Password = await readFile(
-      path.join(fleet.workspace, `.promfleet/credentials/${gone}.password`),
-      "utf8",
-    );
+    const edge2Password = passwords.get(gone) ?? "";
     const kept = (await kube("edge-1").get(
       `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
     )) as KubeObject;
@@ -279,7 +277,7 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       150_000,
       1000,
     );
-    expect(await write(AGGREGATOR, hubPassword)).not.toBe(401);
+    expect(await write(AGGREGATOR, passwords.get(AGGREGATOR) ?? "")).not.toBe(401);
 
     // edge-1 untouched: same Deployment generation, still reconciled
     const after = (await kube("edge-1").get(
@@ -289,4 +287,58 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
     expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
   }, 300_000);
+
+  it("5. a broken change: the package's schema catches it in review; pushed anyway, the cluster's PackageInstall reports it", async () => {
+    const broken = "edge-1";
+    const checkout = await fleet.checkout();
+    const specFile = path.join(checkout, "fleet.yaml");
+    const spec = await readFile(specFile, "utf8");
+    const entry = `  - name: ${broken}\n    role: agent\n`;
+    expect(spec).toContain(entry);
+    await writeFile(
+      specFile,
+      spec.replace(entry, `${entry}    values:\n      prometheus.deployment.replicas: two\n`),
+    );
+    expect((await promfleet(checkout, ["render"])).code).toBe(0);
+
+    // the review workflow's commands (CRDs from the vendored copies of what --fetch-crds downloads)
+    const crds = ["--crds", path.join(fixturesDir, "crds")];
+    expect((await promfleet(checkout, ["render", "--check"])).code).toBe(0);
+    const workflowValidate = await promfleet(checkout, ["validate", ...crds]);
+    // with the package's values schema and bundle, validate names the cluster and the field
+    const pkg = path.join(fixturesDir, "tce-prometheus-package-2.37.0");
+    const withPackage = await promfleet(checkout, [
+      "validate",
+      ...crds,
+      "--package",
+      path.join(pkg, "package.yaml"),
+      "--package-bundle",
+      path.join(pkg, "bundle"),
+    ]);
+    expect(withPackage.code, withPackage.stdout).toBe(1);
+    expect(withPackage.stdout).toMatch(
+      new RegExp(`FAIL +${broken} package-schema .*replicas must be integer`),
+    );
+
+    // slipped through (pushed without that check): what the cluster reports
+    await fleet.push(checkout, "edge-1: two replicas");
+    const failure = await waitFor(
+      `PackageInstall in ${broken} reporting the failure`,
+      async () => {
+        const pi = await packageInstall(broken);
+        const failed = ((pi?.status?.conditions ?? []) as Condition[]).find(
+          (c) => c.type === "ReconcileFailed",
+        );
+        return failed?.status === "True"
+          ? String(pi?.status?.usefulErrorMessage ?? failed.message ?? "")
+          : undefined;
+      },
+      150_000,
+      1000,
+    );
+    expect(failure).toContain("replicas");
+    console.info(
+      `review workflow's validate exit ${workflowValidate.code}; ${broken}'s PackageInstall: ${failure.split("\n")[0]}`,
+    );
+  }, 200_000);
 });

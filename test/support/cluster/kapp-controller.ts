@@ -86,13 +86,15 @@ export async function startKappController(
   pki: Pki,
   dir: string,
   gitCaFile: string,
+  shortDir: string,
 ): Promise<KappController> {
   await mkdir(dir, { recursive: true });
   const apiPort = await freePort();
   await plane.kubectl(["create", "-f", path.join(fixturesDir, "crds", "kapp-controller-v0.53-crds.yml")]);
   await plane.kubectl(["apply", "-f", "-"], systemObjects(apiPort));
   const secretsDir = path.join(dir, "serviceaccount");
-  const memDir = path.join(dir, "mem-tmp");
+  // a unix socket path must stay under 108 bytes: the memory dir is short, beside the cluster folders
+  const memDir = path.join(shortDir, `kc-${plane.name}`);
   await mkdir(secretsDir, { recursive: true });
   await mkdir(memDir, { recursive: true });
   const token = await plane.kubectl([

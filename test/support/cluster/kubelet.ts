@@ -11,6 +11,8 @@
  *   (test/support/e2e/local-config.ts with overlays/testing/local-e2e.yaml), and remote_write sent to
  *   the aggregator's loopback port with its credential kept (the ingress's TLS is stood in for).
  *   A change of args, config or mounted Secret restarts it, as a rollout would.
+ * - a terminating PersistentVolumeClaim loses its `kubernetes.io/pvc-protection` finalizer, as the
+ *   controller-manager removes it once no pod uses the claim (no pod ever does here);
  * - a terminating Namespace is finished the way the controller-manager's namespace controller would:
  *   once kapp-controller has removed its Apps and PackageInstalls (their finalizers are its job), the
  *   Secrets, ConfigMaps and ServiceAccounts left in it are deleted and the namespace is finalized.
@@ -24,6 +26,7 @@ import { MAX_LIFETIME_SECONDS } from "./control-plane.js";
 import type { KubeClient, KubeObject } from "./kube-client.js";
 
 const PROMETHEUS_CONTAINER = "prometheus-server";
+const PVC_PROTECTION = "kubernetes.io/pvc-protection";
 const STATUS_TARGETS: Array<{
   list: string;
   item: (o: KubeObject) => string;
@@ -135,6 +138,7 @@ export class KubeletStandIn {
     this.busy = true;
     try {
       await this.reportStatuses();
+      await this.releaseClaims();
       await this.finishNamespaces();
       await this.runPrometheus();
       this.lastError = undefined;
@@ -151,6 +155,17 @@ export class KubeletStandIn {
         const want = t.status(o);
         if (needsStatus(o, want)) await this.kube.mergePatch(t.item(o), { status: want });
       }
+    }
+  }
+
+  private async releaseClaims(): Promise<void> {
+    for (const pvc of await this.kube.list("/api/v1/persistentvolumeclaims")) {
+      const finalizers = pvc.metadata.finalizers ?? [];
+      if (!pvc.metadata.deletionTimestamp || !finalizers.includes(PVC_PROTECTION)) continue;
+      await this.kube.mergePatch(
+        `/api/v1/namespaces/${pvc.metadata.namespace}/persistentvolumeclaims/${pvc.metadata.name}`,
+        { metadata: { finalizers: finalizers.filter((f) => f !== PVC_PROTECTION) } },
+      );
     }
   }
 

@@ -92,6 +92,7 @@ export class World {
       this.pki,
       path.join(root, name, "kapp-controller"),
       this.pki.ca,
+      this.dir,
     );
     this.closers.push(() => kappController.stop());
     if (opts.flux) {
