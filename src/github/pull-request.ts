@@ -82,16 +82,7 @@ export async function readPull(s: Session, number: number): Promise<PullState> {
 }
 
 export async function openPullOf(s: Session, base: string, branch: string): Promise<OpenPull | undefined> {
-  const { data } = await s.step("looking for an open pull request", () =>
-    s.octokit.rest.pulls.list({
-      owner: s.owner,
-      repo: s.repo,
-      head: `${s.owner}:${branch}`,
-      base,
-      state: "open",
-    }),
-  );
-  const pr = data[0];
+  const pr = (await pullsFrom(s, base, branch, "open"))[0];
   if (!pr) return undefined;
   return {
     number: pr.number,
@@ -169,16 +160,15 @@ export async function commitParents(s: Session, sha: string): Promise<string[]> 
 
 /** Whether a pull request from `branch` into `base` was merged (the change it proposed is done). */
 export async function wasMerged(s: Session, base: string, branch: string): Promise<boolean> {
-  const { data } = await s.step("looking for a merged pull request", () =>
-    s.octokit.rest.pulls.list({
-      owner: s.owner,
-      repo: s.repo,
-      head: `${s.owner}:${branch}`,
-      base,
-      state: "closed",
-    }),
+  return (await pullsFrom(s, base, branch, "closed")).some((pr) => pr.merged_at !== null);
+}
+
+/** The pull requests from `branch` (in this repository) into `base` in a state (one request). */
+async function pullsFrom(s: Session, base: string, branch: string, state: "open" | "closed") {
+  const { data } = await s.step(`looking for ${state === "open" ? "an open" : "a merged"} pull request`, () =>
+    s.octokit.rest.pulls.list({ owner: s.owner, repo: s.repo, head: `${s.owner}:${branch}`, base, state }),
   );
-  return data.some((pr) => pr.merged_at !== null);
+  return data;
 }
 
 function treeEntries(changes: FileChange[]) {
