@@ -46,17 +46,25 @@ describe("diff on credentials", () => {
     expect((await promfleet(dir, ["rotate-credential", "kind"])).code).toBe(0);
     const rotate = await diffOf(dir, "orbstack");
     expect(rotate).toEqual([
-      "manifests/package-overlay.yaml: credential of cluster kind rotated (new password hash)",
+      "manifests/package-overlay.yaml: credential of cluster kind rotated: a new password is accepted alongside the old one until `promfleet rotate-credential kind --finish`",
     ]);
     await git("add", "-A");
     await git("commit", "-qm", "rotate kind");
+
+    expect((await promfleet(dir, ["rotate-credential", "kind", "--finish"])).code).toBe(0);
+    const finish = await diffOf(dir, "orbstack");
+    expect(finish).toEqual([
+      "manifests/package-overlay.yaml: credential of cluster kind: the old password is no longer accepted (rotation finished)",
+    ]);
+    await git("add", "-A");
+    await git("commit", "-qm", "finish rotating kind");
 
     expect((await promfleet(dir, ["offboard-cluster", "kind"])).code).toBe(0);
     const offboard = await diffOf(dir, "orbstack");
     expect(offboard).toEqual([
       "manifests/package-overlay.yaml: credential of cluster kind removed (the aggregator no longer accepts it)",
     ]);
-    for (const line of [...onboard, ...rotate, ...offboard]) expect(line).not.toMatch(BCRYPT);
+    for (const line of [...onboard, ...rotate, ...finish, ...offboard]) expect(line).not.toMatch(BCRYPT);
   });
 });
 
@@ -64,11 +72,15 @@ describe("diff on SOPS-encrypted credentials", () => {
   it("names the cluster whose encrypted credential changed", async () => {
     const { dir } = await secureFleetRepo({ agents: ["kind"], sops: true });
     expect((await promfleet(dir, ["rotate-credential", "kind"])).code).toBe(0);
+    expect((await promfleet(dir, ["rotate-credential", "kind", "--finish"])).code).toBe(0);
     const git = await committedRepo(dir);
     expect((await promfleet(dir, ["rotate-credential", "kind"])).code).toBe(0);
-    expect(await diffOf(dir, "kind")).toEqual([
+    // the agent also switches to the other credential slot (user kind.1, its Secret): see Security
+    const rotate = await diffOf(dir, "kind");
+    expect(rotate).toContain(
       "manifests/credentials.sops.yaml: credential of cluster kind rotated or re-encrypted (SOPS)",
-    ]);
+    );
+    for (const line of rotate) expect(line).not.toMatch(BCRYPT);
     await git("add", "-A");
     await git("commit", "-qm", "rotate");
     expect((await promfleet(dir, ["offboard-cluster", "kind"])).code).toBe(0);

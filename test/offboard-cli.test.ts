@@ -31,8 +31,8 @@ describe("offboard-cluster in the working tree", () => {
       const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-empty-"));
       const result = await promfleet(dir, [command, "edge-1"]);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain(`error: no fleet spec at ${path.join(dir, "fleet.yaml")}`);
-      expect(result.stderr).toContain("or create one with 'promfleet init'");
+      expect(result.stderr).toContain(`there is no fleet spec at ${path.join(dir, "fleet.yaml")}`);
+      expect(result.stderr).toContain("run 'promfleet init'");
       expect(await readdir(dir)).toEqual([]);
     },
   );

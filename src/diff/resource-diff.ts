@@ -63,28 +63,55 @@ function resourceChanges(file: string, key: string, before: Json, after: Json): 
   const lines = named
     .filter((n) => n.paths.some((p) => !isDeepStrictEqual(get(before, p), get(after, p))))
     .map((n) => `${where} ${n.label}: ${describe(before, n)} → ${describe(after, n)}`);
-  const paths = changedPaths(expandEmbeddedYaml(before), expandEmbeddedYaml(after)).filter(
+  const [expandedBefore, expandedAfter] = [expandEmbeddedYaml(before), expandEmbeddedYaml(after)];
+  const paths = changedPaths(expandedBefore, expandedAfter).filter(
     ([p]) => !namedPaths.some((n) => p.startsWith(n)),
   );
-  const credentials = paths.flatMap(([p, b, a]) => credentialChange(p, b, a) ?? []);
-  const rest = paths.filter(([p, b, a]) => !credentialChange(p, b, a));
+  const users = webConfigUsers(expandedAfter);
+  const credentials = paths.flatMap(([p, b, a]) => credentialChange(p, b, a, users) ?? []);
+  const rest = paths.filter(([p, b, a]) => !credentialChange(p, b, a, users));
   const shown = rest.slice(0, MAX_PATHS).map(([p, b, a]) => `${where} ${p}: ${arrow(b, a)}`);
   const more = rest.length > MAX_PATHS ? [`${where}: and ${rest.length - MAX_PATHS} more fields`] : [];
   return [...lines, ...credentials.map((c) => `${file}: ${c}`), ...shown, ...more];
 }
 
 /**
- * A user of a Prometheus web config (`basic_auth_users.<cluster>`: the clusters the aggregator accepts)
- * added, given a new password hash or removed, in those terms; undefined for any other path. The hash
- * itself is never shown: it says nothing to a reviewer.
+ * A user of a Prometheus web config (`basic_auth_users.<cluster>` or, for the second rotation slot,
+ * `<cluster>.1`: the clusters the aggregator accepts) added, given a new password hash or removed, in
+ * those terms; undefined for any other path. `users` are the web config's users after the change: a
+ * cluster with both slots is mid-rotation. The hash itself is never shown: it says nothing to a reviewer.
  */
-function credentialChange(path: string, before: unknown, after: unknown): string | undefined {
-  const user = /(?:^|\.)basic_auth_users\.([^.]+)$/.exec(path)?.[1];
-  if (!user) return undefined;
-  if (before === undefined) return `credential of cluster ${user} added (the aggregator accepts its writes)`;
+function credentialChange(
+  path: string,
+  before: unknown,
+  after: unknown,
+  users: Set<string>,
+): string | undefined {
+  const match = /(?:^|\.)basic_auth_users\.([^.]+)(\.1)?$/.exec(path);
+  if (!match) return undefined;
+  const [, cluster, secondSlot] = match;
+  const otherSlot = users.has(secondSlot ? `${cluster}` : `${cluster}.1`);
+  if (before === undefined)
+    return otherSlot
+      ? `credential of cluster ${cluster} rotated: a new password is accepted alongside the old one until \`promfleet rotate-credential ${cluster} --finish\``
+      : `credential of cluster ${cluster} added (the aggregator accepts its writes)`;
   if (after === undefined)
-    return `credential of cluster ${user} removed (the aggregator no longer accepts it)`;
-  return `credential of cluster ${user} rotated (new password hash)`;
+    return otherSlot
+      ? `credential of cluster ${cluster}: the old password is no longer accepted (rotation finished)`
+      : `credential of cluster ${cluster} removed (the aggregator no longer accepts it)`;
+  return `credential of cluster ${cluster} rotated (new password hash)`;
+}
+
+/** The users of the first web config inside a resource (`basic_auth_users`), found at any depth. */
+function webConfigUsers(v: unknown): Set<string> {
+  if (!isObject(v)) return new Set();
+  const users = v.basic_auth_users;
+  if (isObject(users)) return new Set(Object.keys(users));
+  for (const child of Object.values(v)) {
+    const found = webConfigUsers(child);
+    if (found.size > 0) return found;
+  }
+  return new Set();
 }
 
 /** A named field's value in full: App fetch entries as `url@ref subPath`, others as they are. */
