@@ -3,7 +3,7 @@
  * the local git server), pull requests against the fake GitHub merged there, a checkout of main, and
  * the commands promfleet prints (`kubectl --context <cluster> ...`) run exactly as printed.
  */
-import { cp, mkdtemp } from "node:fs/promises";
+import { cp, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -52,8 +52,18 @@ export class FleetDriver {
     const fake = await startFakeGitHub({ owner: "acme", repo: "fleet", token: TOKEN, seedDir: published });
     await world.serveFleetRepo(fake.bareRepo);
     const driver = new FleetDriver(world, workspace, fake);
+    driver.folders.push(path.dirname(workspace));
     driver.printed.push(...nextSteps(init.stderr));
     return driver;
+  }
+
+  /** Temporary folders this driver made (workspace, checkouts), removed by close(). */
+  private readonly folders: string[] = [];
+
+  private async tempFolder(prefix: string): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+    this.folders.push(dir);
+    return dir;
   }
 
   /** Every `next:` line promfleet printed, in order. */
@@ -81,7 +91,7 @@ export class FleetDriver {
 
   /** A fresh checkout of main, as the operator's `git pull` would give. */
   async checkout(): Promise<string> {
-    const dir = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-checkout-")), "fleet");
+    const dir = path.join(await this.tempFolder("promfleet-checkout-"), "fleet");
     await execa("git", ["clone", "-q", "--branch", "main", this.fake.bareRepo, dir]);
     return dir;
   }
@@ -112,6 +122,7 @@ export class FleetDriver {
 
   async close(): Promise<void> {
     await this.fake.close();
+    for (const dir of this.folders) await rm(dir, { recursive: true, force: true });
   }
 }
 

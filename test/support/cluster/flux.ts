@@ -57,6 +57,7 @@ export async function startFlux(plane: ControlPlane, dir: string, gitCaFile: str
   await plane.kubectl(["create", "-f", clusterCrdDir()]);
   await plane.kubectl(["create", "namespace", FLUX_NAMESPACE]);
   const storage = await freePort();
+  await mkdir(path.join(dir, "storage"), { recursive: true });
   const started: BoundedProcess[] = [];
   const stop = async () => {
     for (const p of started.reverse()) await p.stop(5_000);

@@ -3,7 +3,7 @@
  * scripts/install-cluster-tools.sh (kube-apiserver, kubectl, kapp-controller, kapp, vendir, Flux),
  * Debian's etcd and Prometheus, ytt/sops/age from scripts/install-tools.sh, and git, openssl, unshare.
  */
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
 import { repoRoot } from "../../helpers/fleet-repo.js";
@@ -60,7 +60,7 @@ export function clusterSkipReason(): string | undefined {
   const missing = CLUSTER_BINARIES.filter((b) => !executable(clusterBinary(b)));
   if (missing.length > 0)
     return `rollout tests need ${missing.join(", ")} in ${clusterBinDir()}: run bash scripts/install-cluster-tools.sh`;
-  if (!executable(path.join(clusterCrdDir(), "source.toolkit.fluxcd.io_gitrepositories.yaml")))
+  if (!existsSync(path.join(clusterCrdDir(), "source.toolkit.fluxcd.io_gitrepositories.yaml")))
     return `rollout tests need the Flux CRDs in ${clusterCrdDir()}: run bash scripts/install-cluster-tools.sh`;
   const system = [...SYSTEM_BINARIES, prometheusBinary()].find((b) => !executable(b));
   if (system)
