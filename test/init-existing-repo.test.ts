@@ -4,15 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { promfleet, repoRoot } from "./helpers/fleet-repo.js";
-
-const FLAGS = [
-  "--aggregator",
-  "hub",
-  "--remote-write-url",
-  "https://prom.example.com/api/v1/write",
-  "--git-url",
-  "https://github.com/acme/fleet.git",
-];
+import { INIT_FLAGS } from "./helpers/init.js";
 
 /** What GitHub's "Add a README / .gitignore template: Node / license" leaves in a new repository. */
 const GITHUB_README = "# fleet\nOur monitoring fleet.\n";
@@ -53,7 +45,7 @@ async function promfleetIn(cwd: string, args: string[]) {
 describe("promfleet init in a repository GitHub created", () => {
   it("keeps README.md and LICENSE, appends its ignore lines to .gitignore once, and renders", async () => {
     const dir = await githubCreatedRepo();
-    const result = await promfleet(dir, ["init", ...FLAGS, "--json"]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS, "--json"]);
     expect(result.code, result.stderr).toBe(0);
     expect(await readFile(path.join(dir, "README.md"), "utf8")).toBe(GITHUB_README);
     expect(await readFile(path.join(dir, "LICENSE"), "utf8")).toBe(GITHUB_LICENSE);
@@ -71,9 +63,9 @@ describe("promfleet init in a repository GitHub created", () => {
 
   it("refuses a folder that already holds a fleet (exit 2), changing nothing", async () => {
     const dir = await githubCreatedRepo();
-    expect((await promfleet(dir, ["init", ...FLAGS])).code).toBe(0);
+    expect((await promfleet(dir, ["init", ...INIT_FLAGS])).code).toBe(0);
     const before = await snapshot(dir);
-    const again = await promfleet(dir, ["init", ...FLAGS.map((f) => (f === "hub" ? "other" : f))]);
+    const again = await promfleet(dir, ["init", ...INIT_FLAGS.map((f) => (f === "hub" ? "other" : f))]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("already a fleet");
     expect(again.stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -85,7 +77,7 @@ describe("promfleet init in a repository GitHub created", () => {
     await mkdir(path.join(dir, "overlays", "base"), { recursive: true });
     await writeFile(path.join(dir, "overlays/base/values.yaml"), "#! mine\n");
     const before = await snapshot(dir);
-    const result = await promfleet(dir, ["init", ...FLAGS]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("overlays/base/values.yaml");
     expect(await snapshot(dir)).toEqual(before);
@@ -98,7 +90,7 @@ describe("promfleet init: nothing is written unless everything can be", () => {
     await mkdir(path.join(dir, "clusters", "hub"), { recursive: true });
     await writeFile(path.join(dir, "clusters/hub/values.yaml"), "mine: true\n");
     const before = await snapshot(dir);
-    const result = await promfleet(dir, ["init", ...FLAGS]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("clusters/hub/values.yaml");
     expect(await snapshot(dir)).toEqual(before); // no fleet.yaml, no password file, .gitignore untouched
@@ -109,7 +101,7 @@ describe("promfleet init: where it writes", () => {
   it("honours -C DIR without a positional folder", async () => {
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-cwd-"));
     const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-c-"));
-    const result = await promfleetIn(elsewhere, ["-C", dir, "init", ...FLAGS]);
+    const result = await promfleetIn(elsewhere, ["-C", dir, "init", ...INIT_FLAGS]);
     expect(result.code, result.stderr).toBe(0);
     expect(await readdir(dir)).toContain("fleet.yaml");
     expect(await readdir(elsewhere)).toEqual([]);
@@ -124,7 +116,7 @@ describe("promfleet init: where it writes", () => {
   it("reads a positional folder relative to -C DIR", async () => {
     const elsewhere = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-cwd-"));
     const parent = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-parent-"));
-    const result = await promfleetIn(elsewhere, ["-C", parent, "init", "fleet", ...FLAGS]);
+    const result = await promfleetIn(elsewhere, ["-C", parent, "init", "fleet", ...INIT_FLAGS]);
     expect(result.code, result.stderr).toBe(0);
     expect(await readdir(path.join(parent, "fleet"))).toContain("fleet.yaml");
     expect(await readdir(elsewhere)).toEqual([]);

@@ -4,15 +4,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { promfleet, repoRoot } from "./helpers/fleet-repo.js";
-
-const FLAGS = [
-  "--aggregator",
-  "hub",
-  "--remote-write-url",
-  "https://prom.example.com/api/v1/write",
-  "--git-url",
-  "https://github.com/acme/fleet.git",
-];
+import { INIT_FLAGS } from "./helpers/init.js";
 
 async function gitRepo(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-files-"));
@@ -23,7 +15,7 @@ async function gitRepo(): Promise<string> {
 describe("promfleet init: what keeps secrets out of Git and changes reviewed", () => {
   it("keeps the plaintext password out of `git add -A` even when the repository's .gitignore is emptied", async () => {
     const dir = await gitRepo();
-    const result = await promfleet(dir, ["init", ...FLAGS]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS]);
     expect(result.code, result.stderr).toBe(0);
     expect(await readFile(path.join(dir, ".promfleet/.gitignore"), "utf8")).toBe("*\n");
     await writeFile(path.join(dir, ".gitignore"), "");
@@ -35,7 +27,7 @@ describe("promfleet init: what keeps secrets out of Git and changes reviewed", (
 
   it("writes CODEOWNERS for every path that decides what clusters run, owned by --codeowner", async () => {
     const dir = await gitRepo();
-    const result = await promfleet(dir, ["init", ...FLAGS, "--codeowner", "@acme/fleet-admins"]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS, "--codeowner", "@acme/fleet-admins"]);
     expect(result.code, result.stderr).toBe(0);
     const rules = (await readFile(path.join(dir, ".github/CODEOWNERS"), "utf8"))
       .split("\n")
@@ -54,7 +46,7 @@ describe("promfleet init: what keeps secrets out of Git and changes reviewed", (
 
   it("without --codeowner, writes CODEOWNERS with no active rule and says how to set it", async () => {
     const dir = await gitRepo();
-    const result = await promfleet(dir, ["init", ...FLAGS]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS]);
     expect(result.code, result.stderr).toBe(0);
     const text = await readFile(path.join(dir, ".github/CODEOWNERS"), "utf8");
     expect(text.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([]);
@@ -64,7 +56,7 @@ describe("promfleet init: what keeps secrets out of Git and changes reviewed", (
 
   it("pins promfleet's own version in package.json, never the Tanzu package's", async () => {
     const dir = await gitRepo();
-    const result = await promfleet(dir, ["init", ...FLAGS]);
+    const result = await promfleet(dir, ["init", ...INIT_FLAGS]);
     expect(result.code, result.stderr).toBe(0);
     const own = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as {
       version: string;

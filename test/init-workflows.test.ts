@@ -10,6 +10,7 @@ import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { promfleet, repoRoot } from "./helpers/fleet-repo.js";
 import { toolPath } from "./helpers/secure-fleet.js";
+import { INIT_FLAGS } from "./helpers/init.js";
 
 interface Step {
   uses?: string;
@@ -49,14 +50,6 @@ interface Renovate {
   }>;
 }
 
-const FLAGS = [
-  "--aggregator",
-  "hub",
-  "--remote-write-url",
-  "https://prom.example.com/api/v1/write",
-  "--git-url",
-  "https://github.com/acme/fleet.git",
-];
 const ACTIONS_REPO = "acme-platform/promfleet.fork";
 const SHA_PINNED = /^actions\/[\w-]+@[0-9a-f]{40}$/;
 
@@ -65,7 +58,7 @@ const ownVersion = async () =>
 
 async function initFleet(extra: string[] = []): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-wf-"));
-  const result = await promfleet(dir, ["init", ...FLAGS, ...extra]);
+  const result = await promfleet(dir, ["init", ...INIT_FLAGS, ...extra]);
   expect(result.code, result.stderr).toBe(0);
   return dir;
 }
@@ -170,7 +163,7 @@ describe("the workflows promfleet init writes", () => {
     const text = JSON.stringify([...plain.values()]);
     expect(text).toContain(`"promfleet/promfleet/review@v${await ownVersion()}"`);
     const other = await mkdtemp(path.join(os.tmpdir(), "promfleet-init-wf-"));
-    const bad = await promfleet(other, ["init", ...FLAGS, "--actions-repo", "promfleet/x@main"]);
+    const bad = await promfleet(other, ["init", ...INIT_FLAGS, "--actions-repo", "promfleet/x@main"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--actions-repo: "promfleet/x@main" is not a GitHub repository');
     expect(await readdir(other)).toEqual([]);

@@ -4,15 +4,7 @@ import path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { promfleet } from "./helpers/fleet-repo.js";
-
-const FLAGS = [
-  "--aggregator",
-  "hub",
-  "--remote-write-url",
-  "https://prom.example.com/api/v1/write",
-  "--git-url",
-  "https://github.com/acme/fleet.git",
-];
+import { INIT_FLAGS } from "./helpers/init.js";
 
 async function emptyDir(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), "promfleet-init-"));
@@ -21,7 +13,7 @@ async function emptyDir(): Promise<string> {
 describe("promfleet init", () => {
   it("scaffolds a secure fleet that renders, passes render --check and takes an agent", async () => {
     const dir = await emptyDir();
-    const result = await promfleet(dir, ["init", dir, ...FLAGS, "--json"]);
+    const result = await promfleet(dir, ["init", dir, ...INIT_FLAGS, "--json"]);
     expect(result.code, result.stderr).toBe(0);
     const spec = parse(await readFile(path.join(dir, "fleet.yaml"), "utf8"));
     expect(spec.remoteWrite).toEqual({ url: "https://prom.example.com/api/v1/write" }); // auth basic and TLS verification by default
@@ -53,13 +45,17 @@ describe("promfleet init", () => {
 
   it("refuses to overwrite an existing fleet, and writes nothing for a bad name", async () => {
     const dir = await emptyDir();
-    await promfleet(dir, ["init", dir, ...FLAGS]);
-    const again = await promfleet(dir, ["init", dir, ...FLAGS]);
+    await promfleet(dir, ["init", dir, ...INIT_FLAGS]);
+    const again = await promfleet(dir, ["init", dir, ...INIT_FLAGS]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("already a fleet");
 
     const other = await emptyDir();
-    const bad = await promfleet(other, ["init", other, ...FLAGS.map((f) => (f === "hub" ? "Hub_1" : f))]);
+    const bad = await promfleet(other, [
+      "init",
+      other,
+      ...INIT_FLAGS.map((f) => (f === "hub" ? "Hub_1" : f)),
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--aggregator: "Hub_1"');
     expect(await readdir(other)).toEqual([]);

@@ -9,6 +9,7 @@ import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fixturesDir, repoRoot } from "./helpers/fleet-repo.js";
 import { skipOrFail } from "./support/prerequisites.js";
+import { INIT_FLAGS } from "./helpers/init.js";
 
 /** Everything the package holds outside dist/ (dist/ is checked against src/ below). */
 const EXPECTED_FILES = [
@@ -33,15 +34,6 @@ const EXPECTED_FILES = [
     `tools/${t}/go.mod`,
     `tools/${t}/go.sum`,
   ]),
-];
-
-const INIT_FLAGS = [
-  "--aggregator",
-  "hub",
-  "--remote-write-url",
-  "https://prom.example.com/api/v1/write",
-  "--git-url",
-  "https://github.com/acme/fleet.git",
 ];
 
 /** The checkout's pinned tools on PATH: an installed package has no .tools of its own. */
