@@ -93,8 +93,9 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
   }
 
   async function bootstrap(cluster: string, commands: string[], checkout: string): Promise<void> {
-    const apply = commands.filter((c) => c.includes("apply -f"));
-    const credential = commands.filter((c) => !c.includes("apply -f"));
+    // bootstrap files first; the credential Secret (printed as create --dry-run | apply) once its namespace exists
+    const apply = commands.filter((c) => c.includes("/bootstrap/"));
+    const credential = commands.filter((c) => !c.includes("/bootstrap/"));
     for (const c of apply) expect(await fleet.runPrinted(c, checkout), c).toMatchObject({ code: 0 });
     // the credential Secret goes into the namespace the package creates
     await waitFor(

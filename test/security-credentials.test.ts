@@ -150,3 +150,25 @@ describe("rotate-credential --dry-run", () => {
     expect(await readRepoFile(fleet.dir, "fleet.yaml")).toBe(before);
   });
 });
+
+describe("onboard-cluster --age-recipient", () => {
+  it("records the cluster's own key, so its new credential decrypts with it and the administrators' only", async () => {
+    const fleet = await secureFleetRepo({ sops: true, agents: ["kind"] });
+    const own = await ageKey();
+    const other = await ageKey();
+    const r = await promfleet(fleet.dir, ["onboard-cluster", "edge-1", "--age-recipient", own.recipient]);
+    expect(r.code, r.stderr).toBe(0);
+    const entry = (
+      parse(await readRepoFile(fleet.dir, "fleet.yaml")) as { clusters: Array<Record<string, unknown>> }
+    ).clusters.find((c) => c.name === "edge-1");
+    expect(entry?.ageRecipient).toBe(own.recipient);
+    const file = path.join(fleet.dir, "clusters/edge-1/manifests/credentials.sops.yaml");
+    expect(await decrypts(file, own.file)).toBe(true);
+    expect(await decrypts(file, fleet.ageKeyFile as string)).toBe(true);
+    expect(await decrypts(file, other.file)).toBe(false);
+    const bad = await promfleet(fleet.dir, ["onboard-cluster", "edge-2", "--age-recipient", "not-a-key"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("ageRecipient");
+    expect(await readdir(path.join(fleet.dir, "clusters"))).not.toContain("edge-2");
+  });
+});

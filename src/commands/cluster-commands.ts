@@ -36,22 +36,29 @@ export function registerClusterCommands(program: Command): void {
         "a package value for this cluster, e.g. prometheus.pvc.storage=2Gi (repeatable)",
         collect,
         [],
+      )
+      .option(
+        "--age-recipient <key>",
+        "SOPS: this cluster's own age public key; its credential is encrypted to it and the administrators' keys",
       ),
   ).action(
-    action<ChangeOptions & { role: string; overlay: string[]; set: string[] }>(async (o, args) => {
-      if (o.role !== "agent")
-        throw new PromfleetError(
-          `--role ${o.role}: onboard-cluster adds agents; the aggregator is set in the spec`,
-          ExitCode.badInput,
-        );
-      const command = onboardCommand({
-        name: args[0] as string,
-        role: "agent",
-        overlays: o.overlay,
-        values: parseSetFlags(o.set),
-      });
-      return runClusterChange(o, command, createOutput(Boolean(o.json)));
-    }),
+    action<ChangeOptions & { role: string; overlay: string[]; set: string[]; ageRecipient?: string }>(
+      async (o, args) => {
+        if (o.role !== "agent")
+          throw new PromfleetError(
+            `--role ${o.role}: onboard-cluster adds agents; the aggregator is set in the spec`,
+            ExitCode.badInput,
+          );
+        const command = onboardCommand({
+          name: args[0] as string,
+          role: "agent",
+          overlays: o.overlay,
+          values: parseSetFlags(o.set),
+          ageRecipient: o.ageRecipient,
+        });
+        return runClusterChange(o, command, createOutput(Boolean(o.json)));
+      },
+    ),
   );
 
   withChangeOptions(

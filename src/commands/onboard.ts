@@ -36,6 +36,8 @@ export interface OnboardRequest {
   overlays: string[];
   /** Dotted path -> value, from --set key=value (see parseSetFlags). */
   values: Record<string, unknown>;
+  /** SOPS: the cluster's own age public key, from --age-recipient. */
+  ageRecipient?: string;
 }
 
 /** The credential a new cluster gets: a fresh one, or the one an earlier run of the same change made. */
@@ -118,6 +120,9 @@ function existingCluster(source: SpecSource, request: OnboardRequest, existing: 
     ...Object.entries(request.values)
       .filter(([key, value]) => !isDeepStrictEqual(existing.values[key], value))
       .map(([key, value]) => `--set ${key}=${JSON.stringify(value)}`),
+    ...(request.ageRecipient && request.ageRecipient !== existing.ageRecipient
+      ? [`--age-recipient ${request.ageRecipient}`]
+      : []),
   ];
   if (differing.length === 0)
     return alreadyDonePlan(

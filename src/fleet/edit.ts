@@ -8,6 +8,8 @@ export interface NewCluster {
   overlays: string[];
   /** Dotted path -> value, from --set key=value. */
   values: Record<string, unknown>;
+  /** SOPS: the cluster's own age public key (its credential is encrypted to it and the administrators'). */
+  ageRecipient?: string;
   passwordHash?: string;
 }
 
@@ -25,6 +27,7 @@ function entryOf(c: NewCluster): Record<string, unknown> {
   const entry: Record<string, unknown> = { name: c.name, role: c.role };
   if (c.overlays.length > 0) entry.overlays = c.overlays;
   if (Object.keys(c.values).length > 0) entry.values = c.values;
+  if (c.ageRecipient) entry.ageRecipient = c.ageRecipient;
   if (c.passwordHash) entry.credential = { passwordHash: c.passwordHash };
   return entry;
 }
