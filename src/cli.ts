@@ -1,3 +1,4 @@
+/** The command line: every command registered on one commander program, global -C/-f, --version. */
 import { Command } from "commander";
 import { action } from "./commands/action.js";
 import { registerClusterCommands } from "./commands/cluster-commands.js";

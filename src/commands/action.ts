@@ -1,3 +1,6 @@
+/**
+ * Wraps a command's action so every error becomes a message and a documented exit code (JSON under --json).
+ */
 import type { Command } from "commander";
 import { reportError } from "../util/output.js";
 

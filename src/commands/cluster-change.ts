@@ -1,3 +1,7 @@
+/**
+ * Cluster changes (onboard, offboard): reading the spec once, planning files, and applying a plan to the
+ * working tree or as one pull request.
+ */
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";

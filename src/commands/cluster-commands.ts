@@ -1,3 +1,4 @@
+/** The onboard-cluster and offboard-cluster commands: flags to a planner, then the shared applier. */
 import type { Command } from "commander";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";

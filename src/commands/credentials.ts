@@ -1,3 +1,4 @@
+/** The rotate-credential command: a new password for one cluster, overlapping the old one until --finish. */
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
 import { credentialFile } from "../secrets/credentials.js";

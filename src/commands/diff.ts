@@ -1,3 +1,4 @@
+/** The diff command: what changes on which cluster between a git ref's rendered tree and the working tree. */
 import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
 import { defaultBase, filesAtRef } from "../diff/git-tree.js";

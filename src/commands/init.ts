@@ -1,3 +1,7 @@
+/**
+ * The init command: checks its flags, renders the aggregator in a staging folder, then writes the scaffold
+ * through the journaled apply.
+ */
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * Offboarding as a pure planner: the spec without the cluster, its files removed, the teardown a person
+ * runs.
+ */
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * Onboarding as a pure planner: the spec with a new agent, its rendered files and credential, what a person
+ * runs next.
+ */
 import { existsSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * The render command: render every cluster and write clusters/ (or, with --check / --dry-run, only
+ * compare).
+ */
 import { loadFleet } from "../fleet/load.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { hasChanges, planTree, type Plan } from "../layout/tree.js";

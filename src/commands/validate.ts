@@ -1,3 +1,4 @@
+/** The validate command: promtool, CRD, package-values and package-bundle checks per cluster. */
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
 import type { FleetSpec } from "../fleet/spec.js";

@@ -1,3 +1,4 @@
+/** The verify command: asks the aggregator which clusters are receiving. */
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";

@@ -1,3 +1,4 @@
+/** The commands the workflows run: pr-comment, record-deployments, fix-drift. */
 import type { Command } from "commander";
 import { parse } from "yaml";
 import { filesAtRef } from "../diff/git-tree.js";

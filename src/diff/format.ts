@@ -1,3 +1,4 @@
+/** A fleet diff as text, GitHub markdown (every PR-controlled string escaped) or JSON. */
 import { escapeHtml, escapeMarkdown, inlineCode, oneLine } from "../util/markdown.js";
 import type { ClusterDiff } from "./semantic.js";
 

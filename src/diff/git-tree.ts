@@ -1,25 +1,25 @@
+/** The rendered files at a git ref, read by object id from one ls-tree. */
 import { execa } from "execa";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 
-/** Every file under clusters/ at a git ref, listed with `git ls-tree` and read with one `git cat-file --batch`. */
+/** Every file under clusters/ at a git ref, listed with `git ls-tree` and read by object id with one `git cat-file --batch`. */
 export async function filesAtRef(root: string, ref: string): Promise<Map<string, string>> {
   const commit = await resolveCommit(root, ref);
-  const ls = await execa("git", [
-    "-C",
-    root,
-    "ls-tree",
-    "-r",
-    "-z",
-    "--name-only",
-    commit,
-    "--",
-    `${CLUSTERS_DIR}/`,
-  ]);
-  const paths = ls.stdout.split("\0").filter(Boolean);
+  const ls = await execa("git", ["-C", root, "ls-tree", "-r", "-z", commit, "--", `${CLUSTERS_DIR}/`]);
+  // "<mode> <type> <object id>\t<path>": blobs are read by id, which git finds directly (a
+  // "<commit>:<path>" name is resolved by walking the tree again for every file).
+  const entries = ls.stdout
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf("\t");
+      return { id: line.slice(0, tab).split(" ")[2] as string, path: line.slice(tab + 1) };
+    });
+  const paths = entries.map((e) => e.path);
   if (paths.length === 0) return new Map();
   const { stdout } = await execa("git", ["-C", root, "cat-file", "--batch"], {
-    input: paths.map((p) => `${commit}:${p}`).join("\n") + "\n",
+    input: entries.map((e) => e.id).join("\n") + "\n",
     encoding: "buffer",
     maxBuffer: 1024 * 1024 * 1024,
   });

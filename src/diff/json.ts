@@ -1,3 +1,4 @@
+/** Small helpers over parsed YAML/JSON values: paths, changed leaves, embedded YAML. */
 import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments } from "yaml";
 

@@ -1,3 +1,4 @@
+/** Kubernetes resources compared field by field, with credentials named by cluster, never by hash. */
 import { isDeepStrictEqual } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { arrow, changedPaths, expandEmbeddedYaml, get, isObject, type Json } from "./json.js";

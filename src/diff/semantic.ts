@@ -1,3 +1,4 @@
+/** Per-cluster semantic diff of two rendered trees: added, removed, changed clusters and what changed. */
 import { parse } from "yaml";
 import { CREDENTIALS_FILE } from "../layout/names.js";
 import { isObject, type Json } from "./json.js";

@@ -1,3 +1,4 @@
+/** Package values compared in Prometheus' terms: args, scrape jobs, remote_write, external labels. */
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
 import { arrow, changedKeys, changedPaths, get, isObject, listChange, type Json } from "./json.js";

@@ -1,3 +1,7 @@
+/**
+ * Edits to fleet.yaml's text that keep every other byte: append or remove a cluster entry, set credential
+ * fields, --set values.
+ */
 import { isMap, isSeq, parse, parseDocument, stringify, type Document, type Node, type YAMLSeq } from "yaml";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import type { Role } from "./spec.js";

@@ -1,3 +1,4 @@
+/** The base branch's head commit extracted to a temporary folder (one commit request, one tarball). */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,7 @@
+/**
+ * GitHub failures (401, 403, 404, 409, 422, rate limits, network) as PromfleetErrors naming the step and
+ * the fix.
+ */
 import { ExitCode, PromfleetError } from "../util/errors.js";
 
 interface HttpError {

@@ -1,3 +1,4 @@
+/** The GitHub Actions event payload (GITHUB_EVENT_PATH), when there is one. */
 import { readFile } from "node:fs/promises";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 

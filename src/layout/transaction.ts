@@ -1,3 +1,7 @@
+/**
+ * The journaled apply: stage every file, commit a journal, move into place; an interrupted run is finished
+ * by the next.
+ */
 import {
   accessSync,
   constants,

@@ -1,3 +1,7 @@
+/**
+ * Reading clusters/ and planning what a render changes in it (create, update, remove; promfleet's files
+ * only).
+ */
 import { readdirSync, readFileSync, type Dirent } from "node:fs";
 import path from "node:path";
 import { CLUSTERS_DIR, GENERATED_MARKER } from "./names.js";

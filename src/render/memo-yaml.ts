@@ -1,3 +1,4 @@
+/** Serialises YAML that is the same for many clusters once, byte-identical to plain serialisation. */
 import { toYaml, toYamlDocuments } from "./yaml-format.js";
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * The ytt overlay promfleet attaches to the PackageInstall: credentials, CA, web config, reloader, ingress
+ * and NetworkPolicy.
+ */
 import path from "node:path";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 

@@ -1,3 +1,7 @@
+/**
+ * Renders the fleet: ytt per chunk of clusters, then one result per cluster (files, values, warnings,
+ * problems).
+ */
 import { access, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,6 @@
+/**
+ * The Kubernetes resources of a cluster's folder: PackageInstall, values Secret, RBAC, App or Flux objects.
+ */
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import {
   CREDENTIALS_OVERLAY_SECRET,

@@ -1,3 +1,4 @@
+/** Finishes a cluster's package values after ytt: --set values, guards, the prometheus_yml string. */
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import type { Problem } from "../util/errors.js";
 import { CLUSTERS_DIR } from "../layout/names.js";

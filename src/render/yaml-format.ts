@@ -1,3 +1,4 @@
+/** Deterministic YAML: sorted keys with the Kubernetes ones first, no line folding. */
 import { Document } from "yaml";
 
 /** Keys that read best first in Kubernetes resources and Prometheus jobs; the rest sort by name. */

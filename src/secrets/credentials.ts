@@ -1,3 +1,7 @@
+/**
+ * Per-cluster credentials: generation, where the password goes (SOPS file or local file) and the steps a
+ * person runs.
+ */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import bcrypt from "bcryptjs";

@@ -1,3 +1,4 @@
+/** Enrolling a cluster's new credential in the spec (rotation with an overlap window, and its finish). */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";

@@ -1,3 +1,4 @@
+/** Encrypting a Secret manifest with the sops binary for the given age recipients. */
 import { execa, type ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";

@@ -1,3 +1,4 @@
+/** Writes a file atomically: a temporary file in the same folder, then a rename. */
 import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 

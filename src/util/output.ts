@@ -1,3 +1,7 @@
+/**
+ * Progress on stderr, results on stdout (JSON with --json), colours only on a terminal; errors and bugs
+ * reported.
+ */
 import { createColors } from "picocolors";
 import { BUG_REPORT_URL, ExitCode, formatProblem, PromfleetError } from "./errors.js";
 

@@ -1,3 +1,7 @@
+/**
+ * Finding the external tools (ytt, promtool, sops): .tools/bin with a checked sha256, then PATH, then an
+ * install hint.
+ */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";

@@ -1,3 +1,4 @@
+/** promfleet's own version. */
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { packageRoot } from "./tool.js";

@@ -1,3 +1,7 @@
+/**
+ * Renders values through the package bundle's own ytt templates and checks the Deployment's args and
+ * ConfigMap.
+ */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";

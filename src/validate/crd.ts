@@ -1,3 +1,4 @@
+/** Validates Kubernetes resources against CRDs' openAPIV3Schema. */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";

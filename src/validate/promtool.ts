@@ -1,3 +1,4 @@
+/** promtool check config on rendered configs, batched per role (--agent for agents). */
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -1,3 +1,4 @@
+/** validate's orchestration: every check for every selected cluster, in one report. */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ValidateFunction } from "ajv";

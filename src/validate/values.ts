@@ -1,3 +1,4 @@
+/** Reads a cluster's rendered values and its Prometheus config for the checks. */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "yaml";

@@ -1,3 +1,4 @@
+/** verify's error type. */
 import { ExitCode, PromfleetError } from "../util/errors.js";
 
 /**

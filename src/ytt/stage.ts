@@ -1,3 +1,4 @@
+/** Stages the fleet's ytt files and one generated root template that applies each cluster's overlay stack. */
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

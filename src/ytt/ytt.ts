@@ -1,3 +1,4 @@
+/** Finding and running the ytt binary; its errors mapped to the user's files. */
 import { execa, type ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
