@@ -159,8 +159,17 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       expect(server?.volumeMounts, cluster).toContainEqual(
         expect.objectContaining({ name: "promfleet-credentials", mountPath: "/etc/promfleet/credentials" }),
       );
+      // both rotation slots' Secrets in one projected volume, so a rotation never changes the pod spec
       expect(pod.volumes, cluster).toContainEqual(
-        expect.objectContaining({ secret: expect.objectContaining({ secretName: "promfleet-credentials" }) }),
+        expect.objectContaining({
+          name: "promfleet-credentials",
+          projected: expect.objectContaining({
+            sources: [
+              { secret: expect.objectContaining({ name: "promfleet-credentials", optional: true }) },
+              { secret: expect.objectContaining({ name: "promfleet-credentials-1", optional: true }) },
+            ],
+          }),
+        }),
       );
     }
 
