@@ -89,6 +89,12 @@ interface Volume {
   name: string;
   configMap?: { name: string };
   secret?: { secretName: string };
+  /** Only Secret sources, as the package overlay renders them (both credential slots, each optional). */
+  projected?: {
+    sources: Array<{
+      secret?: { name: string; optional?: boolean; items?: Array<{ key: string; path: string }> };
+    }>;
+  };
 }
 
 export interface PrometheusRun {
@@ -212,6 +218,7 @@ export class KubeletStandIn {
       const volume = volumes.find((v) => v.name === mount.name);
       const data = await this.volumeData(ns, volume);
       if (!data && (volume?.secret || volume?.configMap)) return; // the pod would wait in ContainerCreating
+      if (volume?.projected && Object.keys(data ?? {}).length === 0) return; // no credential slot exists yet
       if (data) files.set(mount.mountPath, data);
     }
     const args = container.args ?? [];
@@ -238,7 +245,25 @@ export class KubeletStandIn {
         Object.entries(secret.data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
       );
     }
+    if (volume?.projected) return this.projectedData(ns, volume.projected.sources);
     return undefined;
+  }
+
+  /** Like the kubelet: each Secret source's items under their paths; a missing optional Secret adds nothing. */
+  private async projectedData(
+    ns: string,
+    sources: NonNullable<Volume["projected"]>["sources"],
+  ): Promise<Record<string, string>> {
+    const files: Record<string, string> = {};
+    for (const { secret: source } of sources) {
+      if (!source) continue;
+      const secret = await this.kube.get(`/api/v1/namespaces/${ns}/secrets/${source.name}`);
+      const data = (secret?.data ?? {}) as Record<string, string>;
+      for (const item of source.items ?? Object.keys(data).map((key) => ({ key, path: key })))
+        if (data[item.key] !== undefined)
+          files[item.path] = Buffer.from(data[item.key] as string, "base64").toString("utf8");
+    }
+    return files;
   }
 
   private async startPrometheus(
