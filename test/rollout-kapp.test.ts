@@ -209,6 +209,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       AGGREGATOR,
       "--password-file",
       passwordFile,
+      // loopback without the ingress's TLS (the harness runs none): allowed only when asked by name
+      "--allow-insecure-http-auth",
     ]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }, 400_000);
