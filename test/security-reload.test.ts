@@ -53,6 +53,7 @@ describeWith(e2eSkipReason() ?? (await unshare), "config reload by SIGHUP, no li
       "unshare",
       [
         "-Urpf",
+        "--kill-child", // the namespace (Prometheus and the reloader) dies with unshare
         "--mount-proc",
         "sh",
         "-c",
