@@ -7,23 +7,7 @@ import type { RawCluster, RawFleet } from "../src/fleet/schema.js";
 import type { Delivery, Role } from "../src/fleet/spec.js";
 import { parseDuration } from "../src/util/duration.js";
 import { PromfleetError, type Problem } from "../src/util/errors.js";
-import { promfleet } from "./helpers/fleet-repo.js";
-
-const VALID = `apiVersion: promfleet.dev/v1alpha1
-kind: Fleet
-package:
-  refName: prometheus.tanzu.vmware.com
-  version: 2.43.0+vmware.2-tkg.1
-git:
-  url: https://github.com/example/fleet.git
-clusters:
-  - name: hub
-    role: aggregator
-    ingress:
-      host: prometheus.example.com
-  - name: edge-1
-    role: agent
-`;
+import { MINIMAL_FLEET as VALID, promfleet } from "./helpers/fleet-repo.js";
 
 /** What a user must never read: wording of the schema and YAML libraries rather than of the spec. */
 const LIBRARY_WORDING =

@@ -3,23 +3,13 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFleet, parseFleet } from "../src/fleet/load.js";
 import { PromfleetError, type Problem } from "../src/util/errors.js";
-import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
-
-const VALID = `apiVersion: promfleet.dev/v1alpha1
-kind: Fleet
-package:
-  refName: prometheus.tanzu.vmware.com
-  version: 2.43.0+vmware.2-tkg.1
-git:
-  url: https://github.com/example/fleet.git
-clusters:
-  - name: hub
-    role: aggregator
-    ingress:
-      host: prometheus.example.com
-  - name: edge-1
-    role: agent
-`;
+import {
+  exampleFleetRepo,
+  MINIMAL_FLEET as VALID,
+  promfleet,
+  readRepoFile,
+  writeRepoFile,
+} from "./helpers/fleet-repo.js";
 
 async function problemsOf(text: string, root = "/nonexistent"): Promise<Problem[]> {
   try {

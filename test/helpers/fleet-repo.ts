@@ -8,6 +8,23 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 /** Reference data vendored from the seed material (see test/fixtures/README.md). */
 export const fixturesDir = path.join(repoRoot, "test", "fixtures");
 
+/** The smallest valid fleet spec: an aggregator with an ingress and one agent. */
+export const MINIMAL_FLEET = `apiVersion: promfleet.dev/v1alpha1
+kind: Fleet
+package:
+  refName: prometheus.tanzu.vmware.com
+  version: 2.43.0+vmware.2-tkg.1
+git:
+  url: https://github.com/example/fleet.git
+clusters:
+  - name: hub
+    role: aggregator
+    ingress:
+      host: prometheus.example.com
+  - name: edge-1
+    role: agent
+`;
+
 /** A throwaway fleet repository holding this repo's example fleet (fleet.yaml and overlays/). */
 export async function exampleFleetRepo(): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-test-"));
