@@ -72,9 +72,13 @@ extract() {
   esac
 }
 
-# cached <dir>: true when <dir>.complete exists and every binary still has the sha256 it records.
+# cached <dir> <binary>...: true when <dir>.complete records every binary and each still has that sha256.
 cached() {
-  [[ -f "$1.complete" ]] && (cd "$1" 2>/dev/null && sha256sum --quiet --status -c "$1.complete")
+  local dir="$1" name
+  shift
+  [[ -f "$dir.complete" ]] || return 1
+  for name in "$@"; do grep -qE "^[0-9a-f]{64}  $name\$" "$dir.complete" || return 1; done
+  (cd "$dir" 2>/dev/null && sha256sum --quiet --status -c "$dir.complete")
 }
 
 # download_to_cache <tool> <version> <url> <sha256> <format> <dir> <binary:member>...
@@ -96,7 +100,8 @@ download_to_cache() {
     chmod 0755 "$tmp/bin/${pair%%:*}"
   done
   (cd "$tmp/bin" && sha256sum -- *) >"$tmp/complete"
-  rm -rf "$dir" "$dir.complete"
+  rm -f "$dir.complete" # first: no moment with a marker over a partial folder
+  rm -rf "$dir"
   mkdir -p "$(dirname "$dir")"
   mv -T "$tmp/bin" "$dir"
   mv -f "$tmp/complete" "$dir.complete" # last: the marker says the folder is whole
@@ -123,7 +128,8 @@ install_tool() {
   read -r version url sha256 format <<<"${lines%%$'\n'*}"
   while read -r name member; do pairs+=("$name:$member"); done <<<"$(tail -n +2 <<<"$lines")"
   dir="${RUNNER_TOOL_CACHE:?the runner sets RUNNER_TOOL_CACHE}/$tool/$version/$(cache_arch)"
-  if ! cached "$dir"; then
+  if ! cached "$dir" "${pairs[@]%%:*}"; then
+    [[ ! -f "$dir.complete" ]] || echo "$tool $version: $dir no longer matches its $dir.complete; installing it again"
     download_to_cache "$tool" "$version" "$url" "$sha256" "$format" "$dir" "${pairs[@]}"
   fi
   for name in "${pairs[@]%%:*}"; do link "$tools_dir" "$dir" "$name"; done
