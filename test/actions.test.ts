@@ -177,7 +177,13 @@ describe("scripts/action-install.sh (the actions' install step)", () => {
     await writeFile(path.join(shims, "npm"), `#!/bin/sh\necho "npm $*" >> "${shims}/npm.log"\n`, {
       mode: 0o755,
     });
-    const env = { RUNNER_TOOL_CACHE: toolCache, PATH: `${shims}:${process.env.PATH}`, GO: "/bin/false" };
+    // the Go route (install-tools.sh); release files are test/tool-release-install.test.ts's
+    const env = {
+      RUNNER_TOOL_CACHE: toolCache,
+      PATH: `${shims}:${process.env.PATH}`,
+      GO: "/bin/false",
+      PROMFLEET_TOOLS_FROM_SOURCE: "1",
+    };
     const script = path.join(root, "scripts", "action-install.sh");
     const paths = await execa("bash", [script, "paths"], { env });
     const version = (

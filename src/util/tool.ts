@@ -30,6 +30,8 @@ export interface ToolSpec {
   accepts: (version: string) => boolean;
   minimum: string;
   installHint: string;
+  /** Refuses a binary of an accepted version that still cannot do what promfleet needs (throws). */
+  check?: (tool: Tool, env: NodeJS.ProcessEnv) => Promise<void>;
 }
 
 /**
@@ -43,7 +45,7 @@ export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
 /**
  * Finds an external tool: $ENV_VAR, then the tools folder's bin/ (checked against the sha256 recorded
  * when it was built), then PATH; checks its version. A binary named by the variable or found on PATH is
- * the user's or the system's choice and is trusted as such.
+ * the user's or the system's choice and is trusted as such; `spec.check` still applies to it.
  */
 export async function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.env): Promise<Tool> {
   const local = path.join(toolsDir(env), "bin", spec.name);
@@ -56,7 +58,9 @@ export async function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.
       `${spec.name} ${version} at ${candidate} is older than ${spec.minimum}\n${spec.installHint}`,
       ExitCode.missingTool,
     );
-  return { name: spec.name, path: candidate, version };
+  const tool = { name: spec.name, path: candidate, version };
+  await spec.check?.(tool, env);
+  return tool;
 }
 
 async function versionOutput(spec: ToolSpec, candidate: string, env: NodeJS.ProcessEnv): Promise<string> {

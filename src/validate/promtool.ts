@@ -1,9 +1,10 @@
 /** promtool check config on rendered configs, batched per role (--agent for agents). */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { toYaml } from "../render/yaml-format.js";
+import { ExitCode, PromfleetError } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
@@ -20,10 +21,60 @@ export function findPromtool(env: NodeJS.ProcessEnv = process.env): Promise<Tool
       parseVersion: (out) => /promtool, version (\S+)/.exec(out)?.[1],
       accepts: (v) => atLeast(v, PROMTOOL_MIN),
       minimum: PROMTOOL_MIN,
-      installHint: installHint("promtool", PROMTOOL_PINNED, "PROMFLEET_PROMTOOL"),
+      installHint: PROMTOOL_INSTALL_HINT,
+      check: requireKubernetesSd,
     },
     env,
   );
+}
+
+const PROMTOOL_INSTALL_HINT = installHint("promtool", PROMTOOL_PINNED, "PROMFLEET_PROMTOOL");
+
+/** The smallest config only a promtool with Kubernetes service discovery accepts. */
+const KUBERNETES_SD_PROBE =
+  "scrape_configs:\n  - job_name: probe\n    kubernetes_sd_configs:\n      - role: pod\n";
+
+/** Probe outcomes (promtool's complaint, or undefined) by binary path, size and mtime, for this process. */
+const kubernetesSdProbes = new Map<string, Promise<string | undefined>>();
+
+/**
+ * Every cluster's config uses kubernetes_sd_configs, and a promtool built without that service discovery
+ * (Debian's and Ubuntu's `prometheus` package: /usr/bin/promtool) rejects it as an unknown field, so each
+ * cluster would fail validate for the tool's sake. Refuse such a promtool up front instead.
+ */
+async function requireKubernetesSd(promtool: Tool, env: NodeJS.ProcessEnv): Promise<void> {
+  const file = await stat(promtool.path).catch(() => undefined);
+  const key = `${promtool.path}:${file?.size}:${file?.mtimeMs}`;
+  let probe = kubernetesSdProbes.get(key);
+  if (!probe) kubernetesSdProbes.set(key, (probe = probeKubernetesSd(promtool, env)));
+  const complaint = await probe;
+  if (complaint !== undefined)
+    throw new PromfleetError(
+      `promtool at ${promtool.path} (${promtool.version}) was built without Kubernetes service discovery: ` +
+        `it rejects kubernetes_sd_configs, which every cluster's Prometheus config uses (${complaint}). ` +
+        `Debian's and Ubuntu's prometheus package build promtool this way; promfleet needs the upstream build.\n` +
+        PROMTOOL_INSTALL_HINT,
+      ExitCode.missingTool,
+    );
+}
+
+async function probeKubernetesSd(promtool: Tool, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-promtool-probe-"));
+  try {
+    const config = path.join(dir, "prometheus.yml");
+    await writeFile(config, KUBERNETES_SD_PROBE);
+    const r = await execa(promtool.path, ["check", "config", config], {
+      reject: false,
+      all: true,
+      env,
+      timeout: PROMTOOL_TIMEOUT_MS,
+    });
+    if (r.exitCode === 0) return undefined;
+    const lines = (r.all ?? r.message).split("\n").map((l) => l.trim());
+    return lines.find((l) => l.includes("kubernetes_sd_configs")) ?? lines.filter(Boolean).pop() ?? "";
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**
