@@ -20,6 +20,7 @@ const EXPECTED_FILES = [
   "overlays/roles/agent.yaml",
   "overlays/roles/aggregator.yaml",
   "package.json",
+  "scripts/install-release-tools.sh",
   "scripts/install-tools.sh",
   "templates/init/README.md",
   "templates/init/workflows/on-merge.yml",
@@ -34,6 +35,7 @@ const EXPECTED_FILES = [
     `tools/${t}/go.mod`,
     `tools/${t}/go.sum`,
   ]),
+  "tools/releases.json",
 ];
 
 /** The checkout's pinned tools on PATH: an installed package has no .tools of its own. */
