@@ -2,7 +2,9 @@
  * Issue 14: the rollout proven on real control planes. Each simulated cluster is a real kube-apiserver
  * (etcd behind it) with real kapp-controller v0.53.1 pulling the fleet repository from a local https git
  * server; the kubelet stand-in (test/support/cluster/kubelet.ts) reports workloads ready and runs the
- * Prometheus Deployment as real Prometheus. Everything is driven by promfleet's own commands.
+ * Prometheus Deployment as real Prometheus. Everything is driven by promfleet's own commands. The fleet
+ * is `rbac: least-privilege` (issue 12): 1b asks each API server's authorizer what its service accounts
+ * may do, after they reconciled everything in 1.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
