@@ -526,6 +526,8 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
       1000,
     );
     expect(failure).toContain("replicas");
+    // kapp-controller leaves what it deployed in place: the cluster's Prometheus still runs
+    expect((world as World).cluster(broken).kubelet.prometheus?.process.running).toBe(true);
     // the App that delivers it reports the failure at its next sync (its own deploy, of an unchanged
     // PackageInstall, succeeded before the PackageInstall failed); the next change is prepared meanwhile
     const appFailed = waitFor(
