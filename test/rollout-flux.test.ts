@@ -40,8 +40,10 @@ describeWith(clusterSkipReason(), "rollout on a real kube-apiserver with Flux an
     ageKeyFile = path.join(world.dir, "age-key.txt");
     await execa(toolBinary("age-keygen"), ["-o", ageKeyFile]);
     const recipient = (await execa(toolBinary("age-keygen"), ["-y", ageKeyFile])).stdout.trim();
-    fleet = await FleetDriver.init(world, CLUSTER, ["--delivery", "flux", "--age-recipient", recipient]);
-    await world.addCluster(CLUSTER, "aggregator", PACKAGE_VERSION, { flux: true });
+    [fleet] = await Promise.all([
+      FleetDriver.init(world, CLUSTER, ["--delivery", "flux", "--age-recipient", recipient]),
+      world.addCluster(CLUSTER, "aggregator", PACKAGE_VERSION, { flux: true }),
+    ]);
   }, 300_000);
 
   afterEach((ctx) => {

@@ -47,13 +47,16 @@ const PLURAL: Record<string, string> = {
   NetworkPolicy: "networkpolicies",
 };
 
+const TANZU_MONITORING_NAMESPACE = "tanzu-system-monitoring";
+
 /** Kinds Kubernetes keeps at cluster scope, whatever namespace a manifest gives them. */
 const CLUSTER_SCOPED = new Set(["Namespace", "ClusterRole", "ClusterRoleBinding", "PodSecurityPolicy"]);
 
-function allows(rules: Rule[], group: string, resource: string, verb: string): boolean {
+/** As the RBAC authorizer decides; `name` is the object's (a create request has none). */
+function allows(rules: Rule[], group: string, resource: string, verb: string, name?: string): boolean {
   return rules.some(
     (r) =>
-      !r.resourceNames &&
+      (!r.resourceNames || (name !== undefined && r.resourceNames.includes(name))) &&
       (r.apiGroups ?? []).some((g) => g === "*" || g === group) &&
       (r.resources ?? []).some((x) => x === "*" || x === resource) &&
       r.verbs.some((v) => v === "*" || v === verb),
@@ -138,10 +141,16 @@ describe("rbac: least-privilege", () => {
     for (const cluster of ["orbstack", "kind"])
       for (const d of (await renderThroughPackage(dir, cluster)) as Doc[]) {
         const rules = CLUSTER_SCOPED.has(d.kind) ? clusterRules : namespacedRules;
-        for (const verb of ["create", "update", "delete"])
+        expect(
+          allows(rules, groupOf(d.apiVersion), PLURAL[d.kind] as string, "create"),
+          `create ${d.kind}`,
+        ).toBe(true);
+        // the open bundle installs into `prometheus`, the Tanzu package into tanzu-system-monitoring
+        const name = d.kind === "Namespace" ? TANZU_MONITORING_NAMESPACE : d.metadata.name;
+        for (const verb of ["get", "update", "delete"])
           expect(
-            allows(rules, groupOf(d.apiVersion), PLURAL[d.kind] as string, verb),
-            `${verb} ${d.kind}`,
+            allows(rules, groupOf(d.apiVersion), PLURAL[d.kind] as string, verb, name),
+            `${verb} ${d.kind} ${name}`,
           ).toBe(true);
         if (d.kind === "ClusterRole")
           for (const rule of d.rules as Rule[])
@@ -155,5 +164,35 @@ describe("rbac: least-privilege", () => {
       }
     expect(allows(clusterRules, "", "pods", "create")).toBe(false);
     expect(allows(clusterRules, "apps", "deployments", "create")).toBe(false);
+  });
+
+  it("the install changes only the cluster-scoped objects the package creates, and no Secret outside the monitoring namespace", async () => {
+    const dir = await leastPrivilegeFleet();
+    const docs = parseDocs(await readRepoFile(dir, "clusters/orbstack/bootstrap/app.yaml")) as Doc[];
+    const cluster = docs.find((d) => d.kind === "ClusterRole")?.rules ?? [];
+    for (const verb of ["update", "delete"]) {
+      expect(allows(cluster, "", "namespaces", verb, "kube-system"), `${verb} namespace kube-system`).toBe(
+        false,
+      );
+      expect(allows(cluster, "", "namespaces", verb, TANZU_MONITORING_NAMESPACE)).toBe(true);
+      for (const kind of ["clusterroles", "clusterrolebindings"]) {
+        expect(
+          allows(cluster, "rbac.authorization.k8s.io", kind, verb, "cluster-admin"),
+          `${verb} ${kind}`,
+        ).toBe(false);
+        expect(allows(cluster, "rbac.authorization.k8s.io", kind, verb, "prometheus-server")).toBe(true);
+      }
+    }
+    // kube-state-metrics lists Secrets, so the install must hold that; it gets and writes none elsewhere
+    expect(allows(cluster, "", "secrets", "list")).toBe(true);
+    expect(allows(cluster, "", "secrets", "get", "sops-age")).toBe(false);
+    // in the package namespace, kapp's records only: not the values Secrets, not the SOPS key
+    const records = docs.find(
+      (d) => d.kind === "Role" && d.metadata.name === "promfleet-prometheus-install-records",
+    );
+    expect(records?.metadata.namespace).toBe("tkg-system");
+    expect(allows(records?.rules ?? [], "", "configmaps", "create")).toBe(true);
+    expect(allows(records?.rules ?? [], "", "secrets", "get", "sops-age")).toBe(false);
+    expect(allows(records?.rules ?? [], "", "secrets", "update", "prometheus-tkg-system-values")).toBe(false);
   });
 });

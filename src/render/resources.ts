@@ -58,10 +58,24 @@ export function installRbac(spec: FleetSpec): Resource[] {
 }
 
 type Rule =
-  | { apiGroups: string[]; resources: string[]; verbs: string[] }
+  | { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }
   | { nonResourceURLs: string[]; verbs: string[] };
 
 const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
+/** Kubernetes cannot limit `create` (or list) by name: granted by kind, everything else by name. */
+const CREATE_AND_LIST = ["create", "list", "watch"];
+const CHANGE_BY_NAME = ["get", "update", "patch", "delete"];
+/**
+ * The package's ClusterRoles and ClusterRoleBindings (each pair shares its name), checked against the
+ * bundle by test/security-rbac.test.ts: the install may change or delete these, no others.
+ */
+const PACKAGE_CLUSTER_RBAC = [
+  "alertmanager",
+  "prometheus-kube-state-metrics",
+  "prometheus-node-exporter",
+  "prometheus-pushgateway",
+  "prometheus-server",
+];
 const INSTALL_ROLE = "promfleet-prometheus-install";
 const APP_ROLE = "promfleet-app";
 
@@ -71,12 +85,19 @@ const APP_ROLE = "promfleet-app";
  * or bound only by someone holding its permissions, so the install also holds what the package's
  * ClusterRoles grant (read access for Prometheus and kube-state-metrics, PodSecurityPolicy use).
  */
-const INSTALL_CLUSTER_RULES: Rule[] = [
-  { apiGroups: [""], resources: ["namespaces"], verbs: MANAGE },
+const installClusterRules = (monitoringNamespace: string): Rule[] => [
+  { apiGroups: [""], resources: ["namespaces"], verbs: CREATE_AND_LIST },
+  { apiGroups: [""], resources: ["namespaces"], resourceNames: [monitoringNamespace], verbs: CHANGE_BY_NAME },
   {
     apiGroups: ["rbac.authorization.k8s.io"],
     resources: ["clusterroles", "clusterrolebindings"],
-    verbs: MANAGE,
+    verbs: CREATE_AND_LIST,
+  },
+  {
+    apiGroups: ["rbac.authorization.k8s.io"],
+    resources: ["clusterroles", "clusterrolebindings"],
+    resourceNames: PACKAGE_CLUSTER_RBAC,
+    verbs: CHANGE_BY_NAME,
   },
   { apiGroups: ["policy"], resources: ["podsecuritypolicies"], verbs: [...MANAGE, "use"] },
   {
@@ -94,12 +115,13 @@ const INSTALL_CLUSTER_RULES: Rule[] = [
       "pods",
       "replicationcontrollers",
       "resourcequotas",
-      "secrets",
       "services",
       "ingresses",
     ],
     verbs: ["get", "list", "watch"],
   },
+  // kube-state-metrics lists Secrets (their metadata as metrics); no ClusterRole of the package gets one
+  { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
   {
     apiGroups: ["apps", "extensions"],
     resources: ["daemonsets", "deployments", "ingresses", "replicasets", "statefulsets"],
@@ -140,10 +162,14 @@ const INSTALL_NAMESPACED_RULES: Rule[] = [
   { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: MANAGE },
 ];
 
-/** The delivery applies clusters/<name>/manifests (PackageInstall, Secrets); kapp keeps its records in ConfigMaps. */
+/** kapp keeps its records of what it deployed in ConfigMaps in the App's namespace. */
+const KAPP_RECORDS: Rule = { apiGroups: [""], resources: ["configmaps"], verbs: MANAGE };
+
+/** The delivery applies clusters/<name>/manifests (PackageInstall, Secrets). */
 const DELIVERY_RULES: Rule[] = [
   { apiGroups: ["packaging.carvel.dev"], resources: ["packageinstalls"], verbs: MANAGE },
-  { apiGroups: [""], resources: ["secrets", "configmaps"], verbs: MANAGE },
+  { apiGroups: [""], resources: ["secrets"], verbs: MANAGE },
+  KAPP_RECORDS,
 ];
 
 function role(kind: "Role" | "ClusterRole", name: string, rules: Rule[], namespace?: string): Resource {
@@ -184,11 +210,12 @@ function leastPrivilegeInstallRbac(spec: FleetSpec): Resource[] {
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: mon } },
     serviceAccount(n.serviceAccount, spec.package.namespace),
-    role("ClusterRole", INSTALL_ROLE, INSTALL_CLUSTER_RULES),
+    role("ClusterRole", INSTALL_ROLE, installClusterRules(mon)),
     binding("ClusterRoleBinding", INSTALL_ROLE, sa),
     role("Role", INSTALL_ROLE, INSTALL_NAMESPACED_RULES, mon),
     binding("RoleBinding", INSTALL_ROLE, sa, mon),
-    role("Role", `${INSTALL_ROLE}-records`, DELIVERY_RULES.slice(1), spec.package.namespace),
+    // records only: the package namespace holds the values Secrets and the SOPS key, none of the install's business
+    role("Role", `${INSTALL_ROLE}-records`, [KAPP_RECORDS], spec.package.namespace),
     binding("RoleBinding", `${INSTALL_ROLE}-records`, sa, spec.package.namespace),
   ];
 }

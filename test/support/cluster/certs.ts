@@ -5,6 +5,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { randomBytes } from "node:crypto";
 import { execa } from "execa";
 
 export interface Pki {
@@ -61,7 +62,9 @@ export async function issueCert(
       ca.cert,
       "-CAkey",
       ca.key,
-      "-CAcreateserial",
+      // a random serial instead of a shared serial file: certificates are issued concurrently
+      "-set_serial",
+      `0x${randomBytes(8).toString("hex")}`,
       "-days",
       "1",
       "-extfile",

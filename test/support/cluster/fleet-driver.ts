@@ -3,10 +3,11 @@
  * the local git server), pull requests against the fake GitHub merged there, a checkout of main, and
  * the commands promfleet prints (`kubectl --context <cluster> ...`) run exactly as printed.
  */
-import { cp, mkdtemp, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import YAML from "yaml";
 import { promfleet } from "../../helpers/fleet-repo.js";
 import { TOKEN } from "../../helpers/github.js";
 import { startFakeGitHub, type FakeGitHub } from "../fake-github/index.js";
@@ -29,7 +30,16 @@ export class FleetDriver {
     readonly fake: FakeGitHub,
   ) {}
 
-  static async init(world: World, aggregator: string, extraInitArgs: string[] = []): Promise<FleetDriver> {
+  /**
+   * `promfleet init`, then the operator's edits of fleet.yaml (`specChanges`: YAML paths and values)
+   * rendered with `promfleet render`, then published as the fleet repository's first commit.
+   */
+  static async init(
+    world: World,
+    aggregator: string,
+    extraInitArgs: string[] = [],
+    specChanges: Array<[string[], unknown]> = [],
+  ): Promise<FleetDriver> {
     const workspace = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-operator-")), "fleet");
     const init = await promfleet(path.dirname(workspace), [
       "init",
@@ -43,6 +53,7 @@ export class FleetDriver {
       ...extraInitArgs,
     ]);
     if (init.code !== 0) throw new Error(`promfleet init failed (${init.code}): ${init.stderr}`);
+    if (specChanges.length > 0) await editSpec(workspace, specChanges);
     // what `git push` of a new repository would publish: everything but the git-ignored .promfleet/
     const published = path.join(path.dirname(workspace), "published");
     await cp(workspace, published, {
@@ -124,6 +135,15 @@ export class FleetDriver {
     await this.fake.close();
     for (const dir of this.folders) await rm(dir, { recursive: true, force: true });
   }
+}
+
+async function editSpec(workspace: string, changes: Array<[string[], unknown]>): Promise<void> {
+  const file = path.join(workspace, "fleet.yaml");
+  const doc = YAML.parseDocument(await readFile(file, "utf8"));
+  for (const [at, value] of changes) doc.setIn(at, value);
+  await writeFile(file, doc.toString());
+  const render = await promfleet(workspace, ["render"]);
+  if (render.code !== 0) throw new Error(`promfleet render failed (${render.code}): ${render.stderr}`);
 }
 
 function nextSteps(stderr: string): string[] {

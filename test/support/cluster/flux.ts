@@ -55,6 +55,8 @@ async function controller(
 
 export async function startFlux(plane: ControlPlane, dir: string, gitCaFile: string): Promise<Flux> {
   await plane.kubectl(["create", "-f", clusterCrdDir()]);
+  // the controllers map every kind at start and exit if one is not served yet
+  await plane.kubectl(["wait", "--for=condition=Established", "--timeout=60s", "-f", clusterCrdDir()]);
   await plane.kubectl(["create", "namespace", FLUX_NAMESPACE]);
   const storage = await freePort();
   await mkdir(path.join(dir, "storage"), { recursive: true });

@@ -12,7 +12,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fixturesDir } from "../../helpers/fleet-repo.js";
 import { freePort, PrometheusProcess as BoundedProcess } from "../e2e/prometheus-process.js";
-import { MAX_LIFETIME_SECONDS, type ControlPlane } from "./control-plane.js";
+import { getJson, MAX_LIFETIME_SECONDS, type ControlPlane } from "./control-plane.js";
 import type { Pki } from "./certs.js";
 import { clusterBinary, controllerPath } from "./tools.js";
 
@@ -140,16 +140,19 @@ export async function startKappController(
     port: apiPort,
     maxLifetimeSeconds: MAX_LIFETIME_SECONDS,
     readyTimeoutMs: 90_000,
+    // polled every 150ms: an https GET, not a kubectl process each time
     isReady: async () => {
       try {
-        const status = await plane.kubectl([
-          "get",
-          "apiservice",
-          API_SERVICE,
-          "-o",
-          'jsonpath={.status.conditions[?(@.type=="Available")].status}',
-        ]);
-        return status === "True";
+        const service = (await getJson(
+          plane,
+          pki,
+          `/apis/apiregistration.k8s.io/v1/apiservices/${API_SERVICE}`,
+        )) as {
+          status?: { conditions?: Array<{ type: string; status: string }> };
+        };
+        return (
+          service.status?.conditions?.some((c) => c.type === "Available" && c.status === "True") === true
+        );
       } catch {
         return false;
       }

@@ -10,7 +10,9 @@
  *   data paths, mount paths mapped to that folder, in-cluster service addresses mapped to loopback
  *   (test/support/e2e/local-config.ts with overlays/testing/local-e2e.yaml), and remote_write sent to
  *   the aggregator's loopback port with its credential kept (the ingress's TLS is stood in for).
- *   A change of args, config or mounted Secret restarts it, as a rollout would.
+ *   A change of args, config or mounted Secret restarts it, as a rollout would. Like a readiness probe,
+ *   its Deployment is reported available only while that Prometheus runs the Deployment's current spec:
+ *   one that exits at start leaves it unavailable (and is not restarted until the spec changes).
  * - a terminating PersistentVolumeClaim loses its `kubernetes.io/pvc-protection` finalizer, as the
  *   controller-manager removes it once no pod uses the claim (no pod ever does here);
  * - a terminating Namespace is finished the way the controller-manager's namespace controller would:
@@ -30,24 +32,31 @@ const PVC_PROTECTION = "kubernetes.io/pvc-protection";
 const STATUS_TARGETS: Array<{
   list: string;
   item: (o: KubeObject) => string;
-  status: (o: KubeObject) => object;
+  /** `running`: whether the object's containers run (false only for a Prometheus that is not up). */
+  status: (o: KubeObject, running: boolean) => object;
 }> = [
   {
     list: "/apis/apps/v1/deployments",
     item: (o) => `/apis/apps/v1/namespaces/${o.metadata.namespace}/deployments/${o.metadata.name}/status`,
-    status: (o) => {
+    status: (o, running) => {
       const n = (o.spec?.replicas as number | undefined) ?? 1;
+      const ready = running ? n : 0;
       return {
         observedGeneration: o.metadata.generation,
         replicas: n,
         updatedReplicas: n,
-        readyReplicas: n,
-        availableReplicas: n,
-        unavailableReplicas: 0,
-        conditions: [
-          { type: "Available", status: "True", reason: "MinimumReplicasAvailable" },
-          { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
-        ],
+        readyReplicas: ready,
+        availableReplicas: ready,
+        unavailableReplicas: n - ready,
+        conditions: running
+          ? [
+              { type: "Available", status: "True", reason: "MinimumReplicasAvailable" },
+              { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable" },
+            ]
+          : [
+              { type: "Available", status: "False", reason: "MinimumReplicasUnavailable" },
+              { type: "Progressing", status: "True", reason: "ReplicaSetUpdated" },
+            ],
       };
     },
   },
@@ -120,6 +129,10 @@ export class KubeletStandIn {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private fingerprint = "";
+  /** The Deployment generation the running Prometheus was started for. */
+  private prometheusGeneration: number | undefined;
+  /** The spec whose Prometheus exited at start: not retried until the spec changes (no restart loop). */
+  private crashedFingerprint = "";
   private stopped = false;
   lastError: unknown;
 
@@ -143,10 +156,10 @@ export class KubeletStandIn {
     if (this.busy || this.stopped) return;
     this.busy = true;
     try {
+      await this.runPrometheus();
       await this.reportStatuses();
       await this.releaseClaims();
       await this.finishNamespaces();
-      await this.runPrometheus();
       this.lastError = undefined;
     } catch (e) {
       this.lastError = e;
@@ -158,7 +171,7 @@ export class KubeletStandIn {
   private async reportStatuses(): Promise<void> {
     for (const t of STATUS_TARGETS) {
       for (const o of await this.kube.list(t.list)) {
-        const want = t.status(o);
+        const want = t.status(o, !isPrometheus(o) || this.prometheusUp(o));
         if (needsStatus(o, want)) await this.kube.mergePatch(t.item(o), { status: want });
       }
     }
@@ -197,9 +210,13 @@ export class KubeletStandIn {
 
   private async prometheusDeployment(): Promise<KubeObject | undefined> {
     const all = await this.kube.list("/apis/apps/v1/deployments");
-    return all.find(
-      (d) => containersOf(d).some((c) => c.name === PROMETHEUS_CONTAINER) && !d.metadata.deletionTimestamp,
-    );
+    return all.find((d) => isPrometheus(d) && !d.metadata.deletionTimestamp);
+  }
+
+  /** Like a readiness probe: the Deployment counts as available only while its Prometheus runs its current spec. */
+  private prometheusUp(d: KubeObject): boolean {
+    if ((d.spec?.replicas ?? 1) === 0) return true;
+    return this.prometheus?.process.running === true && this.prometheusGeneration === d.metadata.generation;
   }
 
   private async runPrometheus(): Promise<void> {
@@ -225,10 +242,21 @@ export class KubeletStandIn {
     const config = [...files.entries()].map(([, d]) => d["prometheus.yml"]).find((c) => c !== undefined);
     if (config === undefined) return; // its ConfigMap is not there yet
     const fingerprint = JSON.stringify([args, [...files.entries()], this.o.remoteWriteUrl()]);
-    if (fingerprint === this.fingerprint && this.prometheus?.process.running) return;
+    if (fingerprint === this.fingerprint && this.prometheus?.process.running) {
+      this.prometheusGeneration = deployment.metadata.generation;
+      return;
+    }
+    if (fingerprint === this.crashedFingerprint) return;
     await this.prometheus?.process.stop(5_000);
-    this.prometheus = { process: await this.startPrometheus(args, config, files), args, config };
+    this.prometheus = undefined;
+    try {
+      this.prometheus = { process: await this.startPrometheus(args, config, files), args, config };
+    } catch (e) {
+      this.crashedFingerprint = fingerprint;
+      throw e;
+    }
     this.fingerprint = fingerprint;
+    this.prometheusGeneration = deployment.metadata.generation;
   }
 
   private async volumeData(
@@ -327,6 +355,10 @@ export class KubeletStandIn {
     await process.start();
     return process;
   }
+}
+
+function isPrometheus(d: KubeObject): boolean {
+  return containersOf(d).some((c) => c.name === PROMETHEUS_CONTAINER);
 }
 
 function containersOf(d: KubeObject): Container[] {

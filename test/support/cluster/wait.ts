@@ -1,24 +1,39 @@
 /** Polling with a deadline: the one way the rollout tests wait for a cluster to converge. */
 import { sleep } from "../e2e/prometheus-process.js";
 
-export async function waitFor<T>(
+/**
+ * Runs `step` and, with PROMFLEET_ROLLOUT_TIMINGS=1, prints how long it took: where a run's time goes.
+ */
+export async function timed<T>(what: string, step: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await step();
+  } finally {
+    if (process.env.PROMFLEET_ROLLOUT_TIMINGS)
+      console.info(`[rollout] ${((Date.now() - start) / 1000).toFixed(1)}s ${what}`);
+  }
+}
+
+export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
   intervalMs = 500,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
+  return timed(`waiting for ${what}`, async () => {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      try {
+        const v = await probe();
+        if (v !== undefined) return v;
+      } catch (e) {
+        last = e;
+      }
+      await sleep(intervalMs);
     }
-    await sleep(intervalMs);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`,
-  );
+    throw new Error(
+      `timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`,
+    );
+  });
 }

@@ -18,6 +18,7 @@ import { startKappController, type KappController } from "./kapp-controller.js";
 import { startFlux } from "./flux.js";
 import { KubeClient } from "./kube-client.js";
 import { KubeletStandIn } from "./kubelet.js";
+import { timed } from "./wait.js";
 import { createPackageRepo, ingressStackCrds, packageObjects } from "./package-repository.js";
 
 export interface SimulatedCluster {
@@ -34,6 +35,16 @@ export const KSM_PODS = (cluster: string) => [
   { namespace: "kube-system", pod: `etcd-${cluster}` },
   { namespace: "tanzu-system-monitoring", pod: `prometheus-server-${cluster}` },
 ];
+
+/** Like Promise.all, but waits for every promise, so nothing started is left unregistered for close(). */
+async function settled<T extends unknown[]>(promises: [...T]): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as {
+    [K in keyof T]: Awaited<T[K]>;
+  };
+}
 
 export class World {
   readonly clusters = new Map<string, SimulatedCluster>();
@@ -84,23 +95,57 @@ export class World {
     packageVersion: string,
     opts: { flux?: boolean } = {},
   ): Promise<SimulatedCluster> {
-    const root = path.join(this.dir, "clusters");
-    const plane = await startControlPlane(name, root, this.pki);
-    this.closers.push(() => plane.stop());
-    const kappController = await startKappController(
-      plane,
-      this.pki,
-      path.join(root, name, "kapp-controller"),
-      this.pki.ca,
-      this.dir,
+    const [cluster] = await this.addClusters([{ name, role, flux: opts.flux }], packageVersion);
+    return cluster as SimulatedCluster;
+  }
+
+  /** Starts the clusters concurrently (most of a start is waiting), then writes the fleet's kubeconfig once. */
+  async addClusters(
+    clusters: Array<{ name: string; role: "aggregator" | "agent"; flux?: boolean }>,
+    packageVersion: string,
+  ): Promise<SimulatedCluster[]> {
+    const started = await settled(
+      clusters.map((c) =>
+        timed(`cluster ${c.name} started`, () => this.startCluster(c.name, c.role, packageVersion, c)),
+      ),
     );
-    this.closers.push(() => kappController.stop());
-    if (opts.flux) {
-      const flux = await startFlux(plane, path.join(root, name, "flux"), this.pki.ca);
-      this.closers.push(() => flux.stop());
-    }
-    await plane.kubectl(["apply", "-f", "-"], ingressStackCrds());
-    await plane.kubectl(["apply", "-f", "-"], packageObjects(packageVersion, `${this.git.url}/package.git`));
+    await writeFleetKubeconfig(
+      this.kubeconfig,
+      [...this.clusters.values()].map((c) => c.plane),
+      this.pki,
+    );
+    return started;
+  }
+
+  private async startCluster(
+    name: string,
+    role: "aggregator" | "agent",
+    packageVersion: string,
+    opts: { flux?: boolean },
+  ): Promise<SimulatedCluster> {
+    const root = path.join(this.dir, "clusters");
+    const plane = await timed(`${name}: etcd and kube-apiserver ready`, () =>
+      startControlPlane(name, root, this.pki),
+    );
+    this.closers.push(() => plane.stop());
+    // kapp-controller and Flux need only the API server: started side by side
+    const [kappController] = await settled([
+      timed(`${name}: kapp-controller's API available`, () =>
+        startKappController(plane, this.pki, path.join(root, name, "kapp-controller"), this.pki.ca, this.dir),
+      ).then((k) => this.stoppedOnClose(k)),
+      opts.flux
+        ? timed(`${name}: Flux controllers ready`, () =>
+            startFlux(plane, path.join(root, name, "flux"), this.pki.ca),
+          ).then((f) => this.stoppedOnClose(f))
+        : undefined,
+    ]);
+    await timed(`${name}: package repository stand-in applied`, async () => {
+      await plane.kubectl(["apply", "-f", "-"], ingressStackCrds());
+      await plane.kubectl(
+        ["apply", "-f", "-"],
+        packageObjects(packageVersion, `${this.git.url}/package.git`),
+      );
+    });
     const kube = new KubeClient(plane, this.pki);
     this.closers.push(() => kube.close());
     const ksm = await startKsmExporter(name, KSM_PODS(name));
@@ -117,12 +162,12 @@ export class World {
     this.closers.push(() => kubelet.stop());
     const cluster = { name, plane, kube, kubelet, ksm, kappController };
     this.clusters.set(name, cluster);
-    await writeFleetKubeconfig(
-      this.kubeconfig,
-      [...this.clusters.values()].map((c) => c.plane),
-      this.pki,
-    );
     return cluster;
+  }
+
+  private stoppedOnClose<T extends { stop(): Promise<void> }>(started: T): T {
+    this.closers.push(() => started.stop());
+    return started;
   }
 
   cluster(name: string): SimulatedCluster {
