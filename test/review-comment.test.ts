@@ -36,7 +36,11 @@ async function comment(inputs: ReviewInputs): Promise<string> {
 
 /** A failing review with text `t` in every place a pull request controls. */
 function everywhere(t: string): ReviewInputs {
-  const render: RenderResult = { created: [`clusters/${t}/values.yaml`], updated: [t], removed: [] };
+  const render: RenderResult = {
+    created: [`clusters/edge-1/${t}.yaml`],
+    updated: [`clusters/edge-2/${t}`],
+    removed: [],
+  };
   const validate: ValidationResult = {
     ok: false,
     clusters: [
@@ -48,7 +52,8 @@ function everywhere(t: string): ReviewInputs {
   const diff: DiffResult = {
     clusters: [
       { cluster: t, status: "added", changes: [t, `new file ${t}`] },
-      { cluster: "edge-1", status: "changed", changes: [`values: ${t}`] },
+      // as many lines as the other cluster: the two sort by name, which the text under test changes
+      { cluster: "edge-1", status: "changed", changes: [`values: ${t}`, "retention 10d → 20d"] },
     ],
   };
   return {
@@ -89,7 +94,7 @@ describe("review comment: pull-request text cannot change what the comment shows
     expect(html.match(/<details>/g)).toHaveLength(2); // one per cluster of the diff
     expect(html).not.toMatch(/<(img|script|div|a)\b/);
     expect(html).toContain("<h3>promfleet review ❌</h3>");
-    expect(html.match(/<h\d/g)).toHaveLength(3);
+    expect(html.match(/<h\d/g)).toHaveLength(4); // the verdict, clusters, failing checks, changes
     expect(spoofed).not.toMatch(/@admins/);
   });
 
