@@ -6,12 +6,12 @@
 import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { marked, type Tokens } from "marked";
 import { Octokit } from "octokit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleFleetRepo, promfleet, writeRepoFile } from "./helpers/fleet-repo.js";
 import { TOKEN } from "./helpers/github.js";
+import { git, resultFlags, reviewResults, type ReviewResults } from "./helpers/review-results.js";
 import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
 
 const CLUSTERS = 1000;
@@ -21,9 +21,6 @@ const GITHUB_COMMENT_LIMIT = 65_536;
 const STEP_SUMMARY_LIMIT = 1024 * 1024;
 /** The cluster whose committed files someone edited by hand: the one drifting cluster. */
 const DRIFTING = "agent-0500";
-
-const git = (dir: string, args: string[]) =>
-  execa("git", ["-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.com", ...args]);
 
 /** The example fleet with agents added up to CLUSTERS, rendered and committed on main. */
 async function generatedFleet(): Promise<string> {
@@ -41,31 +38,8 @@ async function generatedFleet(): Promise<string> {
   return dir;
 }
 
-interface Results {
-  render: string;
-  validate: string;
-  diff: string;
-}
-
-/** What the review action runs, each command once, its JSON kept whatever its exit code. */
-async function review(dir: string): Promise<Results> {
-  const out = await mkdtemp(path.join(os.tmpdir(), "promfleet-scale-results-"));
-  const results = {
-    render: path.join(out, "render.json"),
-    validate: path.join(out, "validate.json"),
-    diff: path.join(out, "diff.json"),
-  };
-  const runs: Array<[keyof Results, string[]]> = [
-    ["render", ["render", "--check", "--json"]],
-    ["validate", ["validate", "--json"]],
-    ["diff", ["diff", "--base", "main", "--format", "json"]],
-  ];
-  for (const [name, args] of runs) await writeFile(results[name], (await promfleet(dir, args)).stdout);
-  return results;
-}
-
 let fake: FakeGitHub;
-let results: Results;
+let results: ReviewResults;
 let diffCount: { clusters: number; changes: number };
 
 beforeAll(async () => {
@@ -75,7 +49,7 @@ beforeAll(async () => {
   await writeFile(base, overlay);
   expect((await promfleet(dir, ["render"])).code).toBe(0);
   await appendFile(path.join(dir, "clusters", DRIFTING, "values.yaml"), "# edited by hand\n");
-  results = await review(dir);
+  results = await reviewResults(dir);
   const diff = JSON.parse(await readFile(results.diff, "utf8")) as {
     clusters: Array<{ changes: string[] }>;
   };
@@ -131,7 +105,7 @@ describe("review comment for a fleet-wide change on 1,000 clusters", { timeout: 
     const out = await mkdtemp(path.join(os.tmpdir(), "promfleet-scale-out-"));
     const [summaryFile, reportFile] = [path.join(out, "summary.md"), path.join(out, "report.md")];
     const run = await prComment([
-      ...["--render", results.render, "--validate", results.validate, "--diff", results.diff],
+      ...resultFlags(results),
       ...["--summary", summaryFile, "--report", reportFile],
     ]);
     expect(run.code, run.stderr).toBe(0);
