@@ -3,7 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import { marked, type Token, type Tokens } from "marked";
 import { describe, expect, it } from "vitest";
-import { REVIEW_MARKER, reviewContext, type ReviewInputs } from "../src/github/review.js";
+import { lineStats } from "../src/diff/line-stats.js";
+import {
+  COMMENT_LIMIT,
+  REVIEW_MARKER,
+  reviewContext,
+  reviewDocuments,
+  type ReviewInputs,
+} from "../src/github/review.js";
 import {
   readInput,
   type DiffResult,
@@ -181,5 +188,72 @@ describe("review inputs are untrusted files", () => {
     const html = await marked.parse(body, { gfm: true });
     expect(html).toContain(`❌ render: ${missing} does not exist`);
     expect(body).not.toContain("Rendered tree matches the spec.");
+  });
+});
+
+describe("the comment within GitHub's limit", () => {
+  /** `count` changed clusters, each with a 2-line values.yaml resource and a 3-line App resource. */
+  function bigReview(count: number): ReviewInputs {
+    const names = Array.from({ length: count }, (_, i) => `edge-${String(i).padStart(4, "0")}`);
+    const app = "manifests/app.yaml: App prometheus";
+    const changes = [
+      "retention 10d → 20d (--storage.agent.retention.max-time)",
+      "container arg --enable-feature=x added",
+      `${app} source: https://example.com/a.git → https://example.com/b.git`,
+      `${app} spec.syncPeriod: 1m → 2m`,
+      `${app} spec.cluster.namespace: a → b`,
+    ];
+    return {
+      render: { data: { created: [], updated: ["clusters/edge-0500/values.yaml"], removed: [] } },
+      validate: {
+        data: {
+          ok: false,
+          clusters: names.map((name) => ({
+            name,
+            checks: [{ check: "promtool", ok: name !== "edge-0900", file: `clusters/${name}/values.yaml` }],
+          })),
+        },
+      },
+      diff: {
+        data: {
+          clusters: names.map((cluster) => ({ cluster, status: "changed", changes, added: 5, removed: 4 })),
+        },
+      },
+      strayFolders: { folders: [] },
+    };
+  }
+
+  it("is cut between resources, never inside one, worst clusters first, and says what was cut", async () => {
+    const source = await builtInTemplate("review-comment");
+    const url = "https://github.com/acme/fleet/actions/runs/7";
+    const { comment: body, report } = await reviewDocuments(
+      bigReview(1000),
+      (c) => renderTemplateSource(source, c),
+      url,
+    );
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body.length).toBeGreaterThan(COMMENT_LIMIT - 2000);
+    const blocks = body.split("<details>").slice(1);
+    const items = blocks.map((b) => (b.match(/^- /gm) ?? []).length);
+    // the first blocks whole (5 lines), then at most one cut after its values.yaml (2 lines + the "… more" line)
+    const whole = items.filter((n) => n === 5).length;
+    expect(items.slice(0, whole).every((n) => n === 5)).toBe(true);
+    expect(items.slice(whole)).toEqual(items.length > whole ? [3] : []);
+    expect(blocks[0]).toMatch(/^<summary>edge-0900: changed \+5 −4<\/summary>/);
+    expect(blocks[1]).toMatch(/^<summary>edge-0500: changed/);
+    expect(blocks[2]).toMatch(/^<summary>edge-0000: changed/);
+    const resourcesShown = whole * 2 + (items.length > whole ? 1 : 0);
+    expect(body.trimEnd().split("\n").at(-1)).toBe(
+      `**Cut to fit GitHub's comment limit:** the changes of ${2000 - resourcesShown} resources in ${1000 - whole} clusters are not shown. The full report is in the job summary and the artifact of [this run](${url}).`,
+    );
+    expect(report.split("<details>")).toHaveLength(1001);
+    expect(report).not.toContain("Cut to fit");
+  });
+
+  it("counts added and removed lines as a line diff does", () => {
+    expect(lineStats(["a", "b", "c"], ["a", "x", "c", "d"])).toEqual({ added: 2, removed: 1 });
+    expect(lineStats(["a", "b"], ["a", "b"])).toEqual({ added: 0, removed: 0 });
+    expect(lineStats([], ["a", "b"])).toEqual({ added: 2, removed: 0 });
+    expect(lineStats(["a", "b", "a"], ["b", "a", "b"])).toEqual({ added: 1, removed: 1 });
   });
 });
