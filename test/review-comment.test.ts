@@ -250,6 +250,32 @@ describe("the comment within GitHub's limit", () => {
     expect(report).not.toContain("Cut to fit");
   });
 
+  it("never calls clusters unchanged when the diff is missing or failed", async () => {
+    const validate: ValidationResult = {
+      ok: true,
+      clusters: ["a", "b", "c"].map((name) => ({
+        name,
+        checks: [{ check: "promtool", ok: true, file: `clusters/${name}/values.yaml` }],
+      })),
+    };
+    const base = {
+      render: { data: { created: [], updated: [], removed: [] } },
+      validate: { data: validate },
+      strayFolders: { folders: [] },
+    };
+    for (const diff of [{ problem: "diff.json is empty" }, { data: { error: "fleet.yaml: bad" } }]) {
+      const body = await comment({
+        ...base,
+        render: { data: { created: [], updated: [], removed: [] } },
+        diff,
+      });
+      expect(body).toContain("3 clusters pass validation; what changes on them is not known.");
+      expect(body).not.toContain("do not change");
+    }
+    const known = await comment({ ...base, diff: { data: { clusters: [] } } });
+    expect(known).toContain("3 clusters pass and do not change.");
+  });
+
   it("counts added and removed lines as a line diff does", () => {
     expect(lineStats(["a", "b", "c"], ["a", "x", "c", "d"])).toEqual({ added: 2, removed: 1 });
     expect(lineStats(["a", "b"], ["a", "b"])).toEqual({ added: 0, removed: 0 });

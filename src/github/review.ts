@@ -71,6 +71,8 @@ export interface ReviewContext {
   renderRead: boolean;
   validateRead: boolean;
   diffRead: boolean;
+  /** The diff was read and has no error: a cluster it does not name does not change. */
+  changesKnown: boolean;
   unreadable: Array<{ input: string; problem: string }>;
   renderError?: string;
   /** Each problem of a failed command's JSON error, as `file:line path: message (fix: …)`. */
@@ -126,6 +128,7 @@ export function reviewContext(
     renderRead: render !== undefined,
     validateRead: validation !== undefined,
     diffRead: diff !== undefined,
+    changesKnown: diff !== undefined && diff.error === undefined,
     unreadable,
     renderError: clipped(render?.error),
     renderProblems: cap("render problems", problemLines(render?.problems)),
