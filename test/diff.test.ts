@@ -160,7 +160,13 @@ describe("promfleet diff", () => {
 
   it("shows a delivery switch as exactly the swap of bootstrap files", async () => {
     await editSpec((s) => s.replace("  - name: kind\n", "  - name: kind\n    delivery: flux\n"));
-    expect(await diffJson()).toEqual([
+    const diff = await diffJson();
+    // git's own line counts of the same change: "<added>\t<removed>\t<path>" per file
+    await git("add", "-A");
+    const numstat = (await git("diff", "--cached", "--numstat", "HEAD", "--", "clusters/kind")).stdout;
+    const sum = (column: number) =>
+      numstat.split("\n").reduce((n, line) => n + Number(line.split("\t")[column]), 0);
+    expect(diff).toEqual([
       {
         cluster: "kind",
         status: "changed",
@@ -169,6 +175,8 @@ describe("promfleet diff", () => {
           "new file bootstrap/flux.yaml",
           "new file kustomization.yaml",
         ],
+        added: sum(0),
+        removed: sum(1),
       },
     ]);
   });

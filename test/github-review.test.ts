@@ -166,7 +166,7 @@ describe(
       const validate = args[args.indexOf("--validate") + 1] as string;
       await writeFile(validate, "");
       const empty = await prComment(["--pr", "1", ...args]);
-      expect(empty.code, empty.stderr).toBe(0);
+      expect(empty.code, empty.stderr).toBe(1); // the review job failed to write it: this job fails too
       expect(JSON.parse(empty.stdout)).toMatchObject({ outcome: "updated", ok: false });
       expect(fake.comments(1)[0]?.body).toContain("### promfleet review ❌");
       expect(fake.comments(1)[0]?.body).toContain("- ❌ validate: ");

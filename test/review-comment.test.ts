@@ -3,7 +3,14 @@ import os from "node:os";
 import path from "node:path";
 import { marked, type Token, type Tokens } from "marked";
 import { describe, expect, it } from "vitest";
-import { REVIEW_MARKER, reviewContext, type ReviewInputs } from "../src/github/review.js";
+import { lineStats } from "../src/diff/line-stats.js";
+import {
+  COMMENT_LIMIT,
+  REVIEW_MARKER,
+  reviewContext,
+  reviewDocuments,
+  type ReviewInputs,
+} from "../src/github/review.js";
 import {
   readInput,
   type DiffResult,
@@ -36,7 +43,11 @@ async function comment(inputs: ReviewInputs): Promise<string> {
 
 /** A failing review with text `t` in every place a pull request controls. */
 function everywhere(t: string): ReviewInputs {
-  const render: RenderResult = { created: [`clusters/${t}/values.yaml`], updated: [t], removed: [] };
+  const render: RenderResult = {
+    created: [`clusters/edge-1/${t}.yaml`],
+    updated: [`clusters/edge-2/${t}`],
+    removed: [],
+  };
   const validate: ValidationResult = {
     ok: false,
     clusters: [
@@ -48,7 +59,8 @@ function everywhere(t: string): ReviewInputs {
   const diff: DiffResult = {
     clusters: [
       { cluster: t, status: "added", changes: [t, `new file ${t}`] },
-      { cluster: "edge-1", status: "changed", changes: [`values: ${t}`] },
+      // as many lines as the other cluster: the two sort by name, which the text under test changes
+      { cluster: "edge-1", status: "changed", changes: [`values: ${t}`, "retention 10d → 20d"] },
     ],
   };
   return {
@@ -89,7 +101,7 @@ describe("review comment: pull-request text cannot change what the comment shows
     expect(html.match(/<details>/g)).toHaveLength(2); // one per cluster of the diff
     expect(html).not.toMatch(/<(img|script|div|a)\b/);
     expect(html).toContain("<h3>promfleet review ❌</h3>");
-    expect(html.match(/<h\d/g)).toHaveLength(3);
+    expect(html.match(/<h\d/g)).toHaveLength(4); // the verdict, clusters, failing checks, changes
     expect(spoofed).not.toMatch(/@admins/);
   });
 
@@ -176,5 +188,98 @@ describe("review inputs are untrusted files", () => {
     const html = await marked.parse(body, { gfm: true });
     expect(html).toContain(`❌ render: ${missing} does not exist`);
     expect(body).not.toContain("Rendered tree matches the spec.");
+  });
+});
+
+describe("the comment within GitHub's limit", () => {
+  /** `count` changed clusters, each with a 2-line values.yaml resource and a 3-line App resource. */
+  function bigReview(count: number): ReviewInputs {
+    const names = Array.from({ length: count }, (_, i) => `edge-${String(i).padStart(4, "0")}`);
+    const app = "manifests/app.yaml: App prometheus";
+    const changes = [
+      "retention 10d → 20d (--storage.agent.retention.max-time)",
+      "container arg --enable-feature=x added",
+      `${app} source: https://example.com/a.git → https://example.com/b.git`,
+      `${app} spec.syncPeriod: 1m → 2m`,
+      `${app} spec.cluster.namespace: a → b`,
+    ];
+    return {
+      render: { data: { created: [], updated: ["clusters/edge-0500/values.yaml"], removed: [] } },
+      validate: {
+        data: {
+          ok: false,
+          clusters: names.map((name) => ({
+            name,
+            checks: [{ check: "promtool", ok: name !== "edge-0900", file: `clusters/${name}/values.yaml` }],
+          })),
+        },
+      },
+      diff: {
+        data: {
+          clusters: names.map((cluster) => ({ cluster, status: "changed", changes, added: 5, removed: 4 })),
+        },
+      },
+      strayFolders: { folders: [] },
+    };
+  }
+
+  it("is cut between resources, never inside one, worst clusters first, and says what was cut", async () => {
+    const source = await builtInTemplate("review-comment");
+    const url = "https://github.com/acme/fleet/actions/runs/7";
+    const { comment: body, report } = await reviewDocuments(
+      bigReview(1000),
+      (c) => renderTemplateSource(source, c),
+      url,
+    );
+    expect(body.length).toBeLessThanOrEqual(COMMENT_LIMIT);
+    expect(body.length).toBeGreaterThan(COMMENT_LIMIT - 2000);
+    const blocks = body.split("<details>").slice(1);
+    const items = blocks.map((b) => (b.match(/^- /gm) ?? []).length);
+    // the first blocks whole (5 lines), then at most one cut after its values.yaml (2 lines + the "… more" line)
+    const whole = items.filter((n) => n === 5).length;
+    expect(items.slice(0, whole).every((n) => n === 5)).toBe(true);
+    expect(items.slice(whole)).toEqual(items.length > whole ? [3] : []);
+    expect(blocks[0]).toMatch(/^<summary>edge-0900: changed \+5 −4<\/summary>/);
+    expect(blocks[1]).toMatch(/^<summary>edge-0500: changed/);
+    expect(blocks[2]).toMatch(/^<summary>edge-0000: changed/);
+    const resourcesShown = whole * 2 + (items.length > whole ? 1 : 0);
+    expect(body.trimEnd().split("\n").at(-1)).toBe(
+      `**Cut to fit GitHub's comment limit:** the changes of ${2000 - resourcesShown} resources in ${1000 - whole} clusters are not shown. The full report is in the job summary and the artifact of [this run](${url}).`,
+    );
+    expect(report.split("<details>")).toHaveLength(1001);
+    expect(report).not.toContain("Cut to fit");
+  });
+
+  it("never calls clusters unchanged when the diff is missing or failed", async () => {
+    const validate: ValidationResult = {
+      ok: true,
+      clusters: ["a", "b", "c"].map((name) => ({
+        name,
+        checks: [{ check: "promtool", ok: true, file: `clusters/${name}/values.yaml` }],
+      })),
+    };
+    const base = {
+      render: { data: { created: [], updated: [], removed: [] } },
+      validate: { data: validate },
+      strayFolders: { folders: [] },
+    };
+    for (const diff of [{ problem: "diff.json is empty" }, { data: { error: "fleet.yaml: bad" } }]) {
+      const body = await comment({
+        ...base,
+        render: { data: { created: [], updated: [], removed: [] } },
+        diff,
+      });
+      expect(body).toContain("3 clusters pass validation; what changes on them is not known.");
+      expect(body).not.toContain("do not change");
+    }
+    const known = await comment({ ...base, diff: { data: { clusters: [] } } });
+    expect(known).toContain("3 clusters pass and do not change.");
+  });
+
+  it("counts added and removed lines as a line diff does", () => {
+    expect(lineStats(["a", "b", "c"], ["a", "x", "c", "d"])).toEqual({ added: 2, removed: 1 });
+    expect(lineStats(["a", "b"], ["a", "b"])).toEqual({ added: 0, removed: 0 });
+    expect(lineStats([], ["a", "b"])).toEqual({ added: 2, removed: 0 });
+    expect(lineStats(["a", "b", "a"], ["b", "a", "b"])).toEqual({ added: 1, removed: 1 });
   });
 });

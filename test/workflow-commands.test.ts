@@ -69,8 +69,9 @@ describe("pr-comment (pull_request event)", { timeout: 240_000 }, () => {
     expect(JSON.parse(first.stdout).outcome).toBe("created");
     const [created] = fake.comments(1);
     expect(created?.body).toContain("### promfleet review ✅");
-    expect(created?.body).toContain("| `edge-1` | added | 5 |");
-    expect(created?.body).toMatch(/\| `edge-1` \| promtool \| `clusters\/edge-1\/values.yaml` \| ok \|/);
+    // the status table: validation ok, no drift, added with all its lines
+    expect(created?.body).toMatch(/\| `edge-1` \| ok \| — \| added \| \+\d+ \| −0 \|/);
+    expect(created?.body).toContain("<details><summary>edge-1: added +");
 
     expect(JSON.parse((await comment()).stdout).outcome).toBe("unchanged");
     await writeFile(

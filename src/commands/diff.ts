@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
 import { defaultBase, filesAtRef } from "../diff/git-tree.js";
+import { clusterLineStats } from "../diff/line-stats.js";
 import { diffTrees } from "../diff/semantic.js";
 import { loadFleet } from "../fleet/load.js";
 import { readClusterTree } from "../layout/tree.js";
@@ -40,7 +41,15 @@ async function diffCommand(o: DiffFlags): Promise<number> {
     throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
-  const diffs = diffTrees(await filesAtRef(o.dir, base), readClusterTree(o.dir));
+  const [before, after] = [await filesAtRef(o.dir, base), readClusterTree(o.dir)];
+  const diffs = diffTrees(before, after);
+  if (o.format === "json") {
+    // The review comment's +/- columns: lines added and removed per cluster, as a line diff counts them.
+    const stats = clusterLineStats(before, after);
+    const counted = diffs.map((d) => ({ ...d, ...(stats.get(d.cluster) ?? { added: 0, removed: 0 }) }));
+    process.stdout.write(`${formatDiff(counted, "json")}\n`);
+    return ExitCode.ok;
+  }
   process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
   return ExitCode.ok;
 }

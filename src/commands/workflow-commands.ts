@@ -8,13 +8,14 @@ import { connectGitHub, type GitHub } from "../github/client.js";
 import { readEvent } from "../github/event.js";
 import type { PullState } from "../github/pull-request.js";
 import { resolveRepoAt } from "../github/repo-ref.js";
-import { REVIEW_MARKER, reviewContext, strayFolders, type ReviewInputs } from "../github/review.js";
+import { REVIEW_MARKER, reviewDocuments, strayFolders, type ReviewInputs } from "../github/review.js";
 import { readInput, type PullRequestFacts } from "../github/review-inputs.js";
 import { builtInTemplate, renderTemplateSource } from "../github/templates.js";
 import { deleteFile, writeFile } from "../layout/file-change.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { hasChanges, planTree } from "../layout/tree.js";
 import { readRenderInputs, renderFleet } from "../render/render.js";
+import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { inlineCode } from "../util/markdown.js";
 import { createOutput, type Output } from "../util/output.js";
@@ -32,6 +33,8 @@ interface CommentFlags extends CommonFlags {
   pr?: string;
   pullRequestFile?: string;
   headSha?: string;
+  summary?: string;
+  report?: string;
 }
 
 const DRIFT_BRANCH = "promfleet/fix-drift";
@@ -68,6 +71,8 @@ export function registerWorkflowCommands(program: Command): void {
     .option("--pr <number>", "pull request number (default: --pull-request-file, then GITHUB_EVENT_PATH)")
     .option("--pull-request-file <file>", 'the reviewed run\'s {"number", "headSha"} (untrusted; checked)')
     .option("--head-sha <sha>", "the head the results were computed for (default: from GITHUB_EVENT_PATH)")
+    .option("--summary <file>", "write the report, cut to 1 MiB, here (default: GITHUB_STEP_SUMMARY)")
+    .option("--report <file>", "write the full report (markdown) here, for an artifact")
     .option("--repo <owner/name>", REPO_HELP)
     .option("--json", "print the result as JSON on stdout")
     .action(action<CommentFlags>((o) => postReview(o, createOutput(Boolean(o.json)))));
@@ -158,16 +163,30 @@ async function postReview(o: CommentFlags, out: Output): Promise<number> {
     diff: await readInput("diff", o.diff),
     strayFolders: await strayFoldersAt(gh, o.fleet, pull.headSha),
   };
-  const context = reviewContext(inputs);
   const template =
     (await gh.readFile(REVIEW_TEMPLATE, pull.baseSha)) ?? (await builtInTemplate("review-comment"));
-  const body = `${REVIEW_MARKER}\n${await renderTemplateSource(template, context)}`;
-  const comment = await gh.ensureComment(pull.number, REVIEW_MARKER, body);
+  const documents = await reviewDocuments(inputs, (c) => renderTemplateSource(template, c), runUrl());
+  const summary = o.summary ?? (process.env.GITHUB_STEP_SUMMARY || undefined);
+  if (summary) await writeFileAtomic(summary, documents.summary);
+  if (o.report) await writeFileAtomic(o.report, documents.report);
+  const comment = await gh.ensureComment(pull.number, REVIEW_MARKER, documents.comment);
+  const { ok, unreadable } = documents.context;
   out.result(
-    { comment: comment.id, outcome: comment.outcome, ok: context.ok },
-    `${comment.outcome} ${comment.url}${context.ok ? "" : " (the review found problems)"}`,
+    { comment: comment.id, outcome: comment.outcome, ok },
+    `${comment.outcome} ${comment.url}${ok ? "" : " (the review found problems)"}`,
   );
-  return ExitCode.ok;
+  // A result file the review did not write is a failed review job, not a finding: fail this job too.
+  return unreadable.length > 0 ? ExitCode.checkFailed : ExitCode.ok;
+}
+
+/** This Actions run's page, which holds the job summary and the report artifact; from the runner's own variables. */
+function runUrl(): string | undefined {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repo, GITHUB_RUN_ID: run } = process.env;
+  const valid =
+    /^https:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(server ?? "") &&
+    /^[\w.-]+\/[\w.-]+$/.test(repo ?? "") &&
+    /^\d+$/.test(run ?? "");
+  return valid ? `${server}/${repo}/actions/runs/${run}` : undefined;
 }
 
 /** Folders under clusters/ at the head that are no cluster of the head's spec, read from GitHub itself. */

@@ -11,9 +11,19 @@ export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 
 export type InputName = "render" | "validate" | "diff" | "pull request";
 
+/** One problem of a command's JSON error ({error, problems}): where, what, and how to fix it. */
+export interface Problem {
+  file: string;
+  path?: string;
+  line?: number;
+  column?: number;
+  message: string;
+  fix?: string;
+}
+
 export interface RenderResult {
   error?: string;
-  problems?: Array<{ file: string; path?: string; message: string }>;
+  problems?: Problem[];
   created?: string[];
   updated?: string[];
   removed?: string[];
@@ -21,6 +31,7 @@ export interface RenderResult {
 
 export interface ValidationResult {
   error?: string;
+  problems?: Problem[];
   ok?: boolean;
   clusters?: Array<{
     name: string;
@@ -30,7 +41,15 @@ export interface ValidationResult {
 
 export interface DiffResult {
   error?: string;
-  clusters?: Array<{ cluster: string; status: "added" | "removed" | "changed"; changes: string[] }>;
+  problems?: Problem[];
+  clusters?: Array<{
+    cluster: string;
+    status: "added" | "removed" | "changed";
+    changes: string[];
+    /** Lines added and removed (diff --format json counts them; older output lacks them). */
+    added?: number;
+    removed?: number;
+  }>;
 }
 
 /** What the pull_request job records about the run: which pull request, at which head. */
@@ -43,21 +62,24 @@ export type Input<T> = { data: T } | { problem: string };
 
 const text = { type: "string" };
 const texts = { type: "array", items: text };
-const errorOnly = { error: text, problems: { type: "array" } };
+const count = { type: "integer", minimum: 0 };
+const errorOnly = {
+  error: text,
+  problems: {
+    type: "array",
+    items: {
+      type: "object",
+      required: ["file", "message"],
+      properties: { file: text, path: text, line: count, column: count, message: text, fix: text },
+    },
+  },
+};
 
 const SCHEMAS = {
   render: {
     type: "object",
     properties: {
       ...errorOnly,
-      problems: {
-        type: "array",
-        items: {
-          type: "object",
-          required: ["file", "message"],
-          properties: { file: text, path: text, message: text },
-        },
-      },
       created: texts,
       updated: texts,
       removed: texts,
@@ -103,6 +125,8 @@ const SCHEMAS = {
             cluster: text,
             status: { enum: ["added", "removed", "changed"] },
             changes: texts,
+            added: count,
+            removed: count,
           },
         },
       },

@@ -1,0 +1,49 @@
+/** Lines added and removed per cluster between two rendered trees, as `git diff --numstat` counts them. */
+
+export interface LineStats {
+  added: number;
+  removed: number;
+}
+
+/**
+ * Per cluster (clusters/<name>/... paths), the lines a line diff of its changed files adds and removes.
+ * A file only on one side counts all its lines.
+ */
+export function clusterLineStats(
+  before: Map<string, string>,
+  after: Map<string, string>,
+): Map<string, LineStats> {
+  const stats = new Map<string, LineStats>();
+  for (const file of new Set([...before.keys(), ...after.keys()])) {
+    const [b, a] = [before.get(file), after.get(file)];
+    const cluster = file.split("/")[1];
+    if (b === a || cluster === undefined) continue;
+    const total = stats.get(cluster) ?? { added: 0, removed: 0 };
+    const delta = lineStats(lines(b), lines(a));
+    stats.set(cluster, { added: total.added + delta.added, removed: total.removed + delta.removed });
+  }
+  return stats;
+}
+
+const lines = (text: string | undefined): string[] =>
+  text === undefined || text === "" ? [] : text.replace(/\n$/, "").split("\n");
+
+/** Added and removed lines of a shortest edit script (Myers' O(ND) algorithm; only its length is kept). */
+export function lineStats(before: string[], after: string[]): LineStats {
+  const [n, m] = [before.length, after.length];
+  const max = n + m;
+  // furthest[k + max]: the furthest x reached on diagonal k = x - y.
+  const furthest = new Array<number>(2 * max + 2).fill(0);
+  for (let d = 0; d <= max; d++) {
+    for (let k = -d; k <= d; k += 2) {
+      const down = k === -d || (k !== d && (furthest[k - 1 + max] ?? 0) < (furthest[k + 1 + max] ?? 0));
+      let x = down ? (furthest[k + 1 + max] ?? 0) : (furthest[k - 1 + max] ?? 0) + 1;
+      let y = x - k;
+      while (x < n && y < m && before[x] === after[y]) [x, y] = [x + 1, y + 1];
+      furthest[k + max] = x;
+      // d = removed + added, and both sides keep the same common lines: removed - added = n - m.
+      if (x >= n && y >= m) return { removed: (d + (n - m)) / 2, added: (d - (n - m)) / 2 };
+    }
+  }
+  return { added: m, removed: n };
+}
