@@ -5,7 +5,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { e2eSkipReason } from "./support/e2e/env.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
@@ -19,6 +19,17 @@ import { WAVE_FLEET } from "./helpers/wave-fleet.js";
 const OLD = "2.43.0+vmware.2-tkg.1";
 const NEW = "2.45.0+vmware.1-tkg.1";
 const BRANCH = (wave: string) => `promfleet/rollout-2.45.0-vmware.1-tkg.1-${wave}`;
+
+const OVERLAY = "overlays/fleet/marker.yaml";
+const OVERLAY_TEXT = [
+  '#@ load("@ytt:overlay", "overlay")',
+  "#@ def overlay_for(cluster):",
+  "prometheus:",
+  "  #@overlay/match missing_ok=True",
+  '  rolloutMarker: "on"',
+  "#@ end",
+  "",
+].join("\n");
 
 let prometheus: Fleet;
 let current: GitHubFleet | undefined;
@@ -36,9 +47,9 @@ afterEach(async () => {
 });
 
 /** The wave fleet, rendered, on the fake's main branch. */
-async function setup(): Promise<GitHubFleet> {
+async function setup(spec = WAVE_FLEET): Promise<GitHubFleet> {
   const dir = await exampleFleetRepo();
-  await writeRepoFile(dir, "fleet.yaml", WAVE_FLEET);
+  await writeRepoFile(dir, "fleet.yaml", spec);
   const rendered = await promfleet(dir, ["render"]);
   expect(rendered.code, rendered.stderr).toBe(0);
   current = await githubFleet(dir);
@@ -117,6 +128,24 @@ async function expectStatus(clone: string): Promise<void> {
   expect(text.stdout).toContain(`rollout of package ${NEW}: wave 1/3 (canary) merged`);
 }
 
+describe("rollout start: bad input", () => {
+  it("refuses a fleet without waves and a start without one target, pushing nothing", async () => {
+    const { fake, run } = await setup(WAVE_FLEET.replace(/waves:\n(?: {2}.*\n)+/, ""));
+    const noWaves = await run(["rollout", "start", "--package-version", NEW]);
+    expect(noWaves.code).toBe(2);
+    expect(noWaves.stderr).toContain("fleet.yaml has no waves");
+    expect(noWaves.stderr).toMatch(/fleet\.yaml: waves: no waves\n\s+fix: add waves/);
+    const both = await run(["rollout", "start", "--package-version", NEW, "--overlay", "overlays/x.yaml"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("exactly one of --package-version <version> and --overlay <file>");
+    const dry = await run(["rollout", "start", "--package-version", OLD]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`already done: the fleet already installs package ${OLD}`);
+    expect(fake.pulls()).toEqual([]);
+    expect(fake.requests.filter((r) => r.method !== "GET")).toEqual([]);
+  });
+});
+
 describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)", () => {
   it("goes through three waves with one pull request per wave, in order; re-runs open none twice", async () => {
     const { fake, run } = await setup();
@@ -181,6 +210,43 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     expect(await treeOf(path.join(main, "clusters"))).toEqual(before);
     expect(parse(await readFile(path.join(main, "fleet.yaml"), "utf8")).rollout).toBeUndefined();
     expect((await json(run, ["abort"])).outcome).toBe("no-rollout");
+    expect(fake.validationErrors).toEqual([]);
+  }, 240_000);
+
+  it("rolls a fleet-wide overlay out: staged per wave, then fleet-wide, rendering as if added at once", async () => {
+    const { fake, run, dir } = await setup();
+    await writeRepoFile(dir, OVERLAY, OVERLAY_TEXT); // in the working tree only: start carries it
+    const dry = await json(run, ["start", "--overlay", OVERLAY, "--dry-run"]);
+    expect(dry).toMatchObject({
+      outcome: "dry-run",
+      branch: "promfleet/rollout-overlays-fleet-marker-canary",
+    });
+    expect(fake.pulls()).toEqual([]);
+    await json(run, ["start", "--overlay", OVERLAY]);
+    await fake.mergePull(1);
+    const afterCanary = await cloneBranch(fake, "main");
+    expect(await readFile(path.join(afterCanary, OVERLAY), "utf8")).toBe(OVERLAY_TEXT);
+    const marker = async (clone: string, name: string) =>
+      parse(await readFile(path.join(clone, `clusters/${name}/values.yaml`), "utf8")).prometheus
+        .rolloutMarker;
+    expect(await marker(afterCanary, "edge-1")).toBe("on");
+    expect(await marker(afterCanary, "kind")).toBeUndefined();
+    for (const pr of [2, 3]) {
+      await json(run, continueArgs());
+      await fake.mergePull(pr);
+    }
+    const main = await cloneBranch(fake, "main");
+    const spec = parse(await readFile(path.join(main, "fleet.yaml"), "utf8"));
+    expect(spec.overlays).toEqual([OVERLAY]);
+    expect(spec.clusters.filter((c: { stagedOverlays?: unknown }) => c.stagedOverlays)).toEqual([]);
+    for (const name of ["orbstack", "kind", "edge-1", "edge-2"]) expect(await marker(main, name)).toBe("on");
+
+    // the same overlay made fleet-wide in one step renders the same clusters/
+    const direct = await exampleFleetRepo();
+    await writeRepoFile(direct, "fleet.yaml", `${WAVE_FLEET}overlays: [${OVERLAY}]\n`);
+    await writeRepoFile(direct, OVERLAY, OVERLAY_TEXT);
+    expect((await promfleet(direct, ["render"])).code).toBe(0);
+    expect(await treeOf(path.join(main, "clusters"))).toEqual(await treeOf(path.join(direct, "clusters")));
     expect(fake.validationErrors).toEqual([]);
   }, 240_000);
 

@@ -162,9 +162,9 @@ function targetOf(o: StartFlags): RolloutTarget {
 async function startRollout(o: StartFlags, out: Output): Promise<number> {
   const target = targetOf(o);
   return onBase(o, async (b) => {
-    const waves = wavesOf(b.source.before);
     const blocked = startBlocked(b.source.before, target);
     if (blocked) return done(out, { outcome: "already-done", reason: blocked }, `already done: ${blocked}`);
+    const waves = wavesOf(b.source.before);
     const carried =
       target.kind === "overlay" ? (await carryOverlays([target.file], o.dir, b.snapshot.dir)).changes : [];
     return propose(o, out, b, target, nextWave(waves, -1), carried);
