@@ -8,7 +8,13 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseFleet } from "../src/fleet/load.js";
 import { PromfleetError, type Problem } from "../src/util/errors.js";
-import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
+import {
+  exampleFleetRepo,
+  fixturesDir,
+  promfleet,
+  readRepoFile,
+  writeRepoFile,
+} from "./helpers/fleet-repo.js";
 import { WAVE_FLEET } from "./helpers/wave-fleet.js";
 
 async function problemsOf(text: string): Promise<Problem[]> {
@@ -125,6 +131,26 @@ describe("a fleet half on one version, half on another", () => {
     const values = async (name: string) => parse(await readRepoFile(dir, `clusters/${name}/values.yaml`));
     expect((await values("edge-1")).prometheus.scrapeIntervalMarker).toBe("staged");
     expect((await values("edge-2")).prometheus.scrapeIntervalMarker).toBeUndefined();
+  });
+
+  it("validate checks pinned clusters against the one Package and says which version it is", async () => {
+    const dir = await exampleFleetRepo();
+    const pinned = WAVE_FLEET.replace(
+      "  - name: edge-1\n    role: agent\n",
+      "  - name: edge-1\n    role: agent\n    package:\n      version: 2.45.0+vmware.1-tkg.1\n",
+    );
+    await writeRepoFile(dir, "fleet.yaml", pinned);
+    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    const pkg = path.join(fixturesDir, "tce-prometheus-package-2.37.0", "package.yaml");
+    const r = await promfleet(dir, ["validate", "--package", pkg, "--json"]);
+    expect(r.stderr).toContain(
+      "pinned to 2.45.0+vmware.1-tkg.1 (edge-1): --package " +
+        `${pkg} is the Package prometheus.community.tanzu.vmware.com 2.37.0, but the fleet installs ` +
+        "prometheus.tanzu.vmware.com 2.45.0+vmware.1-tkg.1",
+    );
+    const report = JSON.parse(r.stdout) as { clusters: { name: string; checks: { check: string }[] }[] };
+    const edge1 = report.clusters.find((c) => c.name === "edge-1");
+    expect(edge1?.checks.map((k) => k.check)).toContain("package-schema");
   });
 
   it("refuses a staged overlay that does not exist, at its place in the spec", async () => {
