@@ -36,7 +36,11 @@ let current: GitHubFleet | undefined;
 
 beforeAll(async () => {
   if (e2eSkipReason()) return;
-  prometheus = await Fleet.start(await loadFleetValues(), { label: "waves", log: () => {} });
+  prometheus = await Fleet.start(await loadFleetValues(), {
+    label: "waves",
+    log: () => {},
+    maxLifetimeSeconds: 1200,
+  });
 }, 180_000);
 afterAll(async () => {
   await prometheus?.close();

@@ -3,6 +3,7 @@
  * pull request per wave, each gated on verify. All state is in the base branch's spec (`rollout:`, the
  * pins and stages) and in the pull requests (found by branch): any run, repeated or not, continues right.
  */
+import path from "node:path";
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
 import type { FleetSpec } from "../fleet/spec.js";
@@ -12,7 +13,6 @@ import { resolveRepo } from "../github/repo-ref.js";
 import type { FileChange } from "../layout/file-change.js";
 import {
   branchOf,
-  clusterVersion,
   describeTarget,
   nextWave,
   rolloutState,
@@ -24,6 +24,7 @@ import {
   type RolloutStep,
   type RolloutTarget,
 } from "../rollout/plan.js";
+import { rolloutStatus, statusText } from "../rollout/status.js";
 import { failureComment, stepBody, stepTitle, VERIFY_MARKER } from "../rollout/text.js";
 import { parseDuration } from "../util/duration.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
@@ -117,7 +118,7 @@ export function registerRolloutCommands(program: Command): void {
       "which wave the rollout reached and which clusters install which version (working tree's spec)",
     )
     .option("--json", "print the result as JSON on stdout")
-    .action(action<RolloutFlags>((o) => rolloutStatus(o, createOutput(Boolean(o.json)))));
+    .action(action<RolloutFlags>((o) => showStatus(o, createOutput(Boolean(o.json)))));
 }
 
 function withPullFlags(cmd: Command): Command {
@@ -156,7 +157,7 @@ function targetOf(o: StartFlags): RolloutTarget {
     );
   return o.packageVersion
     ? { kind: "packageVersion", version: o.packageVersion }
-    : { kind: "overlay", file: o.overlay as string };
+    : { kind: "overlay", file: path.posix.normalize(o.overlay as string) };
 }
 
 async function startRollout(o: StartFlags, out: Output): Promise<number> {
@@ -292,50 +293,8 @@ function done(out: Output, data: object, text: string): number {
   return ExitCode.ok;
 }
 
-async function rolloutStatus(o: RolloutFlags, out: Output): Promise<number> {
-  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-  const waves = wavesOf(spec);
-  const state = rolloutState(spec);
-  const rows = waves.map((w, i) => ({
-    name: w.name,
-    state: !state ? "idle" : i <= state.reached ? "done" : i === state.reached + 1 ? "next" : "pending",
-    clusters: w.clusters.map((name) =>
-      clusterVersion(
-        spec,
-        spec.clusters.find((c) => c.name === name) as FleetSpec["clusters"][number],
-        state?.target,
-      ),
-    ),
-  }));
-  const rollout = state && {
-    target: state.target,
-    wave: state.waves[state.reached]?.name,
-    reached: state.reached + 1,
-    waves: state.waves.length,
-  };
-  const head = state
-    ? `rollout of ${describeTarget(state.target)}: wave ${rollout?.reached}/${rollout?.waves} (${rollout?.wave}) merged`
-    : `no rollout under way; the fleet installs package ${spec.package.version}`;
-  const lines = rows.flatMap((w) =>
-    w.clusters.map((c) =>
-      [
-        w.name.padEnd(16),
-        w.state.padEnd(8),
-        c.name.padEnd(24),
-        c.version + (c.held ? " (held)" : ""),
-        c.stagedOverlays.join(" "),
-      ]
-        .join(" ")
-        .trimEnd(),
-    ),
-  );
-  const table = [
-    `${"WAVE".padEnd(16)} ${"STATE".padEnd(8)} ${"CLUSTER".padEnd(24)} VERSION STAGED`,
-    ...lines,
-  ];
-  out.result(
-    { rollout: rollout ?? null, fleetVersion: spec.package.version, waves: rows },
-    [head, ...table].join("\n"),
-  );
+async function showStatus(o: RolloutFlags, out: Output): Promise<number> {
+  const status = rolloutStatus(await loadFleet(o.dir, o.fleet, { requireCredentials: false }));
+  out.result(status, statusText(status));
   return ExitCode.ok;
 }

@@ -5,7 +5,7 @@
  * pure: text and spec in, text out.
  */
 import { parseDocument } from "yaml";
-import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import type { FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import {
   completeRollout,
@@ -116,24 +116,6 @@ export function specAfter(text: string, spec: FleetSpec, target: RolloutTarget, 
     recordWave(doc, target, step.wave.name);
   }
   return doc.toString();
-}
-
-/** What each cluster installs and which overlays a rollout staged on it. */
-export interface ClusterVersion {
-  name: string;
-  version: string;
-  stagedOverlays: string[];
-  /** Pinned to a version a rollout does not touch. */
-  held: boolean;
-}
-
-export function clusterVersion(spec: FleetSpec, c: ClusterSpec, target?: RolloutTarget): ClusterVersion {
-  return {
-    name: c.name,
-    version: c.packageVersion ?? spec.package.version,
-    stagedOverlays: c.stagedOverlays,
-    held: target ? isHeld(spec, c.name, target) : false,
-  };
 }
 
 /** The clusters that carry the rollout's change now: those of the waves merged so far, not held. */

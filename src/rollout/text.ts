@@ -2,13 +2,7 @@
 import type { FleetSpec } from "../fleet/spec.js";
 import { inlineCode } from "../util/markdown.js";
 import type { ClusterHealth } from "../verify/index.js";
-import {
-  clusterVersion,
-  describeTarget,
-  type RolloutState,
-  type RolloutStep,
-  type RolloutTarget,
-} from "./plan.js";
+import { describeTarget, type RolloutState, type RolloutStep, type RolloutTarget } from "./plan.js";
 
 export const ROLLOUT_MARKER = "<!-- promfleet:rollout -->";
 /** The one comment rollout continue keeps on a wave's pull request when the wave fails verify. */
@@ -73,7 +67,7 @@ export function failureComment(state: RolloutState, wave: string, failing: Clust
 
 function currentVersion(spec: FleetSpec, name: string): string {
   const c = spec.clusters.find((x) => x.name === name);
-  return c ? `now ${clusterVersion(spec, c).version}` : "";
+  return c ? `now ${c.packageVersion ?? spec.package.version}` : "";
 }
 
 function previous(spec: FleetSpec, target: RolloutTarget): string {
