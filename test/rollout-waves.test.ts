@@ -153,7 +153,14 @@ describe("rollout start: bad input", () => {
 describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)", () => {
   it("goes through three waves with one pull request per wave, in order; re-runs open none twice", async () => {
     const { fake, run } = await setup();
-    expect((await json(run, ["start", "--package-version", NEW])).outcome).toBe("created");
+    const started = await json(run, ["start", "--package-version", NEW]);
+    expect(started).toMatchObject({ outcome: "created", step: "canary", branch: BRANCH("canary") });
+    expect(started.files.added).toEqual([]);
+    expect(started.files.removed).toEqual([]);
+    expect([...started.files.modified].sort()).toEqual([
+      "clusters/edge-1/manifests/package-install.yaml",
+      "fleet.yaml",
+    ]);
     expect((await json(run, ["start", "--package-version", NEW])).outcome).toBe("unchanged");
     expect((await json(run, continueArgs())).outcome).toBe("no-rollout"); // wave 1 not merged yet
     expect(fake.pulls()).toHaveLength(1);
@@ -172,7 +179,13 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
 
     await fake.mergePull(2);
     expect(await versionsOn(await cloneBranch(fake, "main"))).toMatchObject({ kind: NEW, "edge-2": OLD });
-    expect((await json(run, continueArgs())).outcome).toBe("created");
+    const last = await json(run, continueArgs());
+    expect(last.outcome).toBe("created");
+    expect([...last.files.modified].sort()).toEqual([
+      "clusters/edge-2/manifests/package-install.yaml",
+      "clusters/orbstack/manifests/package-install.yaml",
+      "fleet.yaml",
+    ]);
     expect((await json(run, continueArgs())).outcome).toBe("unchanged");
 
     await fake.mergePull(3);
@@ -193,7 +206,7 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     const check = await promfleet(main, ["render", "--check"]);
     expect(check.code, check.stdout).toBe(0);
     expect(fake.validationErrors).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it("abort returns the started waves: clusters/ is byte-identical to before the rollout", async () => {
     const { fake, run } = await setup();
@@ -215,7 +228,7 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     expect(parse(await readFile(path.join(main, "fleet.yaml"), "utf8")).rollout).toBeUndefined();
     expect((await json(run, ["abort"])).outcome).toBe("no-rollout");
     expect(fake.validationErrors).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it("rolls a fleet-wide overlay out: staged per wave, then fleet-wide, rendering as if added at once", async () => {
     const { fake, run, dir } = await setup();
@@ -252,7 +265,7 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     expect((await promfleet(direct, ["render"])).code).toBe(0);
     expect(await treeOf(path.join(main, "clusters"))).toEqual(await treeOf(path.join(direct, "clusters")));
     expect(fake.validationErrors).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 
   it("stops when a wave's cluster stops receiving: no next pull request, one comment naming it", async () => {
     const { fake, run } = await setup();
@@ -274,5 +287,5 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     expect(comments[0]?.body).toMatch(/\| `kind` \| stale \| \d+s ago \|/);
     expect(comments[0]?.body).not.toContain("edge-1");
     expect(fake.validationErrors).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 });
