@@ -8,6 +8,7 @@ import { renderCommand } from "./commands/render.js";
 import { registerDiffCommand } from "./commands/diff.js";
 import { registerValidateCommand } from "./commands/validate.js";
 import { registerVerifyCommand } from "./commands/verify.js";
+import { registerRolloutCommands } from "./commands/rollout.js";
 import { registerWorkflowCommands } from "./commands/workflow-commands.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
@@ -47,6 +48,7 @@ export function buildCli(): Command {
   registerDiffCommand(program);
   registerVerifyCommand(program);
   registerWorkflowCommands(program);
+  registerRolloutCommands(program);
   return program;
 }
 

@@ -318,7 +318,7 @@ async function matchesLocalPassword(workTree: string, name: string, hash: string
  * Only paths the spec accepts, resolving inside the working tree, are carried; others are left for the
  * spec check to report.
  */
-async function carryOverlays(
+export async function carryOverlays(
   overlays: string[],
   workTree: string,
   snapshot: string,

@@ -10,6 +10,7 @@ import { resolveCrds } from "../validate/crd-source.js";
 import { packageDefinition, packageMismatch } from "../validate/package-schema.js";
 import type { ClusterReport, ValidationReport } from "../validate/report.js";
 import { unlistedClusterFolders, validateFleet } from "../validate/validate.js";
+import { pinnedVersionWarnings } from "../rollout/pinned-versions.js";
 import { action, type GlobalOptions } from "./action.js";
 import { collect } from "../util/cli-options.js";
 
@@ -66,6 +67,7 @@ async function validateCommand(o: ValidateFlags, out: Output): Promise<number> {
   if (!definition) out.warn(noPackageWarning(spec));
   const mismatch = definition && (await packageMismatch(definition, spec.package));
   if (mismatch) out.warn(mismatch);
+  for (const warning of await pinnedVersionWarnings(spec, definition)) out.warn(warning);
   for (const folder of await unlistedClusterFolders(spec))
     out.warn(`${folder} is not in ${spec.file}: not validated (promfleet render removes it)`);
   const report = await validateFleet(spec, {

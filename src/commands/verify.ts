@@ -88,7 +88,19 @@ async function verifyCommand(o: VerifyFlags, out: Output): Promise<number> {
   return result.ok ? ExitCode.ok : ExitCode.checkFailed;
 }
 
-async function authOf(o: VerifyFlags, specUser: string | undefined) {
+/** The flags that say how to authenticate to the aggregator (verify's, reused by rollout continue). */
+export type AggregatorAuthFlags = Pick<
+  VerifyFlags,
+  | "username"
+  | "passwordFile"
+  | "passwordEnv"
+  | "bearerTokenEnv"
+  | "caFile"
+  | "insecureSkipTlsVerify"
+  | "allowInsecureHttpAuth"
+>;
+
+export async function authOf(o: AggregatorAuthFlags, specUser: string | undefined) {
   const username = o.username ?? specUser;
   const password = o.passwordFile
     ? (await readFile(o.passwordFile, "utf8")).trim()

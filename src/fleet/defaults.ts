@@ -1,7 +1,7 @@
 /** Fills promfleet's defaults (secure ones) into a spec that passed every check. */
 import path from "node:path";
 import type { RawCluster, RawFleet } from "./schema.js";
-import type { ClusterSpec, Delivery, FleetSpec, Role } from "./spec.js";
+import type { ClusterSpec, Delivery, FleetSpec, Role, RolloutSpec } from "./spec.js";
 
 const DEFAULTS = {
   packageNamespace: "tkg-system",
@@ -53,7 +53,27 @@ export function withDefaults(raw: RawFleet, root: string, file: string): FleetSp
     verify: raw.verify,
     overlays: raw.overlays ?? [],
     clusters: raw.clusters.map((c) => clusterWithDefaults(c, raw.delivery ?? DEFAULTS.delivery)),
+    waves: (raw.waves ?? []).map((w) => ({
+      name: w.name,
+      clusters: w.clusters ?? [],
+      labels: stringMap(w.labels),
+    })),
+    rollout: rolloutOf(raw.rollout),
   };
+}
+
+function rolloutOf(raw: RawFleet["rollout"]): RolloutSpec | undefined {
+  if (!raw) return undefined;
+  const target: RolloutSpec["target"] =
+    raw.packageVersion !== undefined
+      ? { kind: "packageVersion", version: raw.packageVersion }
+      : { kind: "overlay", file: path.posix.normalize(raw.overlay ?? "") };
+  return { target, wave: raw.wave };
+}
+
+/** Label maps passed the schema: every value is a string. */
+function stringMap(map: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(map ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
 /** The package's ingress serves the remote-write receiver; "" when there is neither URL nor ingress (no agents). */
@@ -79,5 +99,8 @@ function clusterWithDefaults(c: RawCluster, fleetDelivery: Delivery): ClusterSpe
     previousPasswordHash: c.credential?.previousPasswordHash,
     overlays: c.overlays ?? [],
     values: c.values ?? {},
+    labels: stringMap(c.labels),
+    packageVersion: c.package?.version,
+    stagedOverlays: (c.stagedOverlays ?? []).map((o) => path.posix.normalize(o)),
   };
 }

@@ -42,6 +42,10 @@ function references(raw: RawFleet): FileReference[] {
     ...raw.clusters.flatMap((c, i) =>
       (c.overlays ?? []).map((file, j) => overlay(file, pointerOf("clusters", i, "overlays", j))),
     ),
+    ...raw.clusters.flatMap((c, i) =>
+      (c.stagedOverlays ?? []).map((file, j) => overlay(file, pointerOf("clusters", i, "stagedOverlays", j))),
+    ),
+    ...(raw.rollout?.overlay ? [overlay(raw.rollout.overlay, pointerOf("rollout", "overlay"))] : []),
   ];
 }
 

@@ -6,6 +6,7 @@ import { readDuration } from "../util/duration.js";
 import type { Problem } from "../util/errors.js";
 import { pointerOf, type Locator } from "./locate.js";
 import type { RawCluster, RawFleet } from "./schema.js";
+import { resolveWaves, type WaveProblem } from "../rollout/waves.js";
 
 export type Rule = (raw: RawFleet, at: Locator) => Problem[];
 
@@ -157,6 +158,46 @@ function aggregatorIndexes(raw: RawFleet): number[] {
   return raw.clusters.flatMap((c: RawCluster, i) => (c.role === "aggregator" ? [i] : []));
 }
 
+// ---- waves and rollout (issue 18) ----
+
+/** Every problem of `waves:` (see src/rollout/waves.ts), at the wave or cluster it is about. */
+const waveSelection: Rule = (raw, at) => {
+  if (!raw.waves) return [];
+  const { problems } = resolveWaves(raw.waves, raw.clusters);
+  return problems.map((p) => ({ ...at(wavePointer(p)), message: p.message, fix: p.fix }));
+};
+
+function wavePointer(p: WaveProblem): string {
+  if (p.cluster !== undefined) return pointerOf("clusters", p.cluster);
+  return p.field ? pointerOf("waves", p.wave ?? 0, p.field) : pointerOf("waves", p.wave ?? 0);
+}
+
+/** `rollout:` is written by promfleet rollout: one target, a wave that exists. */
+const rolloutBlock: Rule = (raw, at) => {
+  const rollout = raw.rollout;
+  if (!rollout) return [];
+  const problems: Problem[] = [];
+  const targets = [rollout.packageVersion, rollout.overlay].filter((t) => t !== undefined).length;
+  if (targets !== 1)
+    problems.push({
+      ...at(pointerOf("rollout")),
+      message: `rollout needs exactly one of packageVersion and overlay, found ${targets}`,
+      fix: "let promfleet rollout start write this block, or remove it (promfleet rollout abort does)",
+    });
+  const names = (raw.waves ?? []).map((w) => w.name);
+  if (!names.includes(rollout.wave))
+    problems.push({
+      ...at(pointerOf("rollout", "wave")),
+      message: `rollout.wave "${rollout.wave}" is not a wave of this fleet`,
+      fix: names.length
+        ? `use one of the waves: ${names.join(", ")}`
+        : "add waves: to the spec (a rollout goes through them in order)",
+    });
+  return problems;
+};
+
+// ---- end of waves and rollout ----
+
 export const FLEET_RULES: Rule[] = [
   uniqueNames,
   oneAggregator,
@@ -167,6 +208,8 @@ export const FLEET_RULES: Rule[] = [
   sopsRecipients,
   caWithoutSkipVerify,
   valuesKeyPaths,
+  waveSelection,
+  rolloutBlock,
 ];
 
 /** With basic auth, a cluster without a credential could not write (agent) or scrape itself (aggregator). */

@@ -34,6 +34,60 @@ const remoteWriteTls = {
   },
 } as const;
 
+// ---- waves, labels and per-cluster package pins (issue 18: rolling a change out in waves) ----
+/** A label key or value as Kubernetes allows them (the name part; no prefix). */
+const LABEL_TEXT = "^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$";
+/** A cluster name, a glob over names (`*`, `?`), or `*` alone: every cluster no other wave selects. */
+export const WAVE_CLUSTER_PATTERN = "^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$";
+const PACKAGE_VERSION = "^[0-9A-Za-z.+_-]+$";
+
+const labelMap = {
+  type: "object",
+  propertyNames: { pattern: LABEL_TEXT, maxLength: 63 },
+  additionalProperties: { type: "string", pattern: LABEL_TEXT, maxLength: 63 },
+} as const;
+
+/** What a cluster entry gains for waves: labels to select it by, a pinned version, staged overlays. */
+const waveClusterProperties = {
+  labels: labelMap,
+  package: {
+    type: "object",
+    additionalProperties: false,
+    required: ["version"],
+    properties: { version: { type: "string", minLength: 1, pattern: PACKAGE_VERSION } },
+  },
+  stagedOverlays: { type: "array", minItems: 1, items: { type: "string", pattern: REPO_FILE_PATH } },
+} as const;
+
+/** `waves:` (ordered selectors) and `rollout:` (the change in progress, written by promfleet rollout). */
+const waveFleetProperties = {
+  waves: {
+    type: "array",
+    minItems: 1,
+    items: {
+      type: "object",
+      additionalProperties: false,
+      required: ["name"],
+      properties: {
+        name: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+        clusters: { type: "array", minItems: 1, items: { type: "string", pattern: WAVE_CLUSTER_PATTERN } },
+        labels: labelMap,
+      },
+    },
+  },
+  rollout: {
+    type: "object",
+    additionalProperties: false,
+    required: ["wave"],
+    properties: {
+      packageVersion: { type: "string", minLength: 1, pattern: PACKAGE_VERSION },
+      overlay: { type: "string", pattern: REPO_FILE_PATH },
+      wave: { type: "string", pattern: DNS1123_LABEL, maxLength: 63 },
+    },
+  },
+} as const;
+// ---- end of waves ----
+
 const cluster = {
   type: "object",
   additionalProperties: false,
@@ -70,6 +124,7 @@ const cluster = {
       type: "object",
       propertyNames: { pattern: "^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$" },
     },
+    ...waveClusterProperties,
   },
 } as const;
 
@@ -155,6 +210,7 @@ export const fleetSchema = {
     },
     overlays: { type: "array", items: { type: "string", pattern: REPO_FILE_PATH } },
     clusters: { type: "array", minItems: 1, items: cluster },
+    ...waveFleetProperties,
   },
 } as const;
 
@@ -173,6 +229,10 @@ export const PATTERN_FIXES: Record<string, string> = {
   [DNS1123_SUBDOMAIN]: "use lowercase letters, digits, '-' and '.', e.g. prometheus.example.com",
   [BCRYPT_HASH]: "use the bcrypt hash promfleet onboard-cluster writes (promfleet hash-password prints one)",
   [AGE_RECIPIENT]: "use an age public key (age1…), e.g. from age-keygen -y key.txt",
+  [LABEL_TEXT]:
+    "use letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters",
+  [WAVE_CLUSTER_PATTERN]:
+    'name a cluster, a glob over cluster names such as edge-* (* and ? only), or "*" for every cluster no other wave selects',
   [REPO_FILE_PATH]:
     "give a path to a .yaml or .yml file inside the repository, relative to the fleet root, without '..'",
 };

@@ -34,6 +34,26 @@ export interface ClusterSpec {
   overlays: string[];
   /** Dotted-path values applied after every overlay (what `--set key=value` records). */
   values: Record<string, unknown>;
+  // ---- waves (issue 18) ----
+  /** What `waves:` select clusters by, besides their names. */
+  labels: Record<string, string>;
+  /** `package.version` pinned for this cluster (a wave of a rollout, or held back); else the fleet's. */
+  packageVersion?: string;
+  /** Fleet-wide overlays this cluster already has while a rollout stages them: applied right after the fleet's. */
+  stagedOverlays: string[];
+}
+
+/** One entry of `waves:`: clusters by name, glob or `*` (the rest), and/or by labels. */
+export interface WaveSpec {
+  name: string;
+  clusters: string[];
+  labels: Record<string, string>;
+}
+
+/** `rollout:`: the change promfleet rollout is rolling out, and the last wave it reached. */
+export interface RolloutSpec {
+  target: { kind: "packageVersion"; version: string } | { kind: "overlay"; file: string };
+  wave: string;
 }
 
 export interface FleetSpec {
@@ -86,4 +106,7 @@ export interface FleetSpec {
   /** Fleet-wide ytt overlays, repository-relative, applied to every cluster in this order. */
   overlays: string[];
   clusters: ClusterSpec[];
+  /** Ordered waves a rollout goes through; empty when the spec has none. */
+  waves: WaveSpec[];
+  rollout?: RolloutSpec;
 }

@@ -16,6 +16,7 @@ import {
   commitParents,
   createCommit,
   wasMerged,
+  mergedPullOf,
   type CommitBase,
   openPullOf,
   readPull,
@@ -69,6 +70,8 @@ export interface GitHub extends RepoRef {
   commitParents(sha: string): Promise<string[]>;
   /** Whether a pull request from `branch` into `base` was merged. */
   wasMerged(base: string, branch: string): Promise<boolean>;
+  /** The most recently merged pull request from `branch` into `base`, if any. */
+  findMergedPull(base: string, branch: string): Promise<{ number: number; url: string } | undefined>;
 }
 
 export const TOKEN_HELP =
@@ -116,6 +119,7 @@ export async function connectGitHub(ref: RepoRef, env: NodeJS.ProcessEnv = proce
     commitFor: (base, changes, message) => createCommit(session, base, normaliseChanges(changes), message),
     commitParents: (sha) => commitParents(session, sha),
     wasMerged: (base, branch) => wasMerged(session, base, branch),
+    findMergedPull: (base, branch) => mergedPullOf(session, base, branch),
   };
 }
 

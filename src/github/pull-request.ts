@@ -163,6 +163,17 @@ export async function wasMerged(s: Session, base: string, branch: string): Promi
   return (await pullsFrom(s, base, branch, "closed")).some((pr) => pr.merged_at !== null);
 }
 
+/** The most recently merged pull request from `branch` into `base`, if any (one request). */
+export async function mergedPullOf(
+  s: Session,
+  base: string,
+  branch: string,
+): Promise<{ number: number; url: string } | undefined> {
+  const merged = (await pullsFrom(s, base, branch, "closed")).filter((pr) => pr.merged_at !== null);
+  const last = merged.sort((a, b) => b.number - a.number)[0];
+  return last && { number: last.number, url: last.html_url };
+}
+
 /** The pull requests from `branch` (in this repository) into `base` in a state (one request). */
 async function pullsFrom(s: Session, base: string, branch: string, state: "open" | "closed") {
   const { data } = await s.step(`looking for ${state === "open" ? "an open" : "a merged"} pull request`, () =>

@@ -273,7 +273,10 @@ export function packageInstall(
     metadata,
     spec: {
       serviceAccountName: n.serviceAccount,
-      packageRef: { refName: spec.package.refName, versionSelection: { constraints: spec.package.version } },
+      packageRef: {
+        refName: spec.package.refName,
+        versionSelection: { constraints: cluster.packageVersion ?? spec.package.version },
+      },
       values: [{ secretRef: { name: n.secret } }],
     },
   };

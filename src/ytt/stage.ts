@@ -85,9 +85,12 @@ export function appliedFiles(spec: FleetSpec, cluster: ClusterSpec): string[] {
   return [BASE_VALUES, ...overlayStack(spec, cluster)];
 }
 
-/** The documented order: role overlay, fleet-wide overlays, the cluster's own overlays. */
+/**
+ * The documented order: role overlay, fleet-wide overlays, the fleet-wide overlays a rollout has staged
+ * on this cluster (so the cluster renders as it will once they are fleet-wide), the cluster's own overlays.
+ */
 function overlayStack(spec: FleetSpec, cluster: ClusterSpec): string[] {
-  return [roleOverlay(cluster.role), ...spec.overlays, ...cluster.overlays];
+  return [roleOverlay(cluster.role), ...spec.overlays, ...cluster.stagedOverlays, ...cluster.overlays];
 }
 
 /** Each file must exist and define the function promfleet calls; say which and how to fix it. */
