@@ -137,6 +137,7 @@ describe("the workflows promfleet init writes", () => {
       ["on-merge", "fix-drift", { contents: "write", "pull-requests": "write" }],
       ["on-merge", "record-deployments", { contents: "read", deployments: "write" }],
       ["on-merge", "verify", { contents: "read" }],
+      ["on-merge", "rollout-continue", { contents: "write", "pull-requests": "write" }],
     ];
     for (const [action, command, permissions] of expected) {
       const [found, ...more] = jobsUsing(workflows, action).filter((j) => j.step.with?.command === command);
@@ -148,13 +149,16 @@ describe("the workflows promfleet init writes", () => {
     }
   });
 
-  it("run only the job that reads the aggregator's password in the protected environment", () => {
+  it("run only the jobs that read the aggregator's password (verify, rollout-continue) in the protected environment", () => {
     const jobs = [...workflows.values()].flatMap((w) => Object.values(w.jobs));
     const withPassword = jobs.filter((j) =>
       JSON.stringify(j).includes("secrets.PROMFLEET_AGGREGATOR_PASSWORD"),
     );
-    expect(withPassword).toHaveLength(1);
-    expect(withPassword[0]?.environment).toBe("fleet-production");
+    expect(withPassword.map((j) => j.steps.at(-1)?.with?.command).sort()).toEqual([
+      "rollout-continue",
+      "verify",
+    ]);
+    for (const j of withPassword) expect(j.environment).toBe("fleet-production");
     for (const j of jobs.filter((x) => !withPassword.includes(x))) expect(j.environment).toBeUndefined();
   });
 
