@@ -22,7 +22,8 @@ export interface FingerprintSources {
  * Cluster name -> fingerprint of the named clusters (default: all). It covers the cluster's spec entry
  * and data values, every fleet-level field (all but `clusters`), the content of each file applied to
  * it (base, role, fleet-wide and its own overlays), the manifests committed beside it, promfleet's and
- * ytt's versions, and for the aggregator every cluster's credential (its web config lists them).
+ * ytt's versions, and for the aggregator with basic auth every cluster's credential (its web config
+ * lists them).
  */
 export async function fingerprints(
   spec: FleetSpec,
@@ -48,7 +49,7 @@ export async function fingerprints(
           dataValues: sources.dataValues(c),
           files: appliedFiles(spec, c).map((f) => [f, contents.get(f)]),
           committed: sources.committedManifests.get(c.name) ?? [],
-          credentials: c.role === "aggregator" ? credentials : null,
+          credentials: c.role === "aggregator" && spec.remoteWrite.auth === "basic" ? credentials : null,
         }),
       ),
     ]),
