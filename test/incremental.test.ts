@@ -238,6 +238,7 @@ describe("the render record only ever saves time", () => {
     ["naming other inputs", (r) => r.replace(/"inputs": "[0-9a-f]/, '"inputs": "x')],
     ["listing a wrong hash", (r) => r.replace(/("values.yaml": ")[0-9a-f]/, "$1x")],
     ["reformatted", (r) => r.replace(/\n {2}/g, "\n    ")],
+    ["with a key promfleet does not write", (r) => r.replace('"inputs"', '"extra": 1,\n  "inputs"')],
   ])("a record %s renders that cluster again and restores the record", async (_how, corrupt) => {
     const dir = await renderedFleet();
     const rel = "clusters/edge-3/.promfleet-render.yaml";

@@ -33,15 +33,19 @@ export function formatRecord(
   warnings: readonly string[],
 ): string {
   const prefix = `${CLUSTERS_DIR}/${cluster}/`;
-  const hashes = [...files]
-    .map(([rel, content]) => [rel.slice(prefix.length), sha256Hex(content)] as const)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const record: RenderRecord = {
-    inputs,
-    files: Object.fromEntries(hashes),
-    warnings: [...warnings],
+  const hashes = [...files].map(([rel, content]) => [rel.slice(prefix.length), sha256Hex(content)] as const);
+  return serialize({ inputs, files: Object.fromEntries(hashes), warnings: [...warnings] });
+}
+
+/** The record's text: files in path order, so the same render always writes the same bytes. */
+function serialize(record: RenderRecord): string {
+  const files = Object.entries(record.files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted: RenderRecord = {
+    inputs: record.inputs,
+    files: Object.fromEntries(files),
+    warnings: record.warnings,
   };
-  return `${HEADER}${JSON.stringify(record, null, 2)}\n`;
+  return `${HEADER}${JSON.stringify(sorted, null, 2)}\n`;
 }
 
 /** The record in `text`, or undefined when it is not one promfleet wrote. */
@@ -93,6 +97,6 @@ export function reusableFiles(
     if (content === undefined || sha256Hex(content) !== hash) return undefined;
   }
   // the record itself must be exactly what rendering writes, or it is rewritten like any stale file
-  if (formatRecord(cluster, inputs, files, record.warnings) !== recordText) return undefined;
+  if (serialize(record) !== recordText) return undefined;
   return { files: new Map([...folder]), warnings: record.warnings };
 }
