@@ -64,30 +64,19 @@ export interface ClusterRender {
 /** Clusters per ytt process: small enough that finishing one chunk overlaps the next one's ytt run. */
 const CLUSTERS_PER_CHUNK = 125;
 
-export interface RenderFleetOptions {
-  /** Render only these clusters (by name); the result holds their files only. Default: every cluster. */
-  only?: ReadonlySet<string>;
-}
-
 /**
- * Renders every cluster (or `options.only`) with ytt (one evaluation per chunk of clusters, as many at
- * once as there are cores) and finishes each chunk in this process while the next chunks are still in
- * ytt. Each cluster's folder gets its render record. Nothing is written to the repository, and nothing
- * read from it but the overlays: `inputs` carries the rest.
+ * Renders every cluster with ytt (one evaluation per chunk of clusters, as many at once as there are
+ * cores) and finishes each chunk in this process while the next chunks are still in ytt. Each cluster's
+ * folder gets its render record. Nothing is written to the repository, and nothing read from it but
+ * the overlays: `inputs` carries the rest. (renderChanged renders only what changed.)
  */
-export async function renderFleet(
-  spec: FleetSpec,
-  inputs: RenderInputs,
-  ytt?: Ytt,
-  options: RenderFleetOptions = {},
-): Promise<RenderedFleet> {
-  const { only } = options;
-  const clusters = only ? spec.clusters.filter((c) => only.has(c.name)) : spec.clusters;
-  return foldClusters(await renderClusters(spec, inputs, clusters, ytt ?? (await findYtt())));
+export async function renderFleet(spec: FleetSpec, inputs: RenderInputs, ytt?: Ytt): Promise<RenderedFleet> {
+  return foldClusters(await renderClusters(spec, inputs, spec.clusters, ytt ?? (await findYtt())));
 }
 
 /** What a render of the tree ran: the fleet's files, and which clusters went through ytt. */
 export interface ChangedRender {
+  /** Every cluster's files and warnings; `values` only of the clusters rendered again. */
   fleet: RenderedFleet;
   /** Clusters rendered again (in fleet order); every other cluster's files were reused as they are. */
   rendered: string[];
