@@ -1,6 +1,7 @@
 import { chmod, cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { readClusterTree } from "../src/layout/tree.js";
 import { exampleFleetRepo, promfleet, readRepoFile, repoRoot, writeRepoFile } from "./helpers/fleet-repo.js";
@@ -44,16 +45,12 @@ async function fullRender(dir: string): Promise<Map<string, string>> {
   await cp(path.join(dir, "overlays"), path.join(fresh, "overlays"), { recursive: true });
   const result = await promfleet(fresh, ["render"]);
   expect(result.code, result.stderr).toBe(0);
-  return relativeTree(fresh);
-}
-
-function relativeTree(dir: string): Map<string, string> {
-  return readClusterTree(dir);
+  return readClusterTree(fresh);
 }
 
 /** The tree must be exactly what rendering everything from scratch writes. */
 async function expectFullRender(dir: string): Promise<void> {
-  expect(relativeTree(dir)).toEqual(await fullRender(dir));
+  expect(readClusterTree(dir)).toEqual(await fullRender(dir));
 }
 
 async function editFile(dir: string, rel: string, edit: (text: string) => string): Promise<void> {
@@ -195,7 +192,6 @@ describe("render runs ytt only for clusters whose inputs changed", () => {
       path.join(other, "package.json"),
       JSON.stringify({ ...pkg, version: `${pkg.version}-next.1` }),
     );
-    const { execa } = await import("execa");
     const result = await execa(
       "node",
       [path.join(other, "bin", "promfleet.js"), "-C", dir, "render", "--json"],
