@@ -96,7 +96,7 @@ describe("Flux delivery", () => {
     const swap = JSON.parse((await promfleet(dir, ["render", "--json"])).stdout);
     expect(swap).toMatchObject({
       created: ["clusters/kind/bootstrap/flux.yaml", "clusters/kind/kustomization.yaml"],
-      updated: [],
+      updated: ["clusters/kind/.promfleet-render.yaml"],
       removed: ["clusters/kind/bootstrap/app.yaml"],
     });
     await writeRepoFile(dir, "fleet.yaml", spec.replace("kind: Fleet\n", "kind: Fleet\ndelivery: flux\n"));

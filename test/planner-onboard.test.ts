@@ -67,6 +67,7 @@ describe("planOnboard (no CLI)", () => {
     expect(specDiff(plan.specBefore, plan.specAfter)).toBe("fleet spec: +5 -0 lines");
     expect(plan.listing).toEqual({
       added: [
+        "clusters/edge-1/.promfleet-render.yaml",
         "clusters/edge-1/bootstrap/app.yaml",
         "clusters/edge-1/manifests/package-install.yaml",
         "clusters/edge-1/manifests/rbac.yaml",
@@ -144,6 +145,7 @@ describe("planOffboard (no CLI)", () => {
       added: [],
       modified: ["fleet.yaml"],
       removed: [
+        "clusters/kind/.promfleet-render.yaml",
         "clusters/kind/bootstrap/app.yaml",
         "clusters/kind/manifests/package-install.yaml",
         "clusters/kind/manifests/rbac.yaml",

@@ -10,8 +10,8 @@ import { PromfleetError } from "../src/util/errors.js";
 import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 import { skipOrFail } from "./support/prerequisites.js";
 
-/** What `promfleet render` writes for the example fleet (the article's aggregator and agent). */
-const EXAMPLE_FILE_COUNT = 10;
+/** What `promfleet render` writes for the example fleet (the article's aggregator and agent): five files and the render record each. */
+const EXAMPLE_FILE_COUNT = 12;
 
 /**
  * Makes a folder read-only for this process. Tests run as root here, and root ignores permission bits,

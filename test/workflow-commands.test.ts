@@ -117,7 +117,11 @@ describe("fix-drift (push to the default branch)", { timeout: 240_000 }, () => {
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({
       drift: true,
-      files: ["clusters/orbstack/manifests/values-secret.yaml", "clusters/orbstack/values.yaml"],
+      files: [
+        "clusters/orbstack/.promfleet-render.yaml",
+        "clusters/orbstack/manifests/values-secret.yaml",
+        "clusters/orbstack/values.yaml",
+      ],
       pr: { number: 1, outcome: "created" },
     });
     expect(JSON.parse((await run(["fix-drift", "--json"])).stdout).pr.outcome).toBe("unchanged");

@@ -17,6 +17,7 @@ import { parseValues } from "./helpers/values.js";
 /** What promfleet renders for the example fleet: the article's aggregator (orbstack) and agent (kind). */
 const EXAMPLE_FILES = ["kind", "orbstack"].flatMap((c) =>
   [
+    ".promfleet-render.yaml",
     "bootstrap/app.yaml",
     "manifests/package-install.yaml",
     "manifests/rbac.yaml",
@@ -108,6 +109,7 @@ describe("writing clusters/", () => {
     const check = await promfleet(dir, ["render", "--check"]);
     expect(check.code).toBe(1);
     expect(check.stdout.split("\n").filter((l) => l.startsWith("~ "))).toEqual([
+      "~ clusters/orbstack/.promfleet-render.yaml",
       "~ clusters/orbstack/manifests/values-secret.yaml",
       "~ clusters/orbstack/values.yaml",
     ]);
@@ -139,6 +141,7 @@ describe("writing clusters/", () => {
     const result = await promfleet(dir, ["render", "--json"]);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout).removed).toEqual([
+      "clusters/edge-1/.promfleet-render.yaml",
       "clusters/edge-1/bootstrap/app.yaml",
       "clusters/edge-1/manifests/package-install.yaml",
       "clusters/edge-1/manifests/rbac.yaml",

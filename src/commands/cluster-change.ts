@@ -14,8 +14,8 @@ import { resolveRepo } from "../github/repo-ref.js";
 import { renderTemplate } from "../github/templates.js";
 import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
-import { planTree, type Plan } from "../layout/tree.js";
-import { inputsAfterChange, readRenderInputs, renderFleet } from "../render/render.js";
+import { planTree, readClusterTree, type Plan } from "../layout/tree.js";
+import { inputsAfterChange, readRenderInputs, renderChanged } from "../render/render.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
@@ -157,7 +157,10 @@ export async function planFiles(
     extra.filter((c) => c.kind === "write").map((c) => c.path),
     extra.filter((c) => c.kind === "delete").map((c) => c.path),
   );
-  const tree = await planTree(source.root, (await renderFleet(spec, inputs)).files);
+  // only the clusters the change touches (and any the tree holds stale) go through ytt
+  const current = readClusterTree(source.root);
+  const { fleet } = await renderChanged(spec, inputs, current);
+  const tree = await planTree(source.root, fleet.files, current);
   const changes = normaliseChanges([
     writeFile(source.file, specAfter),
     ...[...tree.contents].map(([rel, content]) => writeFile(rel, content)),

@@ -4,8 +4,8 @@
  */
 import { loadFleet } from "../fleet/load.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
-import { hasChanges, planTree, type Plan } from "../layout/tree.js";
-import { readRenderInputs, renderFleet } from "../render/render.js";
+import { hasChanges, planTree, readClusterTree, type Plan } from "../layout/tree.js";
+import { readRenderInputs, renderChanged } from "../render/render.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 
@@ -18,6 +18,8 @@ export interface RenderOptions {
 
 export interface RenderSummary {
   clusters: number;
+  /** Clusters run through ytt; the others' render records showed their folders up to date. */
+  rendered: string[];
   created: string[];
   updated: string[];
   removed: string[];
@@ -42,18 +44,26 @@ export async function renderTree(
   if (!readOnly && (await recoverInterrupted(o.dir)))
     out.info("finished the file moves of an interrupted render");
   const spec = await loadFleet(o.dir, o.fleet);
-  out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file}`);
-  const rendered = await renderFleet(spec, await readRenderInputs(spec));
-  rendered.warnings.forEach((w) => out.warn(w));
-  const plan = await planTree(o.dir, rendered.files);
+  out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file} (ytt only where inputs changed)`);
+  const tree = readClusterTree(o.dir);
+  const { fleet, rendered } = await renderChanged(spec, await readRenderInputs(spec), tree);
+  fleet.warnings.forEach((w) => out.warn(w));
+  const plan = await planTree(o.dir, fleet.files, tree);
   const write = !readOnly && hasChanges(plan);
   if (write) await applyPlan(o.dir, plan);
-  return { summary: summarize(spec.clusters.length, plan, rendered.warnings, write), plan };
+  return { summary: summarize(spec.clusters.length, rendered, plan, fleet.warnings, write), plan };
 }
 
-function summarize(clusters: number, plan: Plan, warnings: string[], written: boolean): RenderSummary {
+function summarize(
+  clusters: number,
+  rendered: string[],
+  plan: Plan,
+  warnings: string[],
+  written: boolean,
+): RenderSummary {
   return {
     clusters,
+    rendered,
     created: plan.create,
     updated: plan.update,
     removed: plan.remove,

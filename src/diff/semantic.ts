@@ -1,6 +1,6 @@
 /** Per-cluster semantic diff of two rendered trees: added, removed, changed clusters and what changed. */
 import { parse } from "yaml";
-import { CREDENTIALS_FILE } from "../layout/names.js";
+import { CREDENTIALS_FILE, RENDER_RECORD } from "../layout/names.js";
 import { isObject, type Json } from "./json.js";
 import { diffResources } from "./resource-diff.js";
 import { diffValues } from "./values-diff.js";
@@ -32,7 +32,8 @@ function byCluster(tree: Map<string, string>): Map<string, Map<string, string>> 
   const clusters = new Map<string, Map<string, string>>();
   for (const [p, content] of tree) {
     const [, cluster, ...rest] = p.split("/");
-    if (!cluster || rest.length === 0) continue;
+    // the render record is bookkeeping (hashes of the other files), nothing a cluster applies
+    if (!cluster || rest.length === 0 || rest.join("/") === RENDER_RECORD) continue;
     const files = clusters.get(cluster) ?? new Map<string, string>();
     files.set(rest.join("/"), content);
     clusters.set(cluster, files);

@@ -11,3 +11,9 @@ export const CLUSTERS_DIR = "clusters";
 
 /** Written (encrypted) by onboard-cluster when secrets.provider is sops; never by render. */
 export const CREDENTIALS_FILE = "manifests/credentials.sops.yaml";
+
+/**
+ * Written by render in each cluster folder: what the folder was rendered from (one sha256 over every
+ * input) and each file's sha256, so the next render can skip ytt for a cluster whose record still holds.
+ */
+export const RENDER_RECORD = ".promfleet-render.yaml";

@@ -31,8 +31,10 @@ export function readClusterTree(root: string): Map<string, string> {
 }
 
 /** Every file under clusters/, and the content of those promfleet generated (first line is the marker). */
-function scanClusters(root: string): { all: Set<string>; managed: Map<string, string> } {
-  const files = readClusterTree(root);
+function scanClusters(files: ReadonlyMap<string, string>): {
+  all: Set<string>;
+  managed: Map<string, string>;
+} {
   const managed = new Map([...files].filter(([, content]) => content.startsWith(GENERATED_MARKER)));
   return { all: new Set(files.keys()), managed };
 }
@@ -51,9 +53,16 @@ function walk(root: string, rel: string): string[] {
   });
 }
 
-/** Compares the rendered files with the tree; refuses to overwrite a file promfleet did not write. */
-export async function planTree(root: string, desired: Map<string, string>): Promise<Plan> {
-  const { all, managed } = scanClusters(root);
+/**
+ * Compares the rendered files with the tree (`current`: readClusterTree(root), when the caller read it
+ * already); refuses to overwrite a file promfleet did not write.
+ */
+export async function planTree(
+  root: string,
+  desired: Map<string, string>,
+  current: ReadonlyMap<string, string> = readClusterTree(root),
+): Promise<Plan> {
+  const { all, managed } = scanClusters(current);
   const plan: Plan = { create: [], update: [], remove: [], unchanged: 0, contents: new Map() };
   const conflicts: Problem[] = [];
   for (const [rel, content] of [...desired].sort(([a], [b]) => (a < b ? -1 : 1))) {

@@ -26,6 +26,8 @@ import { finishValues, type ClusterWarning } from "./values.js";
 import { MemoYaml } from "./memo-yaml.js";
 import { toYaml } from "./yaml-format.js";
 import { CLUSTERS_DIR, CREDENTIALS_FILE, GENERATED_MARKER } from "../layout/names.js";
+import { formatRecord, recordPath, reusableFiles } from "../layout/render-record.js";
+import { fingerprints, type FingerprintSources } from "./fingerprint.js";
 
 const HEADER = `${GENERATED_MARKER}\n#! Edit fleet.yaml or overlays/, then run: promfleet render\n`;
 const MARKER_KEY = "promfleet.dev/cluster";
@@ -64,34 +66,124 @@ const CLUSTERS_PER_CHUNK = 125;
 
 /**
  * Renders every cluster with ytt (one evaluation per chunk of clusters, as many at once as there are
- * cores) and finishes each chunk in this process while the next chunks are still in ytt. Nothing is
- * written to the repository, and nothing read from it but the overlays: `inputs` carries the rest.
+ * cores) and finishes each chunk in this process while the next chunks are still in ytt. Each cluster's
+ * folder gets its render record. Nothing is written to the repository, and nothing read from it but
+ * the overlays: `inputs` carries the rest. (renderChanged renders only what changed.)
  */
 export async function renderFleet(spec: FleetSpec, inputs: RenderInputs, ytt?: Ytt): Promise<RenderedFleet> {
+  return foldClusters(await renderClusters(spec, inputs, spec.clusters, ytt ?? (await findYtt())));
+}
+
+/** What a render of the tree ran: the fleet's files, and which clusters went through ytt. */
+export interface ChangedRender {
+  /** Every cluster's files and warnings; `values` only of the clusters rendered again. */
+  fleet: RenderedFleet;
+  /** Clusters rendered again (in fleet order); every other cluster's files were reused as they are. */
+  rendered: string[];
+}
+
+/**
+ * The whole fleet's files, as renderFleet makes them, running ytt only for the clusters whose folder in
+ * `tree` (the current clusters/, path -> content) is not exactly what its render record says it was
+ * rendered as from today's inputs. A missing, stale or wrong record only makes a cluster render again.
+ */
+export async function renderChanged(
+  spec: FleetSpec,
+  inputs: RenderInputs,
+  tree: ReadonlyMap<string, string>,
+  ytt?: Ytt,
+): Promise<ChangedRender> {
   const binary = ytt ?? (await findYtt());
-  const stage = await stageFleet(spec);
+  const prints = await fingerprints(spec, fingerprintSources(spec, inputs, binary));
+  const folders = managedFolders(tree);
+  const reused = new Map<string, ClusterRender>();
+  for (const c of spec.clusters) {
+    const files = reusableFiles(c.name, prints.get(c.name) as string, folders.get(c.name) ?? new Map());
+    if (files)
+      reused.set(c.name, {
+        cluster: c.name,
+        files: files.files,
+        warnings: files.warnings.map((message) => ({ cluster: c.name, message })),
+        problems: [],
+      });
+  }
+  const stale = spec.clusters.filter((c) => !reused.has(c.name));
+  const rendered = new Map(
+    (await renderClusters(spec, inputs, stale, binary, prints)).map((r) => [r.cluster, r]),
+  );
+  return {
+    fleet: foldClusters(
+      spec.clusters.map((c) => (reused.get(c.name) ?? rendered.get(c.name)) as ClusterRender),
+    ),
+    rendered: stale.map((c) => c.name),
+  };
+}
+
+/** Cluster name -> promfleet's files in its folder (repository path -> content). */
+function managedFolders(tree: ReadonlyMap<string, string>): Map<string, Map<string, string>> {
+  const folders = new Map<string, Map<string, string>>();
+  for (const [rel, content] of tree) {
+    const [dir, cluster, ...rest] = rel.split("/");
+    if (dir !== CLUSTERS_DIR || cluster === undefined || rest.length === 0) continue;
+    if (!content.startsWith(GENERATED_MARKER)) continue;
+    let folder = folders.get(cluster);
+    if (!folder) folders.set(cluster, (folder = new Map()));
+    folder.set(rel, content);
+  }
+  return folders;
+}
+
+function fingerprintSources(spec: FleetSpec, inputs: RenderInputs, ytt: Ytt): FingerprintSources {
+  return {
+    committedManifests: inputs.committedManifests,
+    yttVersion: ytt.version,
+    dataValues: (c) => clusterDataValues(spec, c),
+  };
+}
+
+/** The clusters' results in fleet order, each with its render record; ytt runs per chunk of clusters. */
+async function renderClusters(
+  spec: FleetSpec,
+  inputs: RenderInputs,
+  clusters: readonly ClusterSpec[],
+  ytt: Ytt,
+  prints?: ReadonlyMap<string, string>,
+): Promise<ClusterRender[]> {
+  if (clusters.length === 0) return [];
+  const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(spec, inputs, ytt), clusters));
+  const stage = await stageFleet(spec, clusters, CLUSTERS_PER_CHUNK);
   try {
-    const parts = await mapBounded(
-      chunk(spec.clusters, CLUSTERS_PER_CHUNK),
-      os.availableParallelism(),
-      async (clusters, i) => {
-        const dataValues = path.join(stage.dir, `fleet-values-${i}.json`);
-        await writeFile(dataValues, JSON.stringify(yttDataValues(spec, clusters, stage.stackOf)));
-        const output = await runYtt(binary, {
-          files: [stage.dir],
-          dataValuesFiles: [dataValues],
-          output: "json",
-          renamePaths: stage.renamePaths,
-        });
-        const docs = valuesByCluster(parseConcatenatedJson(output));
-        const memo = new MemoYaml();
-        return clusters.map((c) => assembleCluster(spec, c, docs.get(c.name) ?? [], inputs, memo));
-      },
-    );
-    return foldClusters(parts.flat());
+    const parts = await mapBounded(stage.chunks, os.availableParallelism(), async (staged, i) => {
+      const dataValues = path.join(stage.dir, `fleet-values-${i}.json`);
+      await writeFile(dataValues, JSON.stringify(yttDataValues(spec, staged.clusters, staged.stackOf)));
+      const output = await runYtt(ytt, {
+        files: [staged.dir],
+        dataValuesFiles: [dataValues],
+        output: "json",
+        renamePaths: stage.renamePaths,
+      });
+      const docs = valuesByCluster(parseConcatenatedJson(output));
+      const memo = new MemoYaml();
+      return staged.clusters.map((c) =>
+        withRecord(
+          assembleCluster(spec, c, docs.get(c.name) ?? [], inputs, memo),
+          inputPrints.get(c.name) as string,
+        ),
+      );
+    });
+    const byName = new Map(parts.flat().map((r) => [r.cluster, r]));
+    return clusters.map((c) => byName.get(c.name) as ClusterRender);
   } finally {
     await stage.cleanup();
   }
+}
+
+/** A rendered cluster's files plus the record of what they were rendered from. */
+function withRecord(render: ClusterRender, inputs: string): ClusterRender {
+  if (render.problems.length > 0) return render;
+  const warnings = render.warnings.map((w) => w.message);
+  const record = formatRecord(render.cluster, inputs, render.files, warnings);
+  return { ...render, files: new Map([...render.files, [recordPath(render.cluster), record]]) };
 }
 
 /** Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials. */
@@ -156,12 +248,6 @@ export function foldClusters(clusters: ClusterRender[]): RenderedFleet {
     values: new Map(clusters.flatMap((c) => (c.values ? [[c.cluster, c.values] as const] : []))),
     warnings: summarizeWarnings(clusters.flatMap((c) => c.warnings)),
   };
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
-    items.slice(i * size, (i + 1) * size),
-  );
 }
 
 function yttDataValues(spec: FleetSpec, clusters: ClusterSpec[], stackOf: Map<string, string>) {

@@ -16,32 +16,39 @@ clusters: []
 `;
 
 /**
- * A temporary ytt workspace holding the user's files as ytt modules and a generated root template that,
- * for each cluster, emits a marker document naming it, then calls `values(cluster)` from the base file
- * and applies each overlay's `overlay_for(cluster)` in the documented order (role, fleet-wide,
- * per-cluster) with overlay.apply. One evaluation renders every cluster, and a per-cluster overlay only
- * ever touches its own cluster. (A ytt library per cluster would scope plain overlay documents the
- * same way but costs about eight times as much per cluster.)
+ * A temporary ytt workspace: per chunk of clusters, a folder holding the user's files those clusters use
+ * as ytt modules and a generated root template that, for each cluster, emits a marker document naming
+ * it, then calls `values(cluster)` from the base file and applies each overlay's `overlay_for(cluster)`
+ * in the documented order (role, fleet-wide, per-cluster) with overlay.apply. One evaluation renders
+ * every cluster of a chunk, and a per-cluster overlay only ever touches its own cluster. (A ytt library
+ * per cluster would scope plain overlay documents the same way but costs about eight times as much per
+ * cluster.) Clusters are grouped into chunks by overlay stack, so a chunk loads only the overlays its
+ * own clusters use.
  */
 export interface Stage {
+  /** The workspace; each chunk's folder is inside it, and other files may go beside them. */
   dir: string;
-  /** Overlay stack (key into the root template's `stacks`) of each cluster. */
-  stackOf: Map<string, string>;
+  chunks: StagedChunk[];
   /** Rewrites staged file paths in ytt's messages back to the user's files. */
   renamePaths: (message: string) => string;
   cleanup: () => Promise<void>;
 }
 
-export async function stageFleet(spec: FleetSpec): Promise<Stage> {
+/** One ytt evaluation: the folder to pass with -f, and the clusters it renders. */
+export interface StagedChunk {
+  dir: string;
+  clusters: ClusterSpec[];
+  /** Overlay stack (key into the root template's `stacks`) of each of the chunk's clusters. */
+  stackOf: Map<string, string>;
+}
+
+export async function stageFleet(
+  spec: FleetSpec,
+  clusters: readonly ClusterSpec[] = spec.clusters,
+  clustersPerChunk = Infinity,
+): Promise<Stage> {
+  const { stacks, stackOf } = overlayStacks(spec, clusters);
   const sources = new Map<string, string>(); // user path -> staged module path
-  const stacks = new Map<string, string[]>(); // stack key -> user overlay paths
-  const stackOf = new Map<string, string>();
-  for (const cluster of spec.clusters) {
-    const overlays = overlayStack(spec, cluster);
-    const key = overlays.join("\n");
-    if (!stacks.has(key)) stacks.set(key, overlays);
-    stackOf.set(cluster.name, `s${[...stacks.keys()].indexOf(key)}`);
-  }
   for (const file of [BASE_VALUES, ...new Set([...stacks.values()].flat())])
     sources.set(
       file,
@@ -50,24 +57,75 @@ export async function stageFleet(spec: FleetSpec): Promise<Stage> {
   await checkSources(spec.root, sources);
 
   const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-ytt-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const chunks: StagedChunk[] = [];
   try {
-    await mkdir(path.join(dir, "u"));
-    for (const [source, staged] of sources)
-      await copyFile(path.join(spec.root, source), path.join(dir, staged));
-    await writeFile(path.join(dir, "values-schema.yaml"), ROOT_SCHEMA);
-    await writeFile(path.join(dir, "root.yaml"), rootTemplate(sources, [...stacks.values()]));
+    for (const [i, members] of chunksByStack(clusters, stackOf, clustersPerChunk).entries()) {
+      const chunkDir = path.join(dir, `c${i}`);
+      const used = new Set(members.map((c) => stackOf.get(c.name) as string));
+      const chunkStacks = new Map([...stacks].filter(([key]) => used.has(key)));
+      const files = [BASE_VALUES, ...new Set([...chunkStacks.values()].flat())];
+      const chunkSources = new Map(files.map((file) => [file, sources.get(file) as string]));
+      await mkdir(path.join(chunkDir, "u"), { recursive: true });
+      for (const [source, staged] of chunkSources)
+        await copyFile(path.join(spec.root, source), path.join(chunkDir, staged));
+      await writeFile(path.join(chunkDir, "values-schema.yaml"), ROOT_SCHEMA);
+      await writeFile(path.join(chunkDir, "root.yaml"), rootTemplate(chunkSources, chunkStacks));
+      chunks.push({
+        dir: chunkDir,
+        clusters: members,
+        stackOf: new Map(members.map((c) => [c.name, stackOf.get(c.name) as string])),
+      });
+    }
   } catch (e) {
-    await rm(dir, { recursive: true, force: true });
+    await cleanup();
     throw e;
   }
   const renames = new Map([...sources].map(([source, staged]) => [staged, source]));
   return {
     dir,
-    stackOf,
+    chunks,
     renamePaths: (message) =>
       explainRoot([...renames].reduce((m, [staged, source]) => m.split(staged).join(source), message)),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    cleanup,
   };
+}
+
+/** Stack key ("s0", "s1", ...) -> user overlay paths, and each cluster's stack key. */
+function overlayStacks(spec: FleetSpec, clusters: readonly ClusterSpec[]) {
+  const keys = new Map<string, string>(); // overlay paths, one per line -> stack key
+  const stacks = new Map<string, string[]>();
+  const stackOf = new Map<string, string>();
+  for (const cluster of clusters) {
+    const overlays = overlayStack(spec, cluster);
+    const id = overlays.join("\n");
+    let key = keys.get(id);
+    if (key === undefined) {
+      keys.set(id, (key = `s${keys.size}`));
+      stacks.set(key, overlays);
+    }
+    stackOf.set(cluster.name, key);
+  }
+  return { stacks, stackOf };
+}
+
+/** Clusters of the same stack next to each other (stacks in order of first use), cut into chunks. */
+function chunksByStack(
+  clusters: readonly ClusterSpec[],
+  stackOf: Map<string, string>,
+  size: number,
+): ClusterSpec[][] {
+  const byStack = new Map<string, ClusterSpec[]>();
+  for (const c of clusters) {
+    const key = stackOf.get(c.name) as string;
+    const members = byStack.get(key);
+    if (members) members.push(c);
+    else byStack.set(key, [c]);
+  }
+  const ordered = [...byStack.values()].flat();
+  const chunks: ClusterSpec[][] = [];
+  for (let i = 0; i < ordered.length; i += size) chunks.push(ordered.slice(i, i + size));
+  return chunks;
 }
 
 /**
@@ -116,13 +174,15 @@ async function checkSources(root: string, sources: Map<string, string>): Promise
     throw new PromfleetError("overlays are not usable; nothing was written", ExitCode.badInput, problems);
 }
 
-function rootTemplate(sources: Map<string, string>, stacks: string[][]): string {
+function rootTemplate(sources: Map<string, string>, stacks: Map<string, string[]>): string {
   const alias = new Map([...sources.keys()].map((s, i) => [s, `m${i}`]));
   const loads = [...sources].map(([source, staged]) => {
     const fn = source === BASE_VALUES ? "values" : "overlay_for";
     return `#@ load("${staged}", ${alias.get(source)}="${fn}")`;
   });
-  const stackList = stacks.map((files, i) => `"s${i}": [${files.map((f) => alias.get(f)).join(", ")}]`);
+  const stackList = [...stacks].map(
+    ([key, files]) => `"${key}": [${files.map((f) => alias.get(f)).join(", ")}]`,
+  );
   return `#! Generated by promfleet for one render; see src/ytt/stage.ts.
 #@ load("@ytt:data", "data")
 #@ load("@ytt:overlay", "overlay")

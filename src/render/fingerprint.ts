@@ -1,0 +1,86 @@
+/**
+ * Per-cluster input fingerprints: one sha256 over everything that determines a cluster's rendered files,
+ * so that render can skip clusters whose inputs did not change (see src/layout/render-record.ts).
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import { PROMFLEET_VERSION } from "../util/version.js";
+import { sha256Hex } from "../util/sha256.js";
+import { appliedFiles } from "../ytt/stage.js";
+
+/** What, besides the spec, a cluster's files are made from. */
+export interface FingerprintSources {
+  /** Files committed in the cluster's folder that its delivery lists (RenderInputs.committedManifests). */
+  committedManifests: ReadonlyMap<string, readonly string[]>;
+  yttVersion: string;
+  /** What overlays see as data.values.cluster (clusterDataValues). */
+  dataValues: (cluster: ClusterSpec) => unknown;
+}
+
+/**
+ * Cluster name -> fingerprint of the named clusters (default: all). It covers the cluster's spec entry
+ * and data values, every fleet-level field (all but `clusters`), the content of each file applied to
+ * it (base, role, fleet-wide and its own overlays), the manifests committed beside it, promfleet's and
+ * ytt's versions, and for the aggregator with basic auth every cluster's credential (its web config
+ * lists them).
+ */
+export async function fingerprints(
+  spec: FleetSpec,
+  sources: FingerprintSources,
+  clusters: readonly ClusterSpec[] = spec.clusters,
+): Promise<Map<string, string>> {
+  const contents = await fileHashes(spec.root, new Set(clusters.flatMap((c) => appliedFiles(spec, c))));
+  const fleet = sha256Hex(
+    canonicalJson({
+      promfleet: PROMFLEET_VERSION,
+      ytt: sources.yttVersion,
+      spec: { ...spec, root: undefined, clusters: undefined },
+    }),
+  );
+  const credentials = sha256Hex(canonicalJson(spec.clusters.map(credentialOf)));
+  return new Map(
+    clusters.map((c) => [
+      c.name,
+      sha256Hex(
+        canonicalJson({
+          fleet,
+          cluster: c,
+          dataValues: sources.dataValues(c),
+          files: appliedFiles(spec, c).map((f) => [f, contents.get(f)]),
+          committed: sources.committedManifests.get(c.name) ?? [],
+          credentials: c.role === "aggregator" && spec.remoteWrite.auth === "basic" ? credentials : null,
+        }),
+      ),
+    ]),
+  );
+}
+
+function credentialOf(c: ClusterSpec) {
+  return {
+    name: c.name,
+    generation: c.credentialGeneration,
+    hash: c.passwordHash ?? null,
+    previous: c.previousPasswordHash ?? null,
+  };
+}
+
+/** Repository path -> sha256 of its content; a file that cannot be read hashes as null (render reports it). */
+async function fileHashes(root: string, files: Set<string>): Promise<Map<string, string | null>> {
+  const entries = await Promise.all(
+    [...files].map(async (f) => {
+      const content = await readFile(path.join(root, f)).catch(() => undefined);
+      return [f, content === undefined ? null : sha256Hex(content)] as const;
+    }),
+  );
+  return new Map(entries);
+}
+
+/** JSON with object keys sorted at every depth: the same data always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
