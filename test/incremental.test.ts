@@ -178,20 +178,15 @@ describe("render runs ytt only for clusters whose inputs changed", () => {
     expect(await ytt.clusters()).toEqual([...ALL].sort());
   });
 
-  it("another promfleet version renders every cluster again", async () => {
-    const dir = await renderedFleet();
+  /** A copy of this promfleet, changed by `change`, renders `dir`; returns the clusters it rendered. */
+  async function renderWithChangedPromfleet(dir: string, change: (other: string) => Promise<void>) {
     const other = await mkdtemp(path.join(os.tmpdir(), "promfleet-next-"));
     await cp(path.join(repoRoot, "dist"), path.join(other, "dist"), { recursive: true });
     await cp(path.join(repoRoot, "bin"), path.join(other, "bin"), { recursive: true });
+    await cp(path.join(repoRoot, "package.json"), path.join(other, "package.json"));
     await symlink(path.join(repoRoot, "node_modules"), path.join(other, "node_modules"));
     await symlink(path.join(repoRoot, ".tools"), path.join(other, ".tools"));
-    const pkg = JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as {
-      version: string;
-    };
-    await writeFile(
-      path.join(other, "package.json"),
-      JSON.stringify({ ...pkg, version: `${pkg.version}-next.1` }),
-    );
+    await change(other);
     const result = await execa(
       "node",
       [path.join(other, "bin", "promfleet.js"), "-C", dir, "render", "--json"],
@@ -200,7 +195,27 @@ describe("render runs ytt only for clusters whose inputs changed", () => {
       },
     );
     expect(result.exitCode, result.stderr).toBe(0);
-    expect((JSON.parse(result.stdout) as { rendered: string[] }).rendered).toEqual(ALL);
+    return (JSON.parse(result.stdout) as { rendered: string[] }).rendered;
+  }
+
+  it("another promfleet version renders every cluster again", async () => {
+    const dir = await renderedFleet();
+    const rendered = await renderWithChangedPromfleet(dir, async (other) => {
+      const pkg = JSON.parse(await readFile(path.join(other, "package.json"), "utf8")) as { version: string };
+      await writeFile(
+        path.join(other, "package.json"),
+        JSON.stringify({ ...pkg, version: `${pkg.version}-next.1` }),
+      );
+    });
+    expect(rendered).toEqual(ALL);
+  });
+
+  it("changed promfleet code under the same version (a checkout of promfleet) renders every cluster again", async () => {
+    const dir = await renderedFleet();
+    const rendered = await renderWithChangedPromfleet(dir, async (other) => {
+      await editFile(other, "dist/render/values.js", (t) => `${t}\n// a change that keeps the version\n`);
+    });
+    expect(rendered).toEqual(ALL);
   });
 });
 
