@@ -2,7 +2,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import bcrypt from "bcryptjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { readSpec, specDiff, type SpecSource } from "../src/commands/cluster-change.js";
 import { planOffboard } from "../src/commands/offboard.js";
 import { planOnboard, type OnboardRequest } from "../src/commands/onboard.js";
@@ -157,7 +157,23 @@ describe("planOffboard (no CLI)", () => {
     expect(parse(plan.specAfter).clusters.map((c: { name: string }) => c.name)).toEqual(["orbstack"]);
     // the entry's 5 lines, its comment lines included, and the blank line before it
     expect(specDiff(plan.specBefore, plan.specAfter)).toBe("fleet spec: +0 -7 lines");
-    expect(plan.template.teardown).toBe("kubectl --context kind -n tkg-system delete app promfleet-kind");
+    const [deleteApp, ...cleanUp] = String(plan.template.teardown).split("\n");
+    expect(deleteApp).toBe("kubectl --context kind -n tkg-system delete app promfleet-kind");
+    // then everything else the bootstrap a person applied created, namespaces excepted
+    const bootstrap = parseAllDocuments(
+      await readFile(path.join(dir, "clusters/kind/bootstrap/app.yaml"), "utf8"),
+    )
+      .map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace?: string } })
+      .filter((r) => r.kind !== "Namespace" && r.kind !== "App");
+    expect(bootstrap.length).toBeGreaterThan(0);
+    const deleted = cleanUp.flatMap((line) => {
+      const m = /^kubectl --context kind (?:-n (\S+) )?delete --ignore-not-found (.+)$/.exec(line);
+      expect(m, line).not.toBeNull();
+      return (m?.[2] ?? "").split(" ").map((ref) => `${m?.[1] ?? ""}/${ref}`);
+    });
+    expect(deleted.sort()).toEqual(
+      bootstrap.map((r) => `${r.metadata.namespace ?? ""}/${r.kind.toLowerCase()}/${r.metadata.name}`).sort(),
+    );
 
     const typo = await planError(() => planOffboard({ source, name: "kindd", localPassword: false }));
     expect(typo.exitCode).toBe(2);

@@ -438,12 +438,25 @@ describeWith(clusterSkipReason(), "rollout on real kube-apiservers with kapp-con
     const number = await fleet.mergedPr(["offboard-cluster", gone]);
     const body = fleet.fake.pulls().find((p) => p.number === number)?.body ?? "";
     const teardown = shellBlocks(body);
-    expect(teardown).toEqual([`kubectl --context ${gone} -n ${PACKAGE_NS} delete app promfleet-${gone}`]);
-    for (const command of teardown) {
+    const commands = teardown.flatMap((block) => block.split("\n"));
+    expect(commands[0]).toBe(`kubectl --context ${gone} -n ${PACKAGE_NS} delete app promfleet-${gone}`);
+    for (const command of commands) {
       const r = await fleet.runPrinted(command);
       expect(r.code, r.stderr).toBe(0);
     }
     removed.add(gone);
+    // the bootstrap's service accounts and rights go too: nothing keeps rights on a cluster that left
+    expect(
+      await kube(gone).get(`/api/v1/namespaces/${PACKAGE_NS}/serviceaccounts/prometheus-${PACKAGE_NS}-sa`),
+    ).toBeUndefined();
+    expect(
+      await kube(gone).get(`/api/v1/namespaces/${PACKAGE_NS}/serviceaccounts/promfleet-app`),
+    ).toBeUndefined();
+    expect(
+      await kube(gone).get(
+        `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/promfleet-prometheus-install`,
+      ),
+    ).toBeUndefined();
     expect(await app(gone)).toBeUndefined();
     expect(await packageInstall(gone)).toBeUndefined();
     expect(

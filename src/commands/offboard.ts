@@ -11,6 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { removeClusterEntry } from "../fleet/edit.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { deleteFile } from "../layout/file-change.js";
+import { bootstrapApp, bootstrapFlux } from "../render/resources.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { credentialsPath, LOCAL_CREDENTIALS_DIR } from "../secrets/credentials.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
@@ -118,16 +119,38 @@ async function deployedResources(root: string, name: string): Promise<string[]> 
   return resources;
 }
 
+/**
+ * What a person runs after the merge: delete the delivery object (kubectl waits while its finalizer
+ * uninstalls the package, which needs the bootstrap's rights), then what else the bootstrap created —
+ * service accounts and RBAC, which would otherwise keep their rights on a cluster that left the fleet.
+ * Namespaces stay: the package namespace may hold other things.
+ */
 function teardown(spec: FleetSpec, cluster: ClusterSpec): { deliveryName: string; teardown: string } {
-  if (cluster.delivery === "flux")
-    return {
-      deliveryName: "Flux Kustomization",
-      teardown: `kubectl --context ${cluster.name} -n ${spec.flux.namespace} delete kustomization promfleet-${cluster.name}`,
-    };
-  return {
-    deliveryName: "kapp-controller App",
-    teardown: `kubectl --context ${cluster.name} -n ${spec.package.namespace} delete app promfleet-${cluster.name}`,
-  };
+  const flux = cluster.delivery === "flux";
+  const bootstrap = (flux ? bootstrapFlux(spec, cluster) : bootstrapApp(spec, cluster)).map(objectRef);
+  const delivery = bootstrap.find((r) => r.kind === (flux ? "Kustomization" : "App"));
+  const kubectl = `kubectl --context ${cluster.name}`;
+  const byNamespace = new Map<string, string[]>();
+  for (const r of bootstrap.filter((r) => r !== delivery && r.kind !== "Namespace"))
+    byNamespace.set(r.namespace, [
+      ...(byNamespace.get(r.namespace) ?? []),
+      `${r.kind.toLowerCase()}/${r.name}`,
+    ]);
+  const clusterScoped = byNamespace.get("") ?? [];
+  byNamespace.delete("");
+  const lines = [
+    `${kubectl} -n ${delivery?.namespace} delete ${delivery?.kind.toLowerCase()} ${delivery?.name}`,
+    ...[...byNamespace].map(
+      ([ns, refs]) => `${kubectl} -n ${ns} delete --ignore-not-found ${refs.join(" ")}`,
+    ),
+    ...(clusterScoped.length ? [`${kubectl} delete --ignore-not-found ${clusterScoped.join(" ")}`] : []),
+  ];
+  return { deliveryName: flux ? "Flux Kustomization" : "kapp-controller App", teardown: lines.join("\n") };
+}
+
+function objectRef(resource: Record<string, unknown>): { kind: string; name: string; namespace: string } {
+  const metadata = resource.metadata as { name: string; namespace?: string };
+  return { kind: String(resource.kind), name: metadata.name, namespace: metadata.namespace ?? "" };
 }
 
 /**
