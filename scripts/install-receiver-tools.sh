@@ -18,6 +18,9 @@ set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 thanos_module_dir="$repo_root/tools/receiver/thanos"
+# Thanos' own release build tags (.promu.yml): its zero-copy label conversion needs Prometheus' slice labels;
+# without slicelabels, thanos receive panics on its first write ("slice bounds out of range" in labels).
+thanos_tags=netgo,slicelabels
 vm_package=github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics
 vm_version=v1.151.0
 
@@ -27,7 +30,7 @@ die() {
 }
 
 pins_hash() {
-  { cat "$thanos_module_dir/go.mod" "$thanos_module_dir/go.sum"; echo "$vm_package@$vm_version"; } |
+  { cat "$thanos_module_dir/go.mod" "$thanos_module_dir/go.sum"; echo "thanos tags $thanos_tags $vm_package@$vm_version"; } |
     sha256sum | cut -c1-16
 }
 
@@ -59,7 +62,7 @@ build() {
 
 build_thanos() {
   (cd "$thanos_module_dir" &&
-    GOFLAGS=-mod=readonly "$go_bin" build -trimpath -ldflags "-s -w" -o "$bin_dir/.thanos.tmp" \
+    GOFLAGS=-mod=readonly "$go_bin" build -trimpath -tags "$thanos_tags" -ldflags "-s -w" -o "$bin_dir/.thanos.tmp" \
       github.com/thanos-io/thanos/cmd/thanos)
 }
 
