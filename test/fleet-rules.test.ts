@@ -287,6 +287,13 @@ describe("the spec's TypeScript type comes from its JSON schema", () => {
           url?: string;
           auth?: "basic" | "none";
           tls?: { insecureSkipVerify?: boolean; caSecret?: string };
+          receiver?: {
+            kind: "aggregator" | "thanos-receive" | "mimir" | "victoriametrics";
+            queryUrl?: string;
+            tenancy?: "per-cluster" | "shared" | "none";
+            tenant?: string;
+            aggregatorCluster?: "agent" | "keep";
+          };
         }
       | undefined
     >();

@@ -30,6 +30,7 @@ describe("fleet spec", () => {
       insecureSkipVerify: false,
       caSecret: undefined,
       auth: "basic",
+      receiver: { kind: "aggregator" },
     });
     expect(spec.secrets).toEqual({ provider: "external", ageRecipients: [] });
     expect(spec.kubernetesApi.insecureSkipVerify).toBe(false);

@@ -8,6 +8,7 @@ import { createOutput, type Output } from "../util/output.js";
 import { verifyFleet, type VerifyResult } from "../verify/index.js";
 import { action, type GlobalOptions } from "./action.js";
 import { collect } from "../util/cli-options.js";
+import { isExternal, writingClusters } from "../receiver/receiver.js";
 
 interface VerifyFlags extends GlobalOptions {
   aggregatorUrl?: string;
@@ -33,7 +34,7 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option(
       "--aggregator-url <url>",
-      "the aggregator's Prometheus URL (default: the spec's verify.aggregatorUrl)",
+      "the aggregator's Prometheus URL, or the external receiver's query API base URL (default: the spec's remoteWrite.receiver.queryUrl for an external receiver, else verify.aggregatorUrl)",
     )
     .option(
       "--cluster <name>",
@@ -64,7 +65,8 @@ export function registerVerifyCommand(program: Command): void {
 
 async function verifyCommand(o: VerifyFlags, out: Output): Promise<number> {
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-  const url = o.aggregatorUrl ?? spec.verify?.aggregatorUrl;
+  const receiver = spec.remoteWrite.receiver;
+  const url = o.aggregatorUrl ?? (isExternal(receiver) ? receiver.queryUrl : spec.verify?.aggregatorUrl);
   if (!url) {
     if (o.ifConfigured) {
       out.result({ skipped: true }, "no aggregator URL configured (verify.aggregatorUrl); nothing to verify");
@@ -75,9 +77,12 @@ async function verifyCommand(o: VerifyFlags, out: Output): Promise<number> {
       ExitCode.badInput,
     );
   }
-  const clusters = o.cluster.length > 0 ? o.cluster : spec.clusters.map((c) => c.name);
+  // A kept aggregator does not write to an external store, so only the writing clusters are expected there.
+  const clusters =
+    o.cluster.length > 0 ? o.cluster : writingClusters(receiver, spec.clusters).map((c) => c.name);
   const result = await verifyFleet({
     aggregatorUrl: url,
+    receiver,
     clusters,
     maxStalenessSeconds: parseDuration(o.maxStaleness, "--max-staleness"),
     waitSeconds: parseDuration(o.wait, "--wait"),

@@ -2,6 +2,7 @@
 import path from "node:path";
 import type { RawCluster, RawFleet } from "./schema.js";
 import type { ClusterSpec, Delivery, FleetSpec, Role, RolloutSpec } from "./spec.js";
+import { receiverFromRaw, rendersAsAgent } from "../receiver/from-spec.js";
 
 const DEFAULTS = {
   packageNamespace: "tkg-system",
@@ -41,6 +42,7 @@ export function withDefaults(raw: RawFleet, root: string, file: string): FleetSp
       insecureSkipVerify: raw.remoteWrite?.tls?.insecureSkipVerify ?? false,
       caSecret: raw.remoteWrite?.tls?.caSecret,
       auth: raw.remoteWrite?.auth ?? "basic",
+      receiver: receiverFromRaw(raw),
     },
     secrets: {
       provider: raw.secrets?.provider ?? "external",
@@ -52,7 +54,9 @@ export function withDefaults(raw: RawFleet, root: string, file: string): FleetSp
     rbac: raw.rbac ?? "cluster-admin",
     verify: raw.verify,
     overlays: raw.overlays ?? [],
-    clusters: raw.clusters.map((c) => clusterWithDefaults(c, raw.delivery ?? DEFAULTS.delivery)),
+    clusters: raw.clusters.map((c) =>
+      clusterWithDefaults(c, raw.delivery ?? DEFAULTS.delivery, rendersAsAgent(raw, c) ? "agent" : c.role),
+    ),
     waves: (raw.waves ?? []).map((w) => ({
       name: w.name,
       clusters: w.clusters ?? [],
@@ -82,15 +86,20 @@ function aggregatorWriteUrl(raw: RawFleet): string {
   return host ? `https://${host}/api/v1/write` : "";
 }
 
-function clusterWithDefaults(c: RawCluster, fleetDelivery: Delivery): ClusterSpec {
-  const agent = c.role === "agent";
+/**
+ * `role` is the role the cluster renders as: the spec's, except an aggregator that an external receiver
+ * turns into an agent (it then takes an agent's defaults, and its aggregator-only fields are dropped).
+ */
+function clusterWithDefaults(c: RawCluster, fleetDelivery: Delivery, role: Role): ClusterSpec {
+  const agent = role === "agent";
+  const retention = c.role === role ? c.retention : undefined;
   return {
     name: c.name,
-    role: c.role,
+    role,
     delivery: c.delivery ?? fleetDelivery,
-    retention: c.retention ?? DEFAULTS.retention[c.role],
+    retention: retention ?? DEFAULTS.retention[role],
     storage: c.storage ?? (agent ? DEFAULTS.agentStorage : undefined),
-    ingressHost: c.ingress?.host,
+    ingressHost: agent ? undefined : c.ingress?.host,
     ingressControllerNamespace: c.ingress?.controllerNamespace ?? DEFAULTS.ingressControllerNamespace,
     ageRecipient: c.ageRecipient,
     walPath: agent ? (c.walPath ?? DEFAULTS.agentWalPath) : undefined,

@@ -7,6 +7,7 @@ import type { Problem } from "../util/errors.js";
 import { pointerOf, type Locator } from "./locate.js";
 import type { RawCluster, RawFleet } from "./schema.js";
 import { resolveWaves, type WaveProblem } from "../rollout/waves.js";
+import { RECEIVER_RULES } from "../receiver/rules.js";
 
 export type Rule = (raw: RawFleet, at: Locator) => Problem[];
 
@@ -72,6 +73,8 @@ const remoteWriteTarget: Rule = (raw, at) => {
   const aggregator = aggregators.length === 1 ? raw.clusters[aggregators[0] as number] : undefined;
   const hasAgents = raw.clusters.some((c) => c.role === "agent");
   if (!hasAgents || !aggregator || raw.remoteWrite?.url || aggregator.ingress?.host) return [];
+  // An external receiver's missing URL is reported by RECEIVER_RULES, naming the store.
+  if ((raw.remoteWrite?.receiver?.kind ?? "aggregator") !== "aggregator") return [];
   return [
     {
       ...at(pointerOf("remoteWrite")),
@@ -210,6 +213,9 @@ export const FLEET_RULES: Rule[] = [
   valuesKeyPaths,
   waveSelection,
   rolloutBlock,
+  // --- receiver (issue 17) ---
+  ...RECEIVER_RULES,
+  // --- end receiver ---
 ];
 
 /** With basic auth, a cluster without a credential could not write (agent) or scrape itself (aggregator). */

@@ -7,6 +7,7 @@ import { MAX_DURATION_TEXT, readDuration } from "../util/duration.js";
 import type { Problem } from "../util/errors.js";
 import { pointerOf } from "./locate.js";
 import type { Rule } from "./rules.js";
+import { writeUrlIsBase } from "../receiver/rules.js";
 
 /**
  * cmd/prometheus (2.43): a zero --storage.tsdb.retention.time leaves the default 15d in force;
@@ -88,7 +89,7 @@ const remoteWriteUrl: Rule = (raw, at) => {
       { ...location, message: "is not a URL", fix: "write e.g. https://prometheus.example.com/api/v1/write" },
     ];
   const problems: Problem[] = [];
-  if (url.pathname === "/")
+  if (url.pathname === "/" && !writeUrlIsBase(raw))
     problems.push({
       ...location,
       message: "the URL has no path: remote writes would go to the aggregator's web UI, not its receiver",

@@ -87,6 +87,20 @@ const waveFleetProperties = {
   },
 } as const;
 // ---- end of waves ----
+// --- receiver (issue 17): where agents remote-write; kind-specific rules in src/receiver/rules.ts ---
+const receiver = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind"],
+  properties: {
+    kind: { enum: ["aggregator", "thanos-receive", "mimir", "victoriametrics"] },
+    queryUrl: { type: "string", pattern: "^https?://[^\\s]+$" },
+    tenancy: { enum: ["per-cluster", "shared", "none"] },
+    tenant: { type: "string", minLength: 1 },
+    aggregatorCluster: { enum: ["agent", "keep"] },
+  },
+} as const;
+// --- end receiver ---
 
 const cluster = {
   type: "object",
@@ -169,6 +183,7 @@ export const fleetSchema = {
         url: { type: "string", pattern: "^https?://[^\\s]+$" },
         tls: remoteWriteTls,
         auth: { enum: ["basic", "none"] },
+        receiver, // issue 17
       },
     },
     kubernetesApi: { type: "object", additionalProperties: false, properties: { tls } },

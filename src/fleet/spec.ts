@@ -1,3 +1,5 @@
+import type { Receiver } from "../receiver/receiver.js";
+
 /** The fleet spec (`fleet.yaml`) after validation, with every default filled in. */
 
 export type Role = "aggregator" | "agent";
@@ -84,6 +86,8 @@ export interface FleetSpec {
     caSecret?: string;
     /** basic: each cluster authenticates with its own credential; the aggregator accepts only enrolled clusters. */
     auth: "basic" | "none";
+    /** Where agents write: the aggregator (default) or an external store (src/receiver). */
+    receiver: Receiver;
   };
   /** Where clusters' plaintext credentials live: created out of band, or SOPS-encrypted in the repository. */
   secrets: { provider: "external" | "sops"; ageRecipients: string[] };

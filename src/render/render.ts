@@ -28,6 +28,7 @@ import { toYaml } from "./yaml-format.js";
 import { CLUSTERS_DIR, CREDENTIALS_FILE, GENERATED_MARKER } from "../layout/names.js";
 import { formatRecord, recordPath, reusableFiles } from "../layout/render-record.js";
 import { fingerprints, type FingerprintSources } from "./fingerprint.js";
+import { receiverDataValues } from "../receiver/render.js";
 
 const HEADER = `${GENERATED_MARKER}\n#! Edit fleet.yaml or overlays/, then run: promfleet render\n`;
 const MARKER_KEY = "promfleet.dev/cluster";
@@ -269,7 +270,7 @@ export function clusterDataValues(spec: FleetSpec, c: ClusterSpec) {
     kubernetesApiInsecureSkipVerify: spec.kubernetesApi.insecureSkipVerify,
     exposeFullApi: spec.exposeFullApi,
     remoteWrite: {
-      url: spec.remoteWrite.url,
+      ...receiverDataValues(spec.remoteWrite.receiver, spec.remoteWrite.url, c.name),
       insecureSkipVerify: spec.remoteWrite.insecureSkipVerify,
       caFile: spec.remoteWrite.caSecret ? MOUNTS.remoteWriteCaFile : null,
     },

@@ -4,6 +4,7 @@ import type { Problem } from "../util/errors.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { MemoYaml } from "./memo-yaml.js";
 import { valuesShapeMismatches, type ShapeMismatch } from "./values-shape.js";
+import { receiverProblems } from "../receiver/render.js";
 
 type Json = Record<string, unknown>;
 type ScrapeJob = Json & {
@@ -88,6 +89,9 @@ export function finishValues(
   const warnings: ClusterWarning[] = [];
   if (cluster.role === "agent") {
     problems.push(...agentProblems(values, config, file));
+    problems.push(
+      ...receiverProblems(spec.remoteWrite.receiver, spec.remoteWrite.url, cluster.name, config, file),
+    );
     warnings.push(...guardClusterLabel(spec, cluster, config));
   }
   if (problems.length > 0) return { warnings, problems };

@@ -111,7 +111,10 @@ function describeNetworkError(e: NodeJS.ErrnoException): string {
 }
 
 /** Request options: where, which headers (credentials only after the cleartext check), which TLS trust. */
-function requestOptions(url: URL, opts: { auth?: HttpAuth; accept?: string }): https.RequestOptions {
+function requestOptions(
+  url: URL,
+  opts: { auth?: HttpAuth; accept?: string; headers?: Record<string, string> },
+): https.RequestOptions {
   if (url.protocol !== "https:" && url.protocol !== "http:")
     throw new VerifyError(`the aggregator URL must be http:// or https://, got ${displayUrl(url)}`);
   const auth = authorization(url, opts.auth);
@@ -130,6 +133,7 @@ function requestOptions(url: URL, opts: { auth?: HttpAuth; accept?: string }): h
     path: `${url.pathname}${url.search}`,
     method: "GET",
     headers: {
+      ...opts.headers,
       accept: opts.accept ?? "application/json",
       "user-agent": "promfleet-verify",
       ...(auth ? { authorization: auth } : {}),
@@ -165,7 +169,7 @@ function readAnswer(res: http.IncomingMessage, where: string): Promise<HttpAnswe
 /** One GET; network failures and timeouts are VerifyErrors naming the URL without credentials. */
 export function httpGet(
   url: URL,
-  opts: { auth?: HttpAuth; timeoutMs: number; accept?: string },
+  opts: { auth?: HttpAuth; timeoutMs: number; accept?: string; headers?: Record<string, string> },
 ): Promise<HttpAnswer> {
   const options = requestOptions(url, opts);
   const where = displayUrl(url);

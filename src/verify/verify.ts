@@ -26,10 +26,16 @@ import { VerifyError } from "./errors.js";
 import { redactUrl } from "../util/redact.js";
 import { displayUrl, httpGet, secretsOf, type HttpAuth } from "./http.js";
 import { newestPerCluster } from "./query-answer.js";
+import { AGGREGATOR_RECEIVER, queryTargets, type QueryTarget, type Receiver } from "../receiver/receiver.js";
 
 export interface VerifyOptions {
-  /** Base URL of the aggregator's Prometheus (with a path prefix if it is served under one). */
+  /**
+   * Base URL of the aggregator's Prometheus (with a path prefix if it is served under one), or of the
+   * external receiver's query API.
+   */
   aggregatorUrl: string;
+  /** What the clusters write to; default the aggregator. An external store is asked per tenant. */
+  receiver?: Receiver;
   /** Clusters that must be receiving. Empty: every cluster the aggregator knows is reported. */
   clusters: string[];
   maxStalenessSeconds: number;
@@ -91,28 +97,45 @@ export function classify(
   });
 }
 
-function apiUrl(base: string, path: string): URL {
-  let u: URL;
-  try {
-    u = new URL(base);
-  } catch {
-    throw new VerifyError(`the aggregator URL is not a valid URL: ${JSON.stringify(redactUrl(base))}`);
-  }
-  if (!u.pathname.endsWith("/")) u.pathname += "/";
-  return new URL(path.replace(/^\//, ""), u);
+/** Where to ask: one target per tenant of an external store, or the aggregator for every cluster. */
+function targetsOf(o: VerifyOptions): QueryTarget[] {
+  if (!URL.canParse(o.aggregatorUrl))
+    throw new VerifyError(
+      `the aggregator URL is not a valid URL: ${JSON.stringify(redactUrl(o.aggregatorUrl))}`,
+    );
+  const receiver = o.receiver ?? AGGREGATOR_RECEIVER;
+  if (o.clusters.length === 0 && receiver.kind !== "aggregator")
+    throw new VerifyError(`name the clusters to verify: ${receiver.kind} is asked per tenant`);
+  return queryTargets(receiver, o.aggregatorUrl, o.clusters);
 }
 
-/** One instant query; returns newest sample time per cluster label value. */
+/**
+ * The freshness query for every target; returns newest sample time per cluster label value. A tenant's
+ * answer counts only for the clusters that write into it (without named clusters: for every cluster).
+ */
 async function queryNewest(
   o: VerifyOptions,
-  query: string,
+  targets: QueryTarget[],
   evalSeconds: number,
 ): Promise<Map<string, number>> {
-  const url = apiUrl(o.aggregatorUrl, "api/v1/query");
-  url.searchParams.set("query", query);
-  url.searchParams.set("time", evalSeconds.toFixed(3));
-  const answer = await httpGet(url, { auth: o.auth, timeoutMs: (o.requestTimeoutSeconds ?? 15) * 1000 });
-  return newestPerCluster(answer, { where: displayUrl(url), secrets: secretsOf(o.auth, url) });
+  const newest = new Map<string, number>();
+  for (const target of targets) {
+    const url = new URL(target.url);
+    url.searchParams.set(
+      "query",
+      freshnessQuery(o.lookbackSeconds ?? DEFAULT_LOOKBACK_SECONDS, target.selector),
+    );
+    url.searchParams.set("time", evalSeconds.toFixed(3));
+    const answer = await httpGet(url, {
+      auth: o.auth,
+      headers: target.headers,
+      timeoutMs: (o.requestTimeoutSeconds ?? 15) * 1000,
+    });
+    const found = newestPerCluster(answer, { where: displayUrl(url), secrets: secretsOf(o.auth, url) });
+    for (const [cluster, ts] of found)
+      if (o.clusters.length === 0 || target.clusters.includes(cluster)) newest.set(cluster, ts);
+  }
+  return newest;
 }
 
 function summary(r: ClusterHealth[]): string {
@@ -141,7 +164,8 @@ function validate(o: VerifyOptions): void {
 export async function verifyFleet(o: VerifyOptions): Promise<VerifyResult> {
   validate(o);
   const now = o.now ?? Date.now;
-  const query = freshnessQuery(o.lookbackSeconds ?? DEFAULT_LOOKBACK_SECONDS);
+  const targets = targetsOf(o);
+  const query = freshnessQuery(o.lookbackSeconds ?? DEFAULT_LOOKBACK_SECONDS, targets[0]?.selector);
   const deadline = Date.now() + o.waitSeconds * 1000;
   const pollMs = (o.pollIntervalSeconds ?? 5) * 1000;
   const target = displayUrl(o.aggregatorUrl);
@@ -150,7 +174,7 @@ export async function verifyFleet(o: VerifyOptions): Promise<VerifyResult> {
     let result: VerifyResult | undefined;
     try {
       const evalMs = now();
-      const newest = await queryNewest(o, query, evalMs / 1000);
+      const newest = await queryNewest(o, targets, evalMs / 1000);
       const clusters = classify(newest, o.clusters, evalMs / 1000, o.maxStalenessSeconds);
       result = {
         ok: clusters.length > 0 && clusters.every((c) => c.status === "receiving"),

@@ -1,0 +1,164 @@
+/**
+ * Runs promfleet-rendered agents (real Prometheus in agent mode, as in the end-to-end test) against a
+ * real remote-write store on loopback: Thanos Receive + Thanos Query, or VictoriaMetrics single-node.
+ * Every process has a bounded lifetime; close() stops them all and removes the run dir unless the run
+ * failed (then its path and logs are printed).
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { loadFleet } from "../../../src/fleet/load.js";
+import { readRenderInputs, renderFleet } from "../../../src/render/render.js";
+import { exampleFleetRepo, repoRoot } from "../../helpers/fleet-repo.js";
+import { keepTestFiles } from "../global-tmp.js";
+import { e2eSkipReason } from "../e2e/env.js";
+import { AGENTS, examplePods } from "../e2e/fleet-input.js";
+import { startKsmExporter, type KsmExporter } from "../e2e/ksm-exporter.js";
+import { planLocalProcess } from "../e2e/local-config.js";
+import { freePort, PrometheusProcess } from "../e2e/prometheus-process.js";
+
+export { AGENTS };
+
+/** Where scripts/install-receiver-tools.sh puts the binaries for the committed pins. */
+export function receiverBinDir(): string {
+  return execFileSync(
+    "bash",
+    [path.join(repoRoot, "scripts", "install-receiver-tools.sh"), "--print-bin-dir"],
+    {
+      encoding: "utf8",
+    },
+  ).trim();
+}
+
+/** Why the receiver proof cannot run here, or undefined. */
+export function receiverSkipReason(binary: string): string | undefined {
+  const e2e = e2eSkipReason();
+  if (e2e) return e2e;
+  const file = path.join(receiverBinDir(), binary);
+  return existsSync(file)
+    ? undefined
+    : `no ${binary} at ${file} (run: bash scripts/install-receiver-tools.sh)`;
+}
+
+/**
+ * The example fleet plus agents edge-1 and edge-2, with `receiverYaml` (lines under remoteWrite:) added,
+ * rendered by promfleet; returns the fleet repository and each agent's values.yaml.
+ */
+export async function renderReceiverFleet(
+  receiverYaml: string,
+): Promise<{ dir: string; values: Map<string, string> }> {
+  const dir = await exampleFleetRepo();
+  const specFile = path.join(dir, "fleet.yaml");
+  const spec = (await readFile(specFile, "utf8")).replace("remoteWrite:\n", `remoteWrite:\n${receiverYaml}`);
+  const extra = AGENTS.filter((a) => a !== "kind").map(
+    (a) => `  - name: ${a}\n    role: agent\n    retention: 5m\n    walPath: in-container\n`,
+  );
+  await writeFile(specFile, spec + extra.join(""));
+  const fleet = await loadFleet(dir);
+  const rendered = await renderFleet(fleet, await readRenderInputs(fleet));
+  const values = new Map(
+    AGENTS.map((a) => [a, rendered.files.get(`clusters/${a}/values.yaml`) as string] as const),
+  );
+  return { dir, values };
+}
+
+interface Member {
+  process: PrometheusProcess;
+  exporter?: KsmExporter;
+}
+
+export class StoreRun {
+  readonly members = new Map<string, Member>();
+  private failed = false;
+
+  private constructor(
+    readonly runDir: string,
+    private readonly lifetimeSeconds: number,
+  ) {}
+
+  static async create(label: string, lifetimeSeconds: number): Promise<StoreRun> {
+    return new StoreRun(
+      await mkdtemp(path.join(os.tmpdir(), `promfleet-receiver-${label}-`)),
+      lifetimeSeconds,
+    );
+  }
+
+  /** Starts a store process (any binary) and waits until `readyPath` on `port` answers 200. */
+  async startStore(name: string, binary: string, args: string[], port: number, readyPath: string) {
+    const dir = path.join(this.runDir, name);
+    await mkdir(dir, { recursive: true });
+    const url = `http://127.0.0.1:${port}${readyPath}`;
+    const process = new PrometheusProcess({
+      name,
+      dir,
+      args,
+      port,
+      binary: path.join(receiverBinDir(), binary),
+      maxLifetimeSeconds: this.lifetimeSeconds,
+      readyTimeoutMs: 60_000,
+      isReady: async () => {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        await res.body?.cancel();
+        return res.status === 200;
+      },
+    });
+    this.members.set(name, { process });
+    await process.start();
+    return process;
+  }
+
+  /** Starts an agent from its rendered values, scraping its own kube-state-metrics stand-in. */
+  async startAgent(name: string, valuesYaml: string, remoteWriteUrl: string, scrapeInterval: string) {
+    const dir = path.join(this.runDir, name);
+    await mkdir(dir, { recursive: true });
+    const exporter = await startKsmExporter(name, examplePods(name));
+    const port = await freePort();
+    const plan = await planLocalProcess({
+      name,
+      valuesYaml,
+      dir,
+      port,
+      ksmTarget: exporter.target,
+      remoteWriteUrl,
+      scrapeInterval,
+    });
+    if (!plan.agentMode) throw new Error(`${name}: rendered values do not run Prometheus in agent mode`);
+    const process = new PrometheusProcess({
+      name,
+      dir,
+      args: plan.args,
+      port,
+      maxLifetimeSeconds: this.lifetimeSeconds,
+    });
+    this.members.set(name, { process, exporter });
+    await process.start();
+    return { process, exporter, config: plan.config };
+  }
+
+  member(name: string): Member {
+    const m = this.members.get(name);
+    if (!m) throw new Error(`no member ${name}`);
+    return m;
+  }
+
+  markFailed(): void {
+    this.failed = true;
+  }
+
+  /** Agents first (they flush), then the stores, then the exporters; removes the run dir unless failed. */
+  async close(): Promise<void> {
+    const all = [...this.members.values()];
+    const agents = all.filter((m) => m.exporter);
+    await Promise.allSettled(agents.map((m) => m.process.stop(5_000)));
+    await Promise.allSettled(all.filter((m) => !m.exporter).map((m) => m.process.stop(10_000)));
+    await Promise.allSettled(agents.map((m) => m.exporter?.close()));
+    if (this.failed || process.env.PROMFLEET_E2E_KEEP === "1") {
+      console.error(
+        `[receiver] run dir kept: ${this.runDir}\n${all.map((m) => `  ${m.process.logFile}`).join("\n")}`,
+      );
+      keepTestFiles();
+    } else await rm(this.runDir, { recursive: true, force: true });
+  }
+}
