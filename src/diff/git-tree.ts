@@ -26,8 +26,11 @@ export async function filesAtRef(root: string, ref: string): Promise<Map<string,
   return new Map(parseBatch(Buffer.from(stdout), paths));
 }
 
-/** The commit a ref names; a clear error for a ref git does not know or an argument that is not a ref. */
-async function resolveCommit(root: string, ref: string): Promise<string> {
+/**
+ * The commit a ref names; a clear error, naming the flag that gave it, for a ref git does not know or an
+ * argument that is not a ref.
+ */
+export async function resolveCommit(root: string, ref: string, flag = "--base"): Promise<string> {
   const r = ref.startsWith("-")
     ? undefined
     : await execa(
@@ -40,7 +43,7 @@ async function resolveCommit(root: string, ref: string): Promise<string> {
   if (r?.exitCode === 0) return r.stdout.trim();
   const why = r?.stderr.trim().split("\n")[0];
   throw new PromfleetError(
-    `--base ${ref}: not a commit in ${root}${why ? ` (${why})` : ""}\n` +
+    `${flag} ${ref}: not a commit in ${root}${why ? ` (${why})` : ""}\n` +
       "fix: pass a branch, tag or commit (git fetch it first if it lives on the remote)",
     ExitCode.badInput,
   );
