@@ -1,10 +1,9 @@
 /** The diff command: what changes on which cluster between a git ref's rendered tree and the working tree. */
 import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
-import { defaultBase, filesAtRef } from "../diff/git-tree.js";
-import { diffTrees } from "../diff/semantic.js";
+import { defaultBase } from "../diff/git-tree.js";
+import { diffWorkingTree } from "../diff/stream.js";
 import { loadFleet } from "../fleet/load.js";
-import { readClusterTree } from "../layout/tree.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { reportError } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
@@ -40,7 +39,7 @@ async function diffCommand(o: DiffFlags): Promise<number> {
     throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
-  const diffs = diffTrees(await filesAtRef(o.dir, base), readClusterTree(o.dir));
+  const diffs = await diffWorkingTree(o.dir, base);
   process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
   return ExitCode.ok;
 }
