@@ -1,121 +1,556 @@
 #!/usr/bin/env node
-// npm run bench: renders a generated 1,000-cluster fleet and prints wall time and peak memory for
-// (1) a full render, (2) a no-change re-render, (3) the naive approach, one ytt process per cluster.
-// Figures are printed, never asserted. Options: --clusters N (default 1000), --runs N (default 3; each run
-// renders a fresh fleet, the median is reported), --naive-sample N (default 100; the naive loop is measured
-// on N clusters and extrapolated, or on all with --naive-sample 0).
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+// npm run bench: the fleet-scale table of issue 16, printed (never asserted). For each fleet size it
+// generates a fleet repository (1 aggregator; agents with fleet-wide overlays, shared team overlays and
+// their own overlays; some Flux, some `values:`), then times the CLI exactly as a user runs it:
+//   full render · no-change render · render --check · onboard / offboard / rotate-credential (local) ·
+//   validate (all) · validate --changed-since (one changed cluster) · diff after a fleet-wide change
+// and, in the same run, the honest baseline: a plain shell loop running ytt once per cluster with the
+// same overlay files promfleet applies to it, sequentially and two at a time (xargs -P2).
+// Each row: wall time, median of --runs, and peak RSS from GNU time's %M (the largest single process of
+// the command's tree: promfleet or one of its ytt/promtool/git children).
+// Options: --clusters 1000,10000 (default 1000) · --runs N (default 3) · --quick (1 run, baseline on 50
+// clusters) · --baseline-sample N (default 200; clusters the loops run on, extrapolated to the fleet;
+// 0 = all) · --keep (leave the generated fleets in the temporary folder) · --only ROW,ROW (row keys).
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
+import bcrypt from "bcryptjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i === -1 ? fallback : Number(args[i + 1]);
-};
-const clusters = option("--clusters", 1000);
-const naiveSample = option("--naive-sample", 100);
-const runs = Math.max(1, option("--runs", 3));
+const cli = path.join(root, "bin", "promfleet.js");
+const opts = parseOptions(process.argv.slice(2));
 
-async function makeFleet(count) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-bench-"));
-  await cp(path.join(root, "overlays"), path.join(dir, "overlays"), { recursive: true });
-  const spec = await readFile(path.join(root, "fleet.yaml"), "utf8");
-  const agents = Array.from(
-    { length: count - 2 },
-    (_, i) => `  - name: agent-${String(i).padStart(4, "0")}\n    role: agent\n`,
-  ).join("");
-  await writeFile(path.join(dir, "fleet.yaml"), spec + agents);
+function parseOptions(args) {
+  const value = (name) => {
+    const i = args.indexOf(name);
+    return i === -1 ? undefined : args[i + 1];
+  };
+  const quick = args.includes("--quick");
+  const known = new Set(["--clusters", "--runs", "--quick", "--baseline-sample", "--keep", "--only"]);
+  const unknown = args.filter((a, i) => a.startsWith("--") && !known.has(a) && !known.has(args[i - 1]));
+  if (unknown.length > 0) {
+    console.error(`bench: unknown option ${unknown.join(" ")} (see the header of scripts/bench.mjs)`);
+    process.exit(2);
+  }
+  return {
+    sizes: (value("--clusters") ?? "1000").split(",").map(Number),
+    runs: Math.max(1, Number(value("--runs") ?? (quick ? 1 : 3))),
+    baselineSample: Number(value("--baseline-sample") ?? (quick ? 50 : 200)),
+    keep: args.includes("--keep"),
+    only: value("--only")?.split(","),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The generated fleet
+
+const FLUX_EVERY = 10; // every 10th agent is delivered by Flux
+const VALUES_EVERY = 4; // every 4th agent sets `values:`
+const TEAM_EVERY = 5; // every 5th agent uses one of TEAMS shared overlays
+const TEAMS = 10;
+const OWN_OVERLAY_EVERY = 50; // every 50th agent has an overlay of its own
+
+const agentName = (i) => `agent-${String(i).padStart(5, "0")}`;
+
+const intervalOverlay = (interval) => `#@ def overlay_for(cluster):
+prometheus:
+  config:
+    prometheus_yml:
+      global:
+        scrape_interval: ${interval}
+#@ end
+`;
+
+const jobOverlay = (job, target) => `#@ load("@ytt:overlay", "overlay")
+#@ def overlay_for(cluster):
+prometheus:
+  config:
+    prometheus_yml:
+      scrape_configs:
+      #@overlay/append
+      - job_name: ${job}
+        static_configs:
+        - targets: ['${target}']
+#@ end
+`;
+
+function agentEntry(i, hash) {
+  const name = agentName(i);
+  const lines = [`  - name: ${name}`, "    role: agent"];
+  if (i % FLUX_EVERY === 0) lines.push("    delivery: flux");
+  const overlays = [
+    ...(i % TEAM_EVERY === 0 ? [`overlays/teams/team-${i % TEAMS}.yaml`] : []),
+    ...(i % OWN_OVERLAY_EVERY === 0 ? [`overlays/clusters/${name}/extra.yaml`] : []),
+  ];
+  if (overlays.length > 0) lines.push(`    overlays: [${overlays.join(", ")}]`);
+  if (i % VALUES_EVERY === 0) lines.push('    values: { prometheus.pvc.storage: "2Gi" }');
+  lines.push(`    credential: { passwordHash: "${hash}" }`);
+  return lines.join("\n");
+}
+
+function fleetSpec(count, hash) {
+  const agents = Array.from({ length: count - 1 }, (_, i) => agentEntry(i + 1, hash));
+  return `apiVersion: promfleet.dev/v1alpha1
+kind: Fleet
+package:
+  refName: prometheus.tanzu.vmware.com
+  version: 2.43.0+vmware.2-tkg.1
+git:
+  url: https://github.com/example/fleet.git
+remoteWrite:
+  tls:
+    caSecret: aggregator-ca
+overlays: [overlays/fleet/interval.yaml]
+clusters:
+  - name: hub
+    role: aggregator
+    ingress: { host: prometheus.example.com }
+    credential: { passwordHash: "${hash}" }
+${agents.join("\n")}
+`;
+}
+
+function write(dir, rel, text) {
+  mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+  writeFileSync(path.join(dir, rel), text);
+}
+
+/** A fleet repository with `count` clusters, committed, nothing rendered yet. */
+function generateFleet(count) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `promfleet-bench-${count}-`));
+  for (const sub of ["base", "roles"])
+    cpSync(path.join(root, "overlays", sub), path.join(dir, "overlays", sub), { recursive: true });
+  write(dir, "overlays/fleet/interval.yaml", intervalOverlay("30s"));
+  for (let t = 0; t < TEAMS; t++)
+    write(dir, `overlays/teams/team-${t}.yaml`, jobOverlay(`team-${t}`, `team-${t}.example.com:9100`));
+  for (let i = OWN_OVERLAY_EVERY; i < count; i += OWN_OVERLAY_EVERY)
+    write(
+      dir,
+      `overlays/clusters/${agentName(i)}/extra.yaml`,
+      jobOverlay("own", `${agentName(i)}.example:9100`),
+    );
+  const hash = bcrypt.hashSync("bench-password", 10); // one hash for all: only its cost per cluster matters
+  write(dir, "fleet.yaml", fleetSpec(count, hash));
+  write(dir, ".gitignore", ".promfleet/\n");
+  git(dir, "init", "-q", "-b", "main");
+  git(dir, "add", "-A");
+  git(dir, "commit", "-qm", "generated fleet");
   return dir;
 }
 
-/** Runs the CLI under GNU time when present, for the peak RSS of promfleet and of its ytt child. */
-async function timed(cmd, cmdArgs, env = {}) {
+function git(dir, ...args) {
+  const r = spawnSync(
+    "git",
+    ["-C", dir, "-c", "user.email=bench@example.com", "-c", "user.name=bench", ...args],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+    },
+  );
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed:\n${r.stderr}`);
+  return r.stdout;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Measuring
+
+const GNU_TIME = "/usr/bin/time";
+const hasGnuTime = spawnSync(GNU_TIME, ["-f", "%M", "true"], { encoding: "utf8" }).status === 0;
+
+/**
+ * Runs a command under GNU time (peak RSS of its largest process, children included) and returns the wall
+ * time; exits the bench when the exit code is not the expected one (a bench of a failing command is noise).
+ */
+function timed(cmd, args, { cwd, expect = [0], input } = {}) {
+  const wrapped = hasGnuTime ? [GNU_TIME, ["-f", "PEAK_KB=%M CPU=%U+%S", cmd, ...args]] : [cmd, args];
   const start = process.hrtime.bigint();
-  const useTime = await execa("/usr/bin/time", ["--version"], { reject: false }).then(
-    (r) => r.exitCode === 0,
-    () => false,
-  );
-  const result = useTime
-    ? await execa("/usr/bin/time", ["-f", "PEAK_KB=%M", cmd, ...cmdArgs], { env, reject: false })
-    : await execa(cmd, cmdArgs, { env, reject: false });
+  const r = spawnSync(wrapped[0], wrapped[1], { cwd, input, encoding: "utf8", maxBuffer: 1 << 30 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  const peakKb = Number(/PEAK_KB=(\d+)/.exec(result.stderr)?.[1] ?? NaN);
-  if (result.exitCode !== 0) throw new Error(`${cmd} ${cmdArgs.join(" ")} failed:\n${result.stderr}`);
-  return { seconds, peakMb: peakKb / 1024, stdout: result.stdout };
+  if (!expect.includes(r.status)) {
+    console.error(`bench: ${cmd} ${args.join(" ")} exited ${r.status}, expected ${expect.join(" or ")}:`);
+    console.error(r.stderr.slice(-4000));
+    process.exit(1);
+  }
+  return { seconds, ...usage(r.stderr), stdout: r.stdout, status: r.status };
 }
 
-function row(label, seconds, peakMb, extra = "") {
-  const mem = Number.isNaN(peakMb) ? "n/a" : `${peakMb.toFixed(0)} MiB`;
-  console.log(`${label.padEnd(44)} ${seconds.toFixed(2).padStart(7)} s   peak ${mem.padStart(8)}   ${extra}`);
+/** GNU time's line: peak RSS (MiB) and CPU seconds (user + system, children included). */
+function usage(stderr) {
+  const m = /PEAK_KB=(\d+) CPU=([\d.]+)\+([\d.]+)/.exec(stderr);
+  return m ? { peakMb: Number(m[1]) / 1024, cpu: Number(m[2]) + Number(m[3]) } : { peakMb: NaN, cpu: NaN };
 }
 
-const cli = path.join(root, "bin", "promfleet.js");
+const promfleet = (dir, args, o = {}) => timed("node", [cli, "-C", dir, ...args], o);
 
-/** Median and range of `runs` measurements; a single run on a shared 2-core VM varies by ±15%. */
-function stats(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+/** `runs` measurements of `run(i)`, with `reset(i)` (untimed) after each. */
+function measure(run, reset = () => {}) {
+  const samples = [];
+  for (let i = 0; i < opts.runs; i++) {
+    samples.push(run(i));
+    reset(i);
+  }
+  return samples;
 }
 
-function statRow(label, runs, extra) {
-  const s = stats(runs.map((r) => r.seconds));
-  const peak = Math.max(...runs.map((r) => r.peakMb));
-  row(
-    label,
-    s.median,
-    peak,
-    `median of ${runs.length} (${s.min.toFixed(2)}–${s.max.toFixed(2)} s); ${extra}`,
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function summary(samples, note = "") {
+  const secs = samples.map((s) => s.seconds);
+  return {
+    seconds: median(secs),
+    min: Math.min(...secs),
+    max: Math.max(...secs),
+    peakMb: Math.max(...samples.map((s) => s.peakMb)),
+    cpu: median(samples.map((s) => s.cpu)),
+    runs: samples.length,
+    note,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rows
+
+const CRDS = path.join(root, "test", "fixtures", "crds");
+const PACKAGE = path.join(root, "test", "fixtures", "tce-prometheus-package-2.37.0", "package.yaml");
+const VALIDATE_ARGS = ["validate", "--crds", CRDS, "--package", PACKAGE, "--json"];
+
+/** Copies the committed, unrendered fleet (a full render starts with no clusters/ and no record). */
+function freshCopy(template) {
+  const dir = mkdtempSync(`${template}-run-`);
+  cpSync(template, dir, { recursive: true });
+  return dir;
+}
+
+function fullRender(template) {
+  const dirs = [];
+  const samples = measure(() => {
+    const dir = freshCopy(template);
+    dirs.push(dir);
+    return promfleet(dir, ["render", "--json"]);
+  });
+  const keep = dirs.pop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  const files = JSON.parse(samples[0].stdout).created.length;
+  return { dir: keep, row: summary(samples, `${files} files written`) };
+}
+
+function changedFiles(stdout) {
+  const s = JSON.parse(stdout);
+  return s.created.length + s.updated.length + s.removed.length;
+}
+
+function noChangeRender(dir) {
+  const samples = measure(() => promfleet(dir, ["render", "--json"]));
+  return summary(samples, `${changedFiles(samples[0].stdout)} files written`);
+}
+
+/** render --check on an unchanged tree, then once on a hand-edited file, which it must still report. */
+function renderCheck(dir, cluster) {
+  const samples = measure(() => promfleet(dir, ["render", "--check", "--json"]));
+  const file = path.join(dir, "clusters", cluster, "values.yaml");
+  const original = readFileSync(file, "utf8");
+  writeFileSync(file, original.replace("scrape_interval: 30s", "scrape_interval: 31s"));
+  const edited = promfleet(dir, ["render", "--check", "--json"], { expect: [0, 1] });
+  writeFileSync(file, original);
+  const caught = edited.status === 1 ? "a hand edit is reported (exit 1)" : "A HAND EDIT WAS NOT REPORTED";
+  return summary(samples, caught);
+}
+
+function onboard(dir) {
+  return summary(
+    measure(
+      (i) => promfleet(dir, ["onboard-cluster", `bench-new-${i}`]),
+      (i) => promfleet(dir, ["offboard-cluster", `bench-new-${i}`]),
+    ),
+    "a new agent: spec entry, credential, its folder (+ the aggregator's web config)",
   );
-  return s.median;
 }
 
-console.log(
-  `promfleet bench: ${clusters} clusters, ${os.cpus().length} cores, node ${process.version}, ${runs} runs`,
-);
-const fulls = [];
-const agains = [];
-let created = 0;
-let written = 0;
-for (let i = 0; i < runs; i++) {
-  const dir = await makeFleet(clusters);
-  try {
-    const full = await timed("node", [cli, "-C", dir, "render", "--json"]);
-    created = JSON.parse(full.stdout).created.length;
-    const again = await timed("node", [cli, "-C", dir, "render", "--json"]);
-    const summary = JSON.parse(again.stdout);
-    written = summary.created.length + summary.updated.length + summary.removed.length;
-    fulls.push(full);
-    agains.push(again);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+function offboard(dir) {
+  return summary(
+    measure(
+      (i) => {
+        promfleet(dir, ["onboard-cluster", `bench-old-${i}`]);
+        return promfleet(dir, ["offboard-cluster", `bench-old-${i}`]);
+      },
+      () => {},
+    ),
+    "spec entry, folder and credential removed",
+  );
+}
+
+function rotate(dir) {
+  return summary(
+    measure(
+      (i) => promfleet(dir, ["rotate-credential", agentName(i + 1)]),
+      (i) => promfleet(dir, ["rotate-credential", agentName(i + 1), "--finish"]),
+    ),
+    "new password for one agent (the aggregator accepts both)",
+  );
+}
+
+function validateAll(dir) {
+  const samples = measure(() => promfleet(dir, VALIDATE_ARGS));
+  const report = JSON.parse(samples[0].stdout);
+  const checks = report.clusters.reduce((n, c) => n + c.checks.length, 0);
+  return summary(
+    samples,
+    `${report.clusters.length} clusters, ${checks} checks (promtool, CRDs, values schema)`,
+  );
+}
+
+/** One cluster's committed values edited in the working tree, as a pull request touching one cluster does. */
+function validateChanged(dir, cluster) {
+  const file = path.join(dir, "clusters", cluster, "values.yaml");
+  const original = readFileSync(file, "utf8");
+  writeFileSync(file, original.replace("scrape_interval: 30s", "scrape_interval: 31s"));
+  const samples = measure(() => promfleet(dir, [...VALIDATE_ARGS, "--changed-since", "HEAD"]));
+  writeFileSync(file, original);
+  const validated = JSON.parse(samples[0].stdout).clusters.map((c) => c.name);
+  return summary(samples, `validated: ${validated.join(", ")}`);
+}
+
+/** The fleet-wide overlay changed and rendered (untimed), then diff against the commit before. */
+function diffFleetWide(dir) {
+  write(dir, "overlays/fleet/interval.yaml", intervalOverlay("45s"));
+  promfleet(dir, ["render"]);
+  const samples = measure(() => promfleet(dir, ["diff", "--base", "HEAD", "--format", "json"]));
+  const changed = JSON.parse(samples[0].stdout).clusters.length;
+  git(dir, "checkout", "-q", "--", ".");
+  return summary(samples, `${changed} clusters changed`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The baseline: a plain shell loop, one ytt process per cluster
+
+const YTT = path.join(root, ".tools", "bin", "ytt");
+
+/**
+ * What a user writing the loop by hand needs: per overlay stack, a folder with a root template that
+ * applies the files promfleet applies (base values, role, fleet-wide, the cluster's own) with
+ * overlay.apply, and per cluster a data-values file with what overlays see as `cluster`.
+ */
+function stageBaseline(fleetDir, count) {
+  const dir = path.join(fleetDir, ".bench-baseline");
+  const stacks = new Map();
+  const lines = [];
+  for (const i of sampleIndexes(count)) {
+    const c = baselineCluster(i);
+    const key = c.files.join(",");
+    if (!stacks.has(key)) stacks.set(key, writeStack(fleetDir, dir, stacks.size, c.files));
+    write(dir, `data/${c.name}.yaml`, `cluster: ${JSON.stringify(c.values)}\n`);
+    lines.push(`${c.name} ${stacks.get(key)}`);
+  }
+  write(dir, "list", `${lines.join("\n")}\n`);
+  mkdirSync(path.join(dir, "out"), { recursive: true });
+  return { dir, clusters: lines.length };
+}
+
+function sampleIndexes(count) {
+  const n = opts.baselineSample > 0 ? Math.min(opts.baselineSample, count) : count;
+  if (n === count) return Array.from({ length: count }, (_, i) => i);
+  // the aggregator, then agents picked with a prime stride, so the sample has the fleet's mix of
+  // overlays, Flux and values (an even stride would hit multiples of 5 and 10 only)
+  return [0, ...Array.from({ length: n - 1 }, (_, k) => 1 + ((k * 7919) % (count - 1)))];
+}
+
+function baselineCluster(i) {
+  if (i === 0)
+    return { name: "hub", files: stackFiles("aggregator", []), values: clusterValues("hub", "aggregator") };
+  const name = agentName(i);
+  const own = [
+    ...(i % TEAM_EVERY === 0 ? [`overlays/teams/team-${i % TEAMS}.yaml`] : []),
+    ...(i % OWN_OVERLAY_EVERY === 0 ? [`overlays/clusters/${name}/extra.yaml`] : []),
+  ];
+  return { name, files: stackFiles("agent", own), values: clusterValues(name, "agent") };
+}
+
+const stackFiles = (role, own) => [
+  "overlays/base/values.yaml",
+  `overlays/roles/${role}.yaml`,
+  "overlays/fleet/interval.yaml",
+  ...own,
+];
+
+/** What overlays see as `cluster` (README, "What overlays see"), for this generated fleet. */
+function clusterValues(name, role) {
+  const agent = role === "agent";
+  return {
+    name,
+    role,
+    retention: agent ? "5m" : "15d",
+    storage: null,
+    ingressHost: agent ? null : "prometheus.example.com",
+    walPath: agent ? "/data/agent-wal" : null,
+    monitoringNamespace: "tanzu-system-monitoring",
+    kubernetesApiInsecureSkipVerify: false,
+    exposeFullApi: false,
+    remoteWrite: {
+      url: "https://prometheus.example.com/api/v1/write",
+      insecureSkipVerify: false,
+      caFile: "/etc/promfleet/ca/ca.crt",
+    },
+    auth: {
+      enabled: true,
+      username: name,
+      passwordFile: "/etc/promfleet/credentials/password",
+      webConfigFile: "/etc/promfleet/web/web-config.yml",
+    },
+  };
+}
+
+function writeStack(fleetDir, dir, n, files) {
+  const stack = path.join(dir, "stacks", String(n));
+  files.forEach((f, k) => cpSync(path.join(fleetDir, f), path.join(stack, `m${k}.lib.yaml`)));
+  const loads = files.map(
+    (_, k) => `#@ load("m${k}.lib.yaml", f${k}="${k === 0 ? "values" : "overlay_for"}")`,
+  );
+  const overlays = files.slice(1).map((_, k) => `f${k + 1}(c)`);
+  write(stack, "schema.yaml", "#@data/values-schema\n---\n#@schema/type any=True\ncluster: {}\n");
+  write(
+    stack,
+    "root.yaml",
+    `#@ load("@ytt:data", "data")\n#@ load("@ytt:overlay", "overlay")\n${loads.join("\n")}\n#@ c = data.values.cluster\n--- #@ overlay.apply(f0(c), ${overlays.join(", ")})\n`,
+  );
+  return stack;
+}
+
+const LOOP = `while read -r c s; do "$YTT" -f "$s" --data-values-file "data/$c.yaml" > "out/$c.yaml" || exit 1; done < list`;
+const XARGS = `xargs -P2 -n2 sh -c '"$YTT" -f "$1" --data-values-file "data/$0.yaml" > "out/$0.yaml"' < list`;
+
+function baseline(stage, count, script) {
+  const samples = measure(() => timedShell(stage.dir, script));
+  const scale = count / stage.clusters;
+  const scaled = samples.map((s) => ({ ...s, seconds: s.seconds * scale, cpu: s.cpu * scale }));
+  const how =
+    scale === 1
+      ? "measured on every cluster"
+      : `measured on ${stage.clusters} clusters, extrapolated ×${scale.toFixed(1)}`;
+  return summary(scaled, `ytt only (no YAML files, no resources); ${how}`);
+}
+
+function timedShell(cwd, script) {
+  const env = { ...process.env, YTT };
+  const wrapped = hasGnuTime
+    ? [GNU_TIME, ["-f", "PEAK_KB=%M CPU=%U+%S", "sh", "-c", script]]
+    : ["sh", ["-c", script]];
+  const start = process.hrtime.bigint();
+  const r = spawnSync(wrapped[0], wrapped[1], { cwd, env, encoding: "utf8" });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) {
+    console.error(`bench: the baseline loop failed:\n${r.stderr.slice(-4000)}`);
+    process.exit(1);
+  }
+  return { seconds, ...usage(r.stderr) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Table
+
+const ROWS = [
+  ["full", "full render"],
+  ["nochange", "no-change render"],
+  ["check", "`render --check`"],
+  ["onboard", "`onboard-cluster` (local)"],
+  ["offboard", "`offboard-cluster` (local)"],
+  ["rotate", "`rotate-credential` (local)"],
+  ["validate", "`validate` (all clusters)"],
+  ["changed", "`validate --changed-since` (1 changed cluster)"],
+  ["diff", "`diff` after a fleet-wide change"],
+  ["loop", "baseline: shell loop, one ytt per cluster"],
+  ["xargs", "baseline: the same loop two at a time (`xargs -P2`)"],
+];
+
+const want = (key) => !opts.only || opts.only.includes(key) || key === "full";
+
+function benchSize(count) {
+  log(`\n== ${count} clusters: generating the fleet`);
+  const template = generateFleet(count);
+  const results = new Map();
+  const step = (key, fn) => {
+    if (!want(key)) return;
+    log(`   ${key}…`);
+    results.set(key, fn());
+  };
+  let dir;
+  step("full", () => {
+    const r = fullRender(template);
+    dir = r.dir;
+    return r.row;
+  });
+  git(dir, "add", "-A");
+  git(dir, "commit", "-qm", "rendered");
+  const probe = agentName(count > 3 ? 3 : 1);
+  step("nochange", () => noChangeRender(dir));
+  step("check", () => renderCheck(dir, probe));
+  step("onboard", () => onboard(dir));
+  step("offboard", () => offboard(dir));
+  step("rotate", () => rotate(dir));
+  git(dir, "reset", "-q", "--hard");
+  git(dir, "clean", "-qfd", "--", "clusters");
+  step("validate", () => validateAll(dir));
+  step("changed", () => validateChanged(dir, probe));
+  step("diff", () => diffFleetWide(dir));
+  if (want("loop") || want("xargs")) {
+    const stage = stageBaseline(dir, count);
+    step("loop", () => baseline(stage, count, LOOP));
+    step("xargs", () => baseline(stage, count, XARGS));
+  }
+  if (!opts.keep) for (const d of [template, dir]) rmSync(d, { recursive: true, force: true });
+  else log(`   kept ${template} and ${dir}`);
+  return results;
+}
+
+const log = (line) => process.stderr.write(`${line}\n`);
+const secs = (s) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
+const mib = (m) => (Number.isNaN(m) ? "n/a" : `${m.toFixed(0)} MiB`);
+
+function printTable(bySize) {
+  const sizes = [...bySize.keys()];
+  const header = `| operation | ${sizes.map((n) => `${n.toLocaleString("en")} clusters`).join(" | ")} |`;
+  console.log(header);
+  console.log(`| --- | ${sizes.map(() => "---").join(" | ")} |`);
+  for (const [key, label] of ROWS) {
+    const cells = sizes.map((n) => {
+      const r = bySize.get(n).get(key);
+      return r
+        ? `${secs(r.seconds)} s (${secs(r.min)}–${secs(r.max)}; CPU ${secs(r.cpu)} s), ${mib(r.peakMb)}`
+        : "—";
+    });
+    if (cells.some((c) => c !== "—")) console.log(`| ${label} | ${cells.join(" | ")} |`);
+  }
+  console.log("");
+  for (const n of sizes) {
+    const rows = bySize.get(n);
+    for (const [key, label] of ROWS)
+      if (rows.get(key)?.note) console.log(`${n}: ${label}: ${rows.get(key).note}`);
+    const full = rows.get("full")?.seconds;
+    for (const key of ["loop", "xargs"])
+      if (full && rows.get(key))
+        console.log(
+          `${n}: full render is ${(rows.get(key).seconds / full).toFixed(1)}× faster than the ${key === "loop" ? "sequential" : "2-way parallel"} loop`,
+        );
   }
 }
-const fullMedian = statRow("render (ytt in 125-cluster evaluations)", fulls, `${created} files written`);
-statRow("re-render, nothing changed", agains, `${written} files written`);
 
-const dir = await makeFleet(clusters);
-try {
-  const { loadFleet } = await import(path.join(root, "dist", "fleet", "load.js"));
-  const { readRenderInputs, renderFleet } = await import(path.join(root, "dist", "render", "render.js"));
-  const { findYtt } = await import(path.join(root, "dist", "ytt", "ytt.js"));
-  const spec = await loadFleet(dir);
-  const ytt = await findYtt();
-  const inputs = await readRenderInputs(spec);
-  const sample = naiveSample > 0 ? spec.clusters.slice(0, naiveSample) : spec.clusters;
-  const start = process.hrtime.bigint();
-  for (const cluster of sample) await renderFleet({ ...spec, clusters: [cluster] }, inputs, ytt);
-  const naiveMeasured = Number(process.hrtime.bigint() - start) / 1e9;
-  const naive = (naiveMeasured * spec.clusters.length) / sample.length;
-  const how =
-    sample.length === spec.clusters.length
-      ? "measured"
-      : `measured on ${sample.length}, scaled to ${spec.clusters.length}`;
-  row("naive: one ytt process per cluster", naive, NaN, how);
-  console.log(`speed-up over the naive loop (median render): ${(naive / fullMedian).toFixed(1)}x`);
-} finally {
-  await rm(dir, { recursive: true, force: true });
+if (!existsSync(path.join(root, "dist", "cli.js"))) {
+  console.error("bench: dist/ is missing: run npm run build (npm run bench does)");
+  process.exit(2);
 }
+const cpus = os.cpus();
+console.log(
+  `promfleet bench: ${cpus.length} × ${cpus[0]?.model ?? "cpu"}, node ${process.version}, median of ${opts.runs} run(s), ` +
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+);
+const bySize = new Map();
+for (const n of opts.sizes) bySize.set(n, benchSize(n));
+console.log("");
+printTable(bySize);

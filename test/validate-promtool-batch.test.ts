@@ -55,4 +55,33 @@ describe("promtool batching", () => {
     expect(results[1]).toContain("FAILED: parsing YAML file /prometheus.yml");
     expect(results[2]).toBeUndefined();
   });
+
+  it("checks again alone only the config promtool did not call valid", async () => {
+    const { tool, calls } = await countingPromtool();
+    const checks: ConfigCheck[] = ["a1", "a2", "a3", "a4"].map((job) => ({
+      config: config(job, job === "a3" ? "15x" : "30s"),
+      agent: true,
+    }));
+    const results = await checkPrometheusConfigs(tool, checks);
+    expect(results.map((r) => r === undefined)).toEqual([true, true, false, true]);
+    const made = await calls();
+    expect(made).toHaveLength(2);
+    expect(made[1]).toMatch(/^check config --agent \S+\/prometheus\.yml$/);
+  });
+
+  it("reports a broken rule file of a config promtool calls valid before checking its rules", async () => {
+    const { tool } = await countingPromtool();
+    const withRules = (job: string, rules: string): ConfigCheck => ({
+      config: { ...config(job), rule_files: ["/etc/config/rules"] },
+      agent: false,
+      known: { "/etc/config/rules": rules },
+    });
+    const checks = [
+      withRules("hub", "groups: []\n"),
+      withRules("hub2", "groups:\n- name: x\n  rules:\n  - record: a\n    expr: sum(\n"),
+    ];
+    const results = await checkPrometheusConfigs(tool, checks);
+    expect(results[0]).toBeUndefined();
+    expect(results[1]).toMatch(/\/etc\/config\/rules: .*unclosed left parenthesis/);
+  });
 });

@@ -1,11 +1,9 @@
 /** The diff command: what changes on which cluster between a git ref's rendered tree and the working tree. */
 import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
-import { defaultBase, filesAtRef } from "../diff/git-tree.js";
-import { clusterLineStats } from "../diff/line-stats.js";
-import { diffTrees } from "../diff/semantic.js";
+import { defaultBase } from "../diff/git-tree.js";
+import { diffWorkingTree } from "../diff/stream.js";
 import { loadFleet } from "../fleet/load.js";
-import { readClusterTree } from "../layout/tree.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { reportError } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
@@ -41,15 +39,8 @@ async function diffCommand(o: DiffFlags): Promise<number> {
     throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
-  const [before, after] = [await filesAtRef(o.dir, base), readClusterTree(o.dir)];
-  const diffs = diffTrees(before, after);
-  if (o.format === "json") {
-    // The review comment's +/- columns: lines added and removed per cluster, as a line diff counts them.
-    const stats = clusterLineStats(before, after);
-    const counted = diffs.map((d) => ({ ...d, ...(stats.get(d.cluster) ?? { added: 0, removed: 0 }) }));
-    process.stdout.write(`${formatDiff(counted, "json")}\n`);
-    return ExitCode.ok;
-  }
+  // --format json carries the review comment's +/- columns: lines added and removed per cluster
+  const diffs = await diffWorkingTree(o.dir, base, { countLines: o.format === "json" });
   process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
   return ExitCode.ok;
 }

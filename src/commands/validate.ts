@@ -13,6 +13,8 @@ import { unlistedClusterFolders, validateFleet } from "../validate/validate.js";
 import { pinnedVersionWarnings } from "../rollout/pinned-versions.js";
 import { action, type GlobalOptions } from "./action.js";
 import { collect } from "../util/cli-options.js";
+import path from "node:path";
+import { changedScope, type ChangedScope } from "../validate/changed.js";
 
 interface ValidateFlags extends GlobalOptions {
   crds: string[];
@@ -20,6 +22,7 @@ interface ValidateFlags extends GlobalOptions {
   package?: string;
   packageBundle?: string;
   cluster: string[];
+  changedSince?: string;
   json?: boolean;
 }
 
@@ -50,6 +53,12 @@ export function registerValidateCommand(program: Command): void {
       "the package bundle: render the values through its ytt templates and check the result",
     )
     .option("--cluster <name>", "only this cluster (repeatable)", collect, [])
+    .option(
+      "--changed-since <ref>",
+      "only clusters whose clusters/<name>/ differs from this git ref (working tree, untracked files too); " +
+        "every cluster when what the checks read changed (package definition, --crds/--package/--package-bundle " +
+        "files in the repository, package.json, package-lock.json, .github/workflows/)",
+    )
     .option("--json", "print { ok, clusters: [{ name, checks: [{ check, ok, file, message }] }] } on stdout")
     .action(action<ValidateFlags>((o) => validateCommand(o, createOutput(Boolean(o.json)))));
 }
@@ -70,14 +79,49 @@ async function validateCommand(o: ValidateFlags, out: Output): Promise<number> {
   for (const warning of await pinnedVersionWarnings(spec, definition)) out.warn(warning);
   for (const folder of await unlistedClusterFolders(spec))
     out.warn(`${folder} is not in ${spec.file}: not validated (promfleet render removes it)`);
+  const scope = o.changedSince ? await changedScopeOf(spec, o) : undefined;
+  if (scope) out.info(describeScope(scope, spec));
   const report = await validateFleet(spec, {
     crds: crds?.validator,
     packageFile: definition,
     packageBundle: o.packageBundle,
-    clusters: o.cluster,
+    clusters: selectedClusters(spec, o.cluster, scope),
   });
+  if (scope) {
+    const { ref, commit, all, reasons } = scope;
+    report.changedSince = {
+      ref,
+      commit,
+      all,
+      reasons,
+      unchanged: spec.clusters.length - report.clusters.length,
+    };
+  }
   out.result(report, describe(report));
   return report.ok ? ExitCode.ok : ExitCode.checkFailed;
+}
+
+function changedScopeOf(spec: FleetSpec, o: ValidateFlags): Promise<ChangedScope> {
+  const paths = [...o.crds, ...(o.package ? [o.package] : []), ...(o.packageBundle ? [o.packageBundle] : [])];
+  return changedScope(spec, o.changedSince as string, { paths: paths.map((p) => path.resolve(p)) });
+}
+
+/** --cluster names (unknown ones kept: validateFleet reports them), narrowed to the changed clusters. */
+function selectedClusters(spec: FleetSpec, named: string[], scope?: ChangedScope): string[] | undefined {
+  if (!scope) return named.length > 0 ? named : undefined;
+  const changed = new Set(scope.clusters);
+  const known = new Set(spec.clusters.map((c) => c.name));
+  const candidates = named.length > 0 ? named : [...known];
+  return candidates.filter((n) => changed.has(n) || !known.has(n));
+}
+
+function describeScope(scope: ChangedScope, spec: FleetSpec): string {
+  const total = spec.clusters.length;
+  if (scope.all)
+    return `validating all ${total} clusters: ${scope.reasons.join(", ")} changed since ${scope.ref}`;
+  const folders = new Set(scope.clusters);
+  const changed = spec.clusters.filter((c) => folders.has(c.name)).length;
+  return `validating the ${changed} of ${total} clusters whose folder changed since ${scope.ref}`;
 }
 
 function noPackageWarning(spec: FleetSpec): string {

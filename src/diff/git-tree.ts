@@ -5,29 +5,44 @@ import { ExitCode, PromfleetError } from "../util/errors.js";
 
 /** Every file under clusters/ at a git ref, listed with `git ls-tree` and read by object id with one `git cat-file --batch`. */
 export async function filesAtRef(root: string, ref: string): Promise<Map<string, string>> {
+  const blobs = await blobIdsAtRef(root, ref);
+  const texts = await readBlobs(root, [...blobs.values()]);
+  return new Map([...blobs.keys()].map((p, i) => [p, texts[i] as string]));
+}
+
+/** Path -> blob object id of every file under clusters/ at a git ref, from one `git ls-tree`. */
+export async function blobIdsAtRef(root: string, ref: string): Promise<Map<string, string>> {
   const commit = await resolveCommit(root, ref);
   const ls = await execa("git", ["-C", root, "ls-tree", "-r", "-z", commit, "--", `${CLUSTERS_DIR}/`]);
   // "<mode> <type> <object id>\t<path>": blobs are read by id, which git finds directly (a
   // "<commit>:<path>" name is resolved by walking the tree again for every file).
-  const entries = ls.stdout
-    .split("\0")
-    .filter(Boolean)
-    .map((line) => {
-      const tab = line.indexOf("\t");
-      return { id: line.slice(0, tab).split(" ")[2] as string, path: line.slice(tab + 1) };
-    });
-  const paths = entries.map((e) => e.path);
-  if (paths.length === 0) return new Map();
+  return new Map(
+    ls.stdout
+      .split("\0")
+      .filter(Boolean)
+      .map((line) => {
+        const tab = line.indexOf("\t");
+        return [line.slice(tab + 1), line.slice(0, tab).split(" ")[2] as string];
+      }),
+  );
+}
+
+/** The content of blobs by object id, in order, with one `git cat-file --batch`. */
+export async function readBlobs(root: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
   const { stdout } = await execa("git", ["-C", root, "cat-file", "--batch"], {
-    input: entries.map((e) => e.id).join("\n") + "\n",
+    input: ids.join("\n") + "\n",
     encoding: "buffer",
     maxBuffer: 1024 * 1024 * 1024,
   });
-  return new Map(parseBatch(Buffer.from(stdout), paths));
+  return parseBatch(Buffer.from(stdout), ids.length);
 }
 
-/** The commit a ref names; a clear error for a ref git does not know or an argument that is not a ref. */
-async function resolveCommit(root: string, ref: string): Promise<string> {
+/**
+ * The commit a ref names; a clear error, naming the flag that gave it, for a ref git does not know or an
+ * argument that is not a ref.
+ */
+export async function resolveCommit(root: string, ref: string, flag = "--base"): Promise<string> {
   const r = ref.startsWith("-")
     ? undefined
     : await execa(
@@ -40,23 +55,23 @@ async function resolveCommit(root: string, ref: string): Promise<string> {
   if (r?.exitCode === 0) return r.stdout.trim();
   const why = r?.stderr.trim().split("\n")[0];
   throw new PromfleetError(
-    `--base ${ref}: not a commit in ${root}${why ? ` (${why})` : ""}\n` +
+    `${flag} ${ref}: not a commit in ${root}${why ? ` (${why})` : ""}\n` +
       "fix: pass a branch, tag or commit (git fetch it first if it lives on the remote)",
     ExitCode.badInput,
   );
 }
 
-/** `<sha> blob <size>\n<content>\n` per requested path, in request order. */
-function parseBatch(out: Buffer, paths: string[]): Array<[string, string]> {
-  const files: Array<[string, string]> = [];
+/** `<sha> blob <size>\n<content>\n` per requested object, in request order. */
+function parseBatch(out: Buffer, count: number): string[] {
+  const texts: string[] = [];
   let at = 0;
-  for (const p of paths) {
+  for (let i = 0; i < count; i++) {
     const eol = out.indexOf(10, at);
     const size = Number(out.subarray(at, eol).toString().split(" ")[2]);
-    files.push([p, out.subarray(eol + 1, eol + 1 + size).toString("utf8")]);
+    texts.push(out.subarray(eol + 1, eol + 1 + size).toString("utf8"));
     at = eol + 1 + size + 1;
   }
-  return files;
+  return texts;
 }
 
 /** The merge base with origin/<branch> when that exists (a pull request's base), else HEAD. */

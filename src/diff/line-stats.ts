@@ -6,23 +6,22 @@ export interface LineStats {
 }
 
 /**
- * Per cluster (clusters/<name>/... paths), the lines a line diff of its changed files adds and removes.
- * A file only on one side counts all its lines.
+ * The lines a line diff of one cluster's changed files adds and removes (path in its folder -> content;
+ * a missing side is an added or removed cluster). A file only on one side counts all its lines.
  */
 export function clusterLineStats(
-  before: Map<string, string>,
-  after: Map<string, string>,
-): Map<string, LineStats> {
-  const stats = new Map<string, LineStats>();
-  for (const file of new Set([...before.keys(), ...after.keys()])) {
-    const [b, a] = [before.get(file), after.get(file)];
-    const cluster = file.split("/")[1];
-    if (b === a || cluster === undefined) continue;
-    const total = stats.get(cluster) ?? { added: 0, removed: 0 };
+  before: ReadonlyMap<string, string> | undefined,
+  after: ReadonlyMap<string, string> | undefined,
+): LineStats {
+  const total = { added: 0, removed: 0 };
+  for (const file of new Set([...(before?.keys() ?? []), ...(after?.keys() ?? [])])) {
+    const [b, a] = [before?.get(file), after?.get(file)];
+    if (b === a) continue;
     const delta = lineStats(lines(b), lines(a));
-    stats.set(cluster, { added: total.added + delta.added, removed: total.removed + delta.removed });
+    total.added += delta.added;
+    total.removed += delta.removed;
   }
-  return stats;
+  return total;
 }
 
 const lines = (text: string | undefined): string[] =>

@@ -18,23 +18,34 @@ const VALUES_SECRET = "manifests/values-secret.yaml";
 /** Per-cluster differences between two rendered trees (clusters/<name>/... path -> content), by name. */
 export function diffTrees(before: Map<string, string>, after: Map<string, string>): ClusterDiff[] {
   const [b, a] = [byCluster(before), byCluster(after)];
-  return [...new Set([...b.keys(), ...a.keys()])].sort().flatMap((cluster): ClusterDiff[] => {
-    const [fb, fa] = [b.get(cluster), a.get(cluster)];
-    if (!fb) return [{ cluster, status: "added", changes: fileList(cluster, "added", fa) }];
-    if (!fa) return [{ cluster, status: "removed", changes: fileList(cluster, "removed", fb) }];
-    const changes = diffCluster(cluster, fb, fa);
-    return changes.length > 0 ? [{ cluster, status: "changed", changes }] : [];
-  });
+  return clusterNames(b, a).flatMap((cluster) => diffClusterFiles(cluster, b.get(cluster), a.get(cluster)));
 }
 
-/** cluster -> (path inside the cluster folder -> content). */
-function byCluster(tree: Map<string, string>): Map<string, Map<string, string>> {
-  const clusters = new Map<string, Map<string, string>>();
+/** The cluster names of two trees, in the order diffs are reported. */
+export function clusterNames(before: Map<string, unknown>, after: Map<string, unknown>): string[] {
+  return [...new Set([...before.keys(), ...after.keys()])].sort();
+}
+
+/** One cluster's difference (none when equal), from its files before and after (path in its folder -> content). */
+export function diffClusterFiles(
+  cluster: string,
+  before: Map<string, string> | undefined,
+  after: Map<string, string> | undefined,
+): ClusterDiff[] {
+  if (!before) return [{ cluster, status: "added", changes: fileList(cluster, "added", after) }];
+  if (!after) return [{ cluster, status: "removed", changes: fileList(cluster, "removed", before) }];
+  const changes = diffCluster(cluster, before, after);
+  return changes.length > 0 ? [{ cluster, status: "changed", changes }] : [];
+}
+
+/** cluster -> (path inside the cluster folder -> value, e.g. its content). */
+export function byCluster<T>(tree: Map<string, T>): Map<string, Map<string, T>> {
+  const clusters = new Map<string, Map<string, T>>();
   for (const [p, content] of tree) {
     const [, cluster, ...rest] = p.split("/");
     // the render record is bookkeeping (hashes of the other files), nothing a cluster applies
     if (!cluster || rest.length === 0 || rest.join("/") === RENDER_RECORD) continue;
-    const files = clusters.get(cluster) ?? new Map<string, string>();
+    const files = clusters.get(cluster) ?? new Map<string, T>();
     files.set(rest.join("/"), content);
     clusters.set(cluster, files);
   }

@@ -14,7 +14,8 @@ export type KubeResource = { apiVersion?: unknown; kind?: unknown; [field: strin
  * (the API server would silently prune it, so a typo would be lost without a word).
  */
 export class CrdValidator {
-  private readonly validators = new Map<string, ValidateFunction>();
+  /** Compiled on first use: a fleet uses a few of the kinds a release's CRDs define. */
+  private readonly validators = new Map<string, ValidateFunction | Schema>();
   /** API group -> the `group/version/Kind` keys its CRDs define. */
   private readonly groups = new Map<string, string[]>();
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
@@ -42,7 +43,7 @@ export class CrdValidator {
       const schema = version.schema?.openAPIV3Schema;
       if (!schema) continue;
       const key = `${spec.group}/${version.name}/${spec.names.kind}`;
-      this.validators.set(key, this.ajv.compile(toJsonSchema(schema, true)));
+      this.validators.set(key, schema);
       this.groups.set(spec.group, [...(this.groups.get(spec.group) ?? []), key]);
     }
   }
@@ -71,13 +72,21 @@ export class CrdValidator {
 
   /** Problems with one resource, each as `path: message`; empty when valid or when no CRD covers it. */
   validate(resource: KubeResource): string[] {
-    const validate = this.validators.get(`${String(resource.apiVersion)}/${String(resource.kind)}`);
+    const validate = this.compiled(`${String(resource.apiVersion)}/${String(resource.kind)}`);
     if (!validate || validate(resource)) return [];
     return (validate.errors ?? []).map((e) => {
       const extra = (e.params as { additionalProperty?: string }).additionalProperty;
       const where = `${e.instancePath || "/"}${extra ? `/${extra}` : ""}`;
       return `${where}: ${extra ? "unknown field" : e.message}`;
     });
+  }
+
+  private compiled(key: string): ValidateFunction | undefined {
+    const found = this.validators.get(key);
+    if (typeof found === "function" || found === undefined) return found;
+    const compiled = this.ajv.compile(toJsonSchema(found, true));
+    this.validators.set(key, compiled);
+    return compiled;
   }
 }
 

@@ -121,7 +121,10 @@ export async function checkPrometheusConfig(
 ): Promise<string | undefined> {
   const root = await mkdtemp(path.join(os.tmpdir(), "promfleet-promtool-"));
   try {
-    const configFile = await stageConfig(root, { config, agent, known });
+    const configFile = path.join(root, "prometheus.yml");
+    const mapped = mapFiles(config, { local: (p) => path.join(root, p), known, files: new Map() }, "");
+    await writeFiles(mapped.files);
+    await writeFile(configFile, toYaml(mapped.config));
     const r = await runPromtool(promtool, agent, [configFile]);
     return r.exitCode === 0 ? undefined : promtoolMessage(r.all ?? r.message, root);
   } finally {
@@ -131,8 +134,8 @@ export async function checkPrometheusConfig(
 
 /**
  * The same check for many configs with one promtool process per role and chunk (promtool takes many
- * files; a process per cluster costs ~30 ms each). When a batch fails, its configs are checked one by one,
- * so each problem is reported for its own cluster with promtool's own words.
+ * files; a process per cluster costs ~30 ms each). A config promtool does not report as valid in a batch
+ * is checked again on its own, so each problem is reported for its own cluster with promtool's own words.
  */
 export async function checkPrometheusConfigs(
   promtool: Tool,
@@ -161,15 +164,55 @@ const BATCH_SIZE = 400;
 
 async function checkBatch(promtool: Tool, checks: ConfigCheck[]): Promise<(string | undefined)[]> {
   const root = await mkdtemp(path.join(os.tmpdir(), "promfleet-promtool-"));
+  let passed: boolean[];
   try {
-    const files = await Promise.all(checks.map((c, i) => stageConfig(path.join(root, String(i)), c)));
+    const files = await stageBatch(root, checks);
     const r = await runPromtool(promtool, Boolean(checks[0]?.agent), files);
-    if (r.exitCode === 0) return checks.map(() => undefined);
+    const valid = new Set(r.exitCode === 0 ? files : reportedValid(String(r.stdout), files));
+    // promtool checks a config's rule files after calling the config valid: known rule files are rechecked
+    passed = files.map((f, i) => valid.has(f) && (r.exitCode === 0 || isEmpty(checks[i]?.known)));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
   const one = (c: ConfigCheck) => checkPrometheusConfig(promtool, c.config, c.agent, c.known);
-  return mapBounded(checks, 2, one);
+  return mapBounded(checks, 2, (c, i) => (passed[i] ? Promise.resolve(undefined) : one(c)));
+}
+
+function isEmpty(known: ContainerFiles | undefined): boolean {
+  return !known || Object.keys(known).length === 0;
+}
+
+/** The files promtool's output calls valid (" SUCCESS: <file> is valid ..."); any other wording: none. */
+function reportedValid(stdout: string, files: string[]): string[] {
+  const lines = new Set(stdout.split("\n").map((l) => l.trim()));
+  return files.filter((f) => lines.has(`SUCCESS: ${f} is valid prometheus config file syntax`));
+}
+
+/**
+ * Writes a batch's configs as JSON (a YAML subset promtool reads; serialising is ~200x cheaper than YAML,
+ * and a config that fails is checked again as YAML for promtool's message). Placeholders for files whose
+ * content we do not know are the same for every config, so they are written once for the batch; known
+ * content (rule files) under the config's own folder.
+ */
+async function stageBatch(root: string, checks: ConfigCheck[]): Promise<string[]> {
+  const shared = new Map<string, string>();
+  const configs = checks.map((c, i) => {
+    const own = path.join(root, String(i));
+    const known = c.known ?? {};
+    const local = (p: string) => path.join(Object.hasOwn(known, p) ? own : path.join(root, "shared"), p);
+    const mapped = mapFiles(c.config, { local, known, files: new Map() }, "");
+    const ownFiles = new Map([...mapped.files].filter(([file]) => file.startsWith(own + path.sep)));
+    for (const [file, content] of mapped.files) if (!ownFiles.has(file)) shared.set(file, content);
+    return { file: path.join(root, `${i}.prometheus.yml`), text: JSON.stringify(mapped.config), ownFiles };
+  });
+  await writeFiles(shared);
+  await Promise.all(
+    configs.map(async (c) => {
+      await writeFiles(c.ownFiles);
+      await writeFile(c.file, c.text);
+    }),
+  );
+  return configs.map((c) => c.file);
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -178,20 +221,10 @@ function chunks<T>(items: T[], size: number): T[][] {
   );
 }
 
-/** Writes the config, with its referenced files mapped under `root`, and returns the config's path. */
-async function stageConfig(root: string, c: ConfigCheck): Promise<string> {
-  const files = new Map<string, string>();
-  const mapped = mapFiles(c.config, { root, known: c.known ?? {}, files }, "");
-  await Promise.all(
-    [...files].map(async ([file, content]) => {
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, content);
-    }),
-  );
-  await mkdir(root, { recursive: true });
-  const configFile = path.join(root, "prometheus.yml");
-  await writeFile(configFile, toYaml(mapped));
-  return configFile;
+async function writeFiles(files: Map<string, string>): Promise<void> {
+  const dirs = new Set([...files.keys()].map((f) => path.dirname(f)));
+  await Promise.all([...dirs].map((d) => mkdir(d, { recursive: true })));
+  await Promise.all([...files].map(([file, content]) => writeFile(file, content)));
 }
 
 function runPromtool(promtool: Tool, agent: boolean, files: string[]) {
@@ -214,21 +247,31 @@ function promtoolMessage(output: string, root: string): string {
 }
 
 interface Mapping {
-  root: string;
+  /** The temporary file standing for a container path. */
+  local: (containerPath: string) => string;
   known: ContainerFiles;
   /** Temporary file -> content to write. */
   files: Map<string, string>;
 }
 
-function mapFiles(node: unknown, m: Mapping, key: string): unknown {
-  if (Array.isArray(node)) return node.map((n) => mapFiles(n, m, key));
+/** The config with every absolute path in a file field mapped by `m.local`, and the files to write there. */
+function mapFiles(
+  config: Record<string, unknown>,
+  m: Mapping,
+  key: string,
+): { config: unknown; files: Map<string, string> } {
+  return { config: mapNode(config, m, key), files: m.files };
+}
+
+function mapNode(node: unknown, m: Mapping, key: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => mapNode(n, m, key));
   if (typeof node === "string" && FILE_FIELDS.has(key) && node.startsWith("/")) {
-    const local = path.join(m.root, node);
+    const local = m.local(node);
     if (!/[*?[]/.test(node)) m.files.set(local, m.known[node] ?? placeholder(key));
     return local;
   }
   if (typeof node !== "object" || node === null) return node;
-  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, mapFiles(v, m, k)]));
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, mapNode(v, m, k)]));
 }
 
 function placeholder(key: string): string {

@@ -22,4 +22,9 @@ export interface ClusterReport {
 export interface ValidationReport {
   ok: boolean;
   clusters: ClusterReport[];
+  /**
+   * With `--changed-since REF`: what was compared and why every cluster was validated (`all`, with the
+   * changed inputs as `reasons`) or only the clusters in `clusters` (those whose folder changed).
+   */
+  changedSince?: { ref: string; commit: string; all: boolean; reasons: string[]; unchanged: number };
 }

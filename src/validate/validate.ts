@@ -7,13 +7,14 @@ import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
+import { sha256Hex } from "../util/sha256.js";
 import type { Tool } from "../util/tool.js";
 import { findYtt } from "../ytt/ytt.js";
 import { bundleTemplates, checkBundle } from "./bundle.js";
 import type { CrdValidator, KubeResource } from "./crd.js";
 import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from "./package-schema.js";
 import { checkPrometheusConfigs, findPromtool, type ConfigCheck } from "./promtool.js";
-import type { CheckName, CheckResult, ValidationReport } from "./report.js";
+import type { CheckName, CheckResult, ClusterReport, ValidationReport } from "./report.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
 
 export interface ValidateOptions {
@@ -23,64 +24,75 @@ export interface ValidateOptions {
   packageFile?: PackageDefinition;
   /** The package bundle (its config/ holds the ytt templates kapp-controller renders). */
   packageBundle?: string;
-  /** Only these clusters; every cluster when empty. */
+  /** Only these clusters (none when empty); every cluster when undefined. */
   clusters?: string[];
 }
 
 /** promtool and ytt are processes of their own: two at a time keeps a 2-core runner responsive. */
 const CHECK_CONCURRENCY = 2;
+/**
+ * Clusters read and checked in Node while promtool checks the previous group: memory stays bounded by
+ * the group (not the fleet), and promtool's CPU overlaps Node's on a 2-core runner.
+ */
+const GROUP_SIZE = 400;
 
 interface Checkers {
   promtool: Tool;
-  crds?: CrdValidator;
+  crds?: { validator: CrdValidator; results: Map<string, string[] | undefined> };
   valuesSchema?: ValidateFunction;
   bundle?: { ytt: Tool; templates: string };
 }
 
-type Task = { cluster: string; run: () => Promise<CheckResult[]> };
-/** A cluster's config for the batched promtool run. */
-type PromtoolInput = { cluster: string; file: string; check: ConfigCheck };
+/** One cluster's checks done in Node (or ytt), and its config waiting for the batched promtool run. */
+interface Prepared {
+  name: string;
+  promtool?: { file: string; check: ConfigCheck };
+  results: CheckResult[];
+}
 
 /**
  * Validates what is committed in clusters/<name>/, which is what kapp-controller or Flux deploys (whether
- * it matches fleet.yaml is `render --check`'s job). Checks run concurrently, results keep a fixed order.
+ * it matches fleet.yaml is `render --check`'s job). Results keep the spec's cluster order.
  */
 export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promise<ValidationReport> {
-  const selected = selectClusters(spec, o.clusters ?? []);
+  const selected = selectClusters(spec, o.clusters);
   const checkers: Checkers = {
     promtool: await findPromtool(),
-    crds: o.crds,
+    crds: o.crds ? { validator: o.crds, results: new Map() } : undefined,
     valuesSchema: o.packageFile ? await loadValuesSchema(o.packageFile) : undefined,
     bundle: o.packageBundle
       ? { ytt: await findYtt(), templates: bundleTemplates(o.packageBundle) }
       : undefined,
   };
-  const promtoolInputs: PromtoolInput[] = [];
-  const tasks = (
-    await Promise.all(selected.map((c) => clusterTasks(spec.root, c, checkers, promtoolInputs)))
-  ).flat();
-  const [results, promtool] = await Promise.all([
-    mapBounded(tasks, CHECK_CONCURRENCY, (t) => t.run()),
-    promtoolResults(checkers.promtool, promtoolInputs),
-  ]);
-  const clusters = selected.map((c) => ({
-    name: c.name,
-    checks: [
-      ...promtool.filter((_, i) => promtoolInputs[i]?.cluster === c.name),
-      ...tasks.flatMap((t, i) => (t.cluster === c.name ? (results[i] ?? []) : [])),
-    ],
-  }));
+  const clusters: ClusterReport[] = [];
+  let promtoolRun: Promise<ClusterReport[]> = Promise.resolve([]);
+  for (const group of chunks(selected, GROUP_SIZE)) {
+    const prepared = await mapBounded(group, CHECK_CONCURRENCY, (c) =>
+      prepareCluster(spec.root, c, checkers),
+    );
+    clusters.push(...(await promtoolRun));
+    promtoolRun = withPromtool(checkers.promtool, prepared);
+  }
+  clusters.push(...(await promtoolRun));
   return { ok: clusters.every((c) => c.checks.every((k) => k.ok)), clusters };
 }
 
-function selectClusters(spec: FleetSpec, names: string[]): ClusterSpec[] {
+function selectClusters(spec: FleetSpec, names: string[] | undefined): ClusterSpec[] {
+  if (names === undefined) return spec.clusters;
   const unknown = names.filter((n) => !spec.clusters.some((c) => c.name === n));
   if (unknown.length > 0)
     throw new PromfleetError(
       `--cluster ${unknown.join(", ")}: not in ${spec.file} (clusters: ${spec.clusters.map((c) => c.name).join(", ")})`,
       ExitCode.badInput,
     );
-  return spec.clusters.filter((c) => names.length === 0 || names.includes(c.name));
+  const wanted = new Set(names);
+  return spec.clusters.filter((c) => wanted.has(c.name));
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) =>
+    items.slice(i * size, (i + 1) * size),
+  );
 }
 
 /** Folders in clusters/ that the fleet spec does not list: deployed by nothing promfleet checks. */
@@ -92,45 +104,38 @@ export async function unlistedClusterFolders(spec: FleetSpec): Promise<string[]>
     .sort();
 }
 
-/** promtool on every collected config in as few processes as it takes. */
-async function promtoolResults(promtool: Tool, inputs: PromtoolInput[]): Promise<CheckResult[]> {
+/** promtool on the group's configs in as few processes as it takes; its result first in each report. */
+async function withPromtool(promtool: Tool, prepared: Prepared[]): Promise<ClusterReport[]> {
+  const inputs = prepared.flatMap((p) => (p.promtool ? [p.promtool] : []));
   const problems = await checkPrometheusConfigs(
     promtool,
     inputs.map((i) => i.check),
   );
-  return inputs.map((input, i) => result("promtool", input.file, problems[i]));
+  const byInput = new Map(inputs.map((input, i) => [input, result("promtool", input.file, problems[i])]));
+  return prepared.map((p) => ({
+    name: p.name,
+    checks: [...(p.promtool ? [byInput.get(p.promtool) as CheckResult] : []), ...p.results],
+  }));
 }
 
-async function clusterTasks(
-  root: string,
-  cluster: ClusterSpec,
-  k: Checkers,
-  promtoolInputs: PromtoolInput[],
-): Promise<Task[]> {
+async function prepareCluster(root: string, cluster: ClusterSpec, k: Checkers): Promise<Prepared> {
   const dir = `${CLUSTERS_DIR}/${cluster.name}`;
   const valuesFile = `${dir}/values.yaml`;
-  const task = (run: () => Promise<CheckResult[]>): Task => ({ cluster: cluster.name, run });
   const read = await readClusterValues(root, valuesFile);
-  const tasks: Task[] = [];
-  if (read.problem !== undefined) tasks.push(task(async () => [result("values", valuesFile, read.problem)]));
+  const prepared: Prepared = { name: cluster.name, results: [] };
+  if (read.problem !== undefined) prepared.results.push(result("values", valuesFile, read.problem));
   else {
     const { values, config } = read;
     const agent = cluster.role === "agent";
-    const known = ruleFilesOf(values);
-    promtoolInputs.push({ cluster: cluster.name, file: valuesFile, check: { config, agent, known } });
-    if (k.valuesSchema) {
-      const schema = k.valuesSchema;
-      tasks.push(
-        task(async () => [result("package-schema", valuesFile, valuesSchemaProblem(schema, values))]),
+    prepared.promtool = { file: valuesFile, check: { config, agent, known: ruleFilesOf(values) } };
+    if (k.valuesSchema)
+      prepared.results.push(
+        result("package-schema", valuesFile, valuesSchemaProblem(k.valuesSchema, values)),
       );
-    }
-    if (k.bundle) tasks.push(task(() => bundleCheck(root, dir, values, agent, k)));
+    if (k.bundle) prepared.results.push(await bundleCheck(root, dir, values, agent, k));
   }
-  if (k.crds) {
-    const crds = k.crds;
-    tasks.push(task(() => checkCrds(root, dir, crds)));
-  }
-  return tasks;
+  if (k.crds) prepared.results.push(...(await checkCrds(root, dir, k.crds)));
+  return prepared;
 }
 
 async function bundleCheck(
@@ -139,7 +144,7 @@ async function bundleCheck(
   values: PackageValues,
   agent: boolean,
   k: Checkers,
-): Promise<CheckResult[]> {
+): Promise<CheckResult> {
   const { ytt, templates } = k.bundle as NonNullable<Checkers["bundle"]>;
   const problem = await checkBundle({
     ytt,
@@ -149,15 +154,23 @@ async function bundleCheck(
     values,
     agent,
   });
-  return [result("package-bundle", `${dir}/values.yaml`, problem)];
+  return result("package-bundle", `${dir}/values.yaml`, problem);
 }
 
 function result(check: CheckName, file: string, message: string | undefined): CheckResult {
   return message ? { check, ok: false, file, message } : { check, ok: true, file };
 }
 
-/** Every kapp-controller and Flux resource in the cluster's manifests/ and bootstrap/, one result per file. */
-async function checkCrds(root: string, dir: string, crds: CrdValidator): Promise<CheckResult[]> {
+/**
+ * Every kapp-controller and Flux resource in the cluster's manifests/ and bootstrap/, one result per
+ * file. Results are kept by the file's sha256: many clusters commit byte-identical files (RBAC, the
+ * package overlay), which are then parsed and checked once.
+ */
+async function checkCrds(
+  root: string,
+  dir: string,
+  crds: NonNullable<Checkers["crds"]>,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const sub of ["manifests", "bootstrap"]) {
     const files = (await readdir(path.join(root, dir, sub)).catch(() => [] as string[]))
@@ -165,7 +178,10 @@ async function checkCrds(root: string, dir: string, crds: CrdValidator): Promise
       .sort();
     for (const f of files) {
       const file = `${dir}/${sub}/${f}`;
-      const problems = crdProblems(await readFile(path.join(root, file), "utf8"), crds);
+      const text = await readFile(path.join(root, file), "utf8");
+      const key = sha256Hex(text);
+      if (!crds.results.has(key)) crds.results.set(key, crdProblems(text, crds.validator));
+      const problems = crds.results.get(key);
       if (problems) results.push(result("crds", file, problems.join("; ") || undefined));
     }
   }

@@ -1,0 +1,97 @@
+/**
+ * `validate --changed-since REF`: which clusters a pull request can have broken. A cluster is validated
+ * when anything under its clusters/<name>/ differs from REF; every cluster is, when what the checks
+ * themselves read changed (the package definition, CRDs or bundle kept in the repository, the promfleet
+ * pinned by package.json or the workflows). A wrong answer here may only cost time: any doubt selects all.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { resolveCommit } from "../diff/git-tree.js";
+import type { FleetSpec } from "../fleet/spec.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
+
+/** Where a fleet repository pins promfleet: its version decides the checks and the CRD pins. */
+const PROMFLEET_PINS = ["package.json", "package-lock.json", ".github/workflows"];
+
+export interface ChangedScope {
+  /** The ref as given, and the commit it named. */
+  ref: string;
+  commit: string;
+  /** Every cluster is validated, because of `reasons`. */
+  all: boolean;
+  reasons: string[];
+  /** Names of the clusters whose folder changed (all of them when `all`). */
+  clusters: string[];
+}
+
+/** Repository files, besides clusters/, whose change means every cluster must be validated again. */
+export interface CheckInputs {
+  /** Files or folders given to the checks (--package, --crds, --package-bundle); outside the repo: ignored. */
+  paths: string[];
+}
+
+export async function changedScope(spec: FleetSpec, ref: string, inputs: CheckInputs): Promise<ChangedScope> {
+  const commit = await resolveCommit(spec.root, ref, "--changed-since");
+  const inRepo = inputs.paths.map((p) => repoRelative(spec.root, p)).filter((p): p is string => Boolean(p));
+  const definition = spec.package.definition ? [spec.package.definition] : [];
+  const watched = [...new Set([...definition, ...inRepo, ...PROMFLEET_PINS])];
+  const specFile = spec.file;
+  const changed = await changedPaths(spec.root, commit, [`${CLUSTERS_DIR}/`, specFile, ...watched]);
+  const reasons = changed.filter((f) => watched.some((w) => f === w || f.startsWith(`${w}/`)));
+  if (changed.includes(specFile) && (await packageSectionChanged(spec, commit, specFile)))
+    reasons.push(`${specFile} package:`);
+  const names = clusterNames(changed);
+  const clusters = reasons.length > 0 ? spec.clusters.map((c) => c.name) : names;
+  return { ref, commit, all: reasons.length > 0, reasons, clusters };
+}
+
+function repoRelative(root: string, p: string): string | undefined {
+  const rel = path.relative(root, path.resolve(root, p));
+  return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel.split(path.sep).join("/") : undefined;
+}
+
+/**
+ * Paths (under `pathspecs`, relative to the fleet root, which may be a folder of the repository) that
+ * differ between `commit` and the working tree, untracked files included.
+ */
+async function changedPaths(root: string, commit: string, pathspecs: string[]): Promise<string[]> {
+  const git = (args: string[]) => execa("git", ["-C", root, ...args, "--", ...pathspecs]);
+  const [tracked, untracked] = await Promise.all([
+    git(["diff", "--name-only", "--relative", "--no-renames", "-z", commit]),
+    git(["ls-files", "-z", "--others", "--exclude-standard"]),
+  ]);
+  return [...tracked.stdout.split("\0"), ...untracked.stdout.split("\0")].filter(Boolean);
+}
+
+function clusterNames(files: string[]): string[] {
+  const prefix = `${CLUSTERS_DIR}/`;
+  return [
+    ...new Set(
+      files
+        .filter((f) => f.startsWith(prefix) && f.indexOf("/", prefix.length) > 0)
+        .map((f) => f.split("/")[1]),
+    ),
+  ] as string[];
+}
+
+/**
+ * Whether the spec's `package:` section (which names the package definition) differs from the one at the
+ * commit, compared as text so that a large spec is not parsed twice: the lines from `package:` at the
+ * start of a line to the next top-level line. An alias inside it could point anywhere: that counts as changed.
+ */
+async function packageSectionChanged(spec: FleetSpec, commit: string, specFile: string): Promise<boolean> {
+  const before = await execa("git", ["-C", spec.root, "show", `${commit}:./${specFile}`], { reject: false });
+  const after = await readFile(path.resolve(spec.root, spec.file), "utf8");
+  const [b, a] = [topLevelSection(before.stdout, "package"), topLevelSection(after, "package")];
+  return before.exitCode !== 0 || b !== a || /\*|<</.test(a);
+}
+
+/** The text of a top-level mapping key's section: its line and the indented or blank lines after it. */
+export function topLevelSection(text: string, key: string): string {
+  const lines = text.split(/\r?\n/);
+  const start = lines.findIndex((l) => new RegExp(`^${key}\\s*:`).test(l));
+  if (start < 0) return "";
+  const end = lines.findIndex((l, i) => i > start && /^[^\s#]/.test(l));
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
