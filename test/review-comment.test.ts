@@ -276,6 +276,31 @@ describe("the comment within GitHub's limit", () => {
     expect(known).toContain("3 clusters pass and do not change.");
   });
 
+  it("says how many clusters a changed-only validation left out, and trusts only an integer count", async () => {
+    const validated = (changedSince: unknown): ReviewInputs => ({
+      render: { data: { created: [], updated: [], removed: [] } },
+      validate: {
+        data: {
+          ok: true,
+          clusters: [
+            { name: "a", checks: [{ check: "promtool", ok: true, file: "clusters/a/values.yaml" }] },
+          ],
+          changedSince,
+        } as ValidationResult,
+      },
+      diff: { data: { clusters: [] } },
+      strayFolders: { folders: [] },
+    });
+    const left = "were not validated here";
+    expect(await comment(validated({ all: false, unchanged: 999 }))).toContain(
+      `999 clusters this pull request does not change ${left}`,
+    );
+    expect(await comment(validated({ all: true, unchanged: 999 }))).not.toContain(left);
+    expect(await comment(validated(undefined))).not.toContain(left);
+    expect(await comment(validated({ all: false, unchanged: "<b>9</b>" }))).not.toContain(left);
+    expect(await comment(validated({ all: false, unchanged: 1.5 }))).not.toContain(left);
+  });
+
   it("counts added and removed lines as a line diff does", () => {
     expect(lineStats(["a", "b", "c"], ["a", "x", "c", "d"])).toEqual({ added: 2, removed: 1 });
     expect(lineStats(["a", "b"], ["a", "b"])).toEqual({ added: 0, removed: 0 });

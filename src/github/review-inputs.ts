@@ -37,6 +37,8 @@ export interface ValidationResult {
     name: string;
     checks: Array<{ check: string; ok: boolean; file: string; message?: string }>;
   }>;
+  /** validate --changed-since: `unchanged` clusters were not validated, unless `all`. */
+  changedSince?: { all?: boolean; unchanged?: number };
 }
 
 export interface DiffResult {
@@ -109,6 +111,7 @@ const SCHEMAS = {
           },
         },
       },
+      changedSince: { type: "object", properties: { all: { type: "boolean" }, unchanged: count } },
     },
     anyOf: [{ required: ["error"] }, { required: ["clusters"] }],
   },

@@ -84,6 +84,8 @@ export interface ReviewContext {
   status: StatusRow[];
   /** Clusters that pass, do not drift and do not change: counted, not listed. */
   unchanged: number;
+  /** Clusters validate --changed-since left to the default branch's full run. */
+  notValidated: number;
   /** Failing checks only; passing ones are the status table's "ok". */
   validation: ValidationRow[];
   validationError?: string;
@@ -137,6 +139,7 @@ export function reviewContext(
     clustersDir: CLUSTERS_DIR,
     status: cap("clusters", changing),
     unchanged: rows.length - changing.length,
+    notValidated: notValidated(validation),
     validation: cap("failing checks", failing),
     validationError: clipped(validation?.error),
     validationProblems: cap("validate problems", problemLines(validation?.problems)),
@@ -154,6 +157,15 @@ export function reviewContext(
     validation?.ok !== false &&
     failing.length === 0;
   return context;
+}
+
+/** How many clusters a changed-only validation skipped (a count from an untrusted file: integers only). */
+function notValidated(validation: ValidationResult | undefined): number {
+  const scope = validation?.changedSince;
+  const count = scope?.unchanged;
+  return scope && scope.all !== true && Number.isSafeInteger(count) && (count as number) > 0
+    ? (count as number)
+    : 0;
 }
 
 /** Every input that could not be used, with why: each makes the review ❌. */
