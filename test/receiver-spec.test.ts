@@ -216,8 +216,12 @@ describe("switching the example fleet from its aggregator to a store: one spec c
       ]);
       expect(config.global.external_labels).toEqual({ cluster: agent });
     }
+    // the aggregator's files stay as they were; only its render record (a fingerprint over every
+    // fleet-level field, remoteWrite included) is rewritten
     const files = execFileSync("git", ["status", "--porcelain", "clusters"], { cwd: dir, encoding: "utf8" });
-    expect(files).not.toContain("orbstack");
+    expect(files.split("\n").filter((l) => l.includes("orbstack"))).toEqual([
+      " M clusters/orbstack/.promfleet-render.yaml",
+    ]);
   });
 
   it("aggregatorCluster: agent: the aggregator becomes an agent writing to the store too", async () => {
