@@ -171,6 +171,18 @@ describe("render runs ytt only for clusters whose inputs changed", () => {
     },
   );
 
+  it("waves (which only steer promfleet rollout) render nothing again: a wave's PR touches only its clusters", async () => {
+    const dir = await renderedFleet();
+    await editFile(
+      dir,
+      "fleet.yaml",
+      (t) => `${t}waves:\n  - name: hub\n    clusters: [orbstack]\n  - name: rest\n    clusters: ["*"]\n`,
+    );
+    const check = await promfleet(dir, ["render", "--check"]);
+    expect(check.code, check.stderr).toBe(0);
+    expect(await renderedClusters(dir)).toEqual([]);
+  });
+
   it("another ytt version renders every cluster again", async () => {
     const dir = await renderedFleet();
     const ytt = await recordingYtt("0.99.0");

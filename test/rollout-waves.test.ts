@@ -157,7 +157,9 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     expect(started).toMatchObject({ outcome: "created", step: "canary", branch: BRANCH("canary") });
     expect(started.files.added).toEqual([]);
     expect(started.files.removed).toEqual([]);
+    // the wave's cluster and its render record; no other cluster's record
     expect([...started.files.modified].sort()).toEqual([
+      "clusters/edge-1/.promfleet-render.yaml",
       "clusters/edge-1/manifests/package-install.yaml",
       "fleet.yaml",
     ]);
@@ -181,8 +183,11 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     expect(await versionsOn(await cloneBranch(fake, "main"))).toMatchObject({ kind: NEW, "edge-2": OLD });
     const last = await json(run, continueArgs());
     expect(last.outcome).toBe("created");
+    // the last wave's clusters and their records; earlier waves' clusters keep every file
     expect([...last.files.modified].sort()).toEqual([
+      "clusters/edge-2/.promfleet-render.yaml",
       "clusters/edge-2/manifests/package-install.yaml",
+      "clusters/orbstack/.promfleet-render.yaml",
       "clusters/orbstack/manifests/package-install.yaml",
       "fleet.yaml",
     ]);

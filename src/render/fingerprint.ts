@@ -38,7 +38,21 @@ export async function fingerprints(
       promfleet: PROMFLEET_VERSION,
       build: buildHash(),
       ytt: sources.yttVersion,
-      spec: { ...spec, root: undefined, clusters: undefined },
+      // waves and rollout only steer `promfleet rollout`: what a wave changes reaches the clusters
+      // through their own entries (package pin, staged overlays); a wave's pull request must not
+      // touch every cluster's record
+      // The package version and the overlay lists count per cluster (below: its effective version and
+      // the files applied to it), so the last wave, which moves pins and staged overlays fleet-wide,
+      // leaves the records of clusters whose output stays the same alone.
+      spec: {
+        ...spec,
+        root: undefined,
+        clusters: undefined,
+        waves: undefined,
+        rollout: undefined,
+        overlays: undefined,
+        package: { ...spec.package, version: undefined },
+      },
     }),
   );
   const credentials = sha256Hex(canonicalJson(spec.clusters.map(credentialOf)));
@@ -48,7 +62,8 @@ export async function fingerprints(
       sha256Hex(
         canonicalJson({
           fleet,
-          cluster: c,
+          cluster: { ...c, packageVersion: undefined, stagedOverlays: undefined },
+          packageVersion: c.packageVersion ?? spec.package.version,
           dataValues: sources.dataValues(c),
           files: appliedFiles(spec, c).map((f) => [f, contents.get(f)]),
           committed: sources.committedManifests.get(c.name) ?? [],
