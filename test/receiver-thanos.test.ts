@@ -22,6 +22,11 @@ import { AGENTS, receiverSkipReason, renderReceiverFleet, StoreRun } from "./sup
 
 const SCRAPE_SECONDS = 2;
 const OUTAGE_SECONDS = 60;
+/**
+ * Samples lost to the outage would leave a hole as long as the outage (60 s = 30 scrapes); on a busy
+ * 2-core CI machine the agent's own scrapes run late by a few seconds (seen: 6 s once), which is no loss.
+ */
+const GAP_SCRAPES = 5;
 const RECEIVERS = 3;
 /** The receiver stopped for the outage: edge-2 writes to it, the others reach it through the hashring. */
 const STOPPED = 2;
@@ -209,7 +214,7 @@ describeWith(receiverSkipReason("thanos"), "Thanos Receive hashring (RF 2) behin
           (a) => Number(newest.find((s) => s.metric.cluster === a)?.value[1] ?? 0) >= tBack,
         );
       });
-      // A gap: two consecutive samples of one kube_pod_info series further apart than 1.5 scrape
+      // A gap: two consecutive samples of one kube_pod_info series further apart than GAP_SCRAPES scrape
       // intervals, or a series whose samples start after the stop or end before the restart. Samples
       // are read raw (a range selector) from every replica (dedup=false) and united per series: a sample
       // counts as stored when any receiver holds it (Thanos Query's deduplication may skip a few seconds
@@ -239,7 +244,7 @@ describeWith(receiverSkipReason("thanos"), "Thanos Receive hashring (RF 2) behin
           `${a}: ${mine.length} series, largest interval between samples ${maxInterval.toFixed(2)} s`,
         );
         expect(maxInterval, `${a}: gap in kube_pod_info across the outage`).toBeLessThan(
-          1.5 * SCRAPE_SECONDS,
+          GAP_SCRAPES * SCRAPE_SECONDS,
         );
         const metrics = await fetchMetrics(r().member(a).process.url);
         expect(
