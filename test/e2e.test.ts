@@ -4,8 +4,8 @@
  * only the local-e2e overlay applied (overlays/testing/local-e2e.yaml). Each cluster scrapes
  * its own kube-state-metrics stand-in whose truth (pods per namespace) the test knows.
  *
- * Needs <repo>/../shared, a prometheus binary (PROMFLEET_PROMETHEUS or /usr/bin/prometheus)
- * and ytt (PROMFLEET_YTT, .tools/bin/ytt or PATH); skips with a message otherwise.
+ * Needs a prometheus binary (PROMFLEET_PROMETHEUS or /usr/bin/prometheus) and ytt (PROMFLEET_YTT,
+ * .tools/bin/ytt or PATH): locally a missing one skips with the reason, under CI=true it fails.
  * Runtime ≈ 1.5–2 minutes, most of it the 60 s aggregator outage.
  */
 import { describeWith } from "./support/prerequisites.js";

@@ -8,21 +8,11 @@ import type { Delivery, Role } from "../src/fleet/spec.js";
 import { parseDuration } from "../src/util/duration.js";
 import { PromfleetError, type Problem } from "../src/util/errors.js";
 import { MINIMAL_FLEET as VALID, promfleet } from "./helpers/fleet-repo.js";
+import { problemsOf } from "./helpers/spec-problems.js";
 
 /** What a user must never read: wording of the schema and YAML libraries rather than of the spec. */
 const LIBRARY_WORDING =
   /must be object|must NOT have|must match|must be array|must be string|parseAllDocuments/;
-
-async function problemsOf(text: string, root = "/nonexistent"): Promise<Problem[]> {
-  try {
-    await parseFleet(text, root, "fleet.yaml", { requireCredentials: false });
-  } catch (e) {
-    expect(e).toBeInstanceOf(PromfleetError);
-    expect((e as PromfleetError).exitCode).toBe(2);
-    return (e as PromfleetError).problems;
-  }
-  throw new Error("expected the spec to be rejected");
-}
 
 async function onlyProblem(text: string, root?: string): Promise<Problem> {
   const problems = await problemsOf(text, root);

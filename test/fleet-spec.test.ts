@@ -2,7 +2,6 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFleet, parseFleet } from "../src/fleet/load.js";
-import { PromfleetError, type Problem } from "../src/util/errors.js";
 import {
   exampleFleetRepo,
   MINIMAL_FLEET as VALID,
@@ -10,17 +9,7 @@ import {
   readRepoFile,
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
-
-async function problemsOf(text: string, root = "/nonexistent"): Promise<Problem[]> {
-  try {
-    await parseFleet(text, root, "fleet.yaml", { requireCredentials: false });
-  } catch (e) {
-    expect(e).toBeInstanceOf(PromfleetError);
-    expect((e as PromfleetError).exitCode).toBe(2);
-    return (e as PromfleetError).problems;
-  }
-  throw new Error("expected the spec to be rejected");
-}
+import { problemsOf } from "./helpers/spec-problems.js";
 
 describe("fleet spec", () => {
   it("fills secure defaults into a minimal spec", async () => {

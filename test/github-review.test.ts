@@ -2,11 +2,10 @@ import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { Octokit } from "octokit";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseRepoUrl } from "../src/github/repo-ref.js";
 import { promfleet } from "./helpers/fleet-repo.js";
-import { TOKEN } from "./helpers/github.js";
+import { openFeaturePull, TOKEN } from "./helpers/github.js";
 import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
 
 const MARKER = "<!-- promfleet:review -->";
@@ -39,14 +38,7 @@ async function pullRequest(prFiles: Record<string, string>, actor?: string) {
   await writeTree(seed, SEED);
   fake = await startFakeGitHub({ owner: "acme", repo: "fleet", token: TOKEN, seedDir: seed, actor });
   const head = await fake.commitToBranch("feature", prFiles, "the change under review");
-  const octokit = new Octokit({ auth: TOKEN, baseUrl: fake.url, retry: { enabled: false } });
-  await octokit.rest.pulls.create({
-    owner: "acme",
-    repo: "fleet",
-    head: "feature",
-    base: "main",
-    title: "t",
-  });
+  await openFeaturePull(fake);
   return { fake, head };
 }
 

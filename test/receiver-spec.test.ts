@@ -13,9 +13,9 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { parseFleet } from "../src/fleet/load.js";
-import { PromfleetError, type Problem } from "../src/util/errors.js";
 import { verifyFleet } from "../src/verify/index.js";
 import { exampleFleetRepo, MINIMAL_FLEET, promfleet } from "./helpers/fleet-repo.js";
+import { problemsOf } from "./helpers/spec-problems.js";
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -27,17 +27,6 @@ function withRemoteWrite(lines: string, version = "2.43.0+vmware.2-tkg.1"): stri
     "clusters:\n",
     `remoteWrite:\n  auth: none\n${lines}clusters:\n`,
   );
-}
-
-async function problemsOf(text: string): Promise<Problem[]> {
-  try {
-    await parseFleet(text, "/nonexistent", "fleet.yaml", { requireCredentials: false });
-  } catch (e) {
-    expect(e).toBeInstanceOf(PromfleetError);
-    expect((e as PromfleetError).exitCode).toBe(2);
-    return (e as PromfleetError).problems;
-  }
-  throw new Error("expected the spec to be rejected");
 }
 
 const THANOS = `  url: https://receive.example.com/api/v1/receive

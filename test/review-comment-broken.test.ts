@@ -6,11 +6,10 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { marked } from "marked";
-import { Octokit } from "octokit";
 import { afterEach, describe, expect, it } from "vitest";
 import { exampleFleetRepo, promfleet } from "./helpers/fleet-repo.js";
-import { TOKEN } from "./helpers/github.js";
-import { git, resultFlags, reviewResults } from "./helpers/review-results.js";
+import { openFeaturePull, TOKEN } from "./helpers/github.js";
+import { git, prCommentEnv, resultFlags, reviewResults } from "./helpers/review-results.js";
 import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
 
 let fake: FakeGitHub | undefined;
@@ -29,28 +28,13 @@ async function fleetWithPullRequest(): Promise<{ dir: string; fake: FakeGitHub }
   fake = await startFakeGitHub({ owner: "acme", repo: "fleet", token: TOKEN, seedDir: dir });
   await git(dir, ["checkout", "-q", "-b", "feature"]);
   await fake.commitToBranch("feature", { "README.md": "a harmless change\n" }, "docs");
-  const octokit = new Octokit({ auth: TOKEN, baseUrl: fake.url, retry: { enabled: false } });
-  await octokit.rest.pulls.create({
-    owner: "acme",
-    repo: "fleet",
-    head: "feature",
-    base: "main",
-    title: "t",
-  });
+  await openFeaturePull(fake);
   return { dir, fake };
 }
 
 async function prComment(github: FakeGitHub, args: string[]) {
   const checkout = await mkdtemp(path.join(os.tmpdir(), "promfleet-broken-checkout-"));
-  return promfleet(checkout, ["pr-comment", "--pr", "1", "--json", ...args], {
-    GITHUB_TOKEN: TOKEN,
-    GITHUB_API_URL: github.url,
-    GITHUB_REPOSITORY: "acme/fleet",
-    GITHUB_ACTIONS: "",
-    GITHUB_EVENT_PATH: "",
-    GITHUB_STEP_SUMMARY: "",
-    PROMFLEET_GITHUB_LOGIN: "",
-  });
+  return promfleet(checkout, ["pr-comment", "--pr", "1", "--json", ...args], prCommentEnv(github.url, TOKEN));
 }
 
 const shown = (body: string) => marked.parse(body, { gfm: true, async: false });

@@ -7,11 +7,16 @@ import { appendFile, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { marked, type Tokens } from "marked";
-import { Octokit } from "octokit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exampleFleetRepo, promfleet, writeRepoFile } from "./helpers/fleet-repo.js";
-import { TOKEN } from "./helpers/github.js";
-import { git, resultFlags, reviewResults, type ReviewResults } from "./helpers/review-results.js";
+import { openFeaturePull, TOKEN } from "./helpers/github.js";
+import {
+  git,
+  prCommentEnv,
+  resultFlags,
+  reviewResults,
+  type ReviewResults,
+} from "./helpers/review-results.js";
 import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
 
 const CLUSTERS = 1000;
@@ -62,14 +67,7 @@ beforeAll(async () => {
   await writeRepoFile(seed, "fleet.yaml", await readFile(path.join(dir, "fleet.yaml"), "utf8"));
   fake = await startFakeGitHub({ owner: "acme", repo: "fleet", token: TOKEN, seedDir: seed });
   await fake.commitToBranch("feature", { "overlays/base/values.yaml": overlay }, "scrape every 30s");
-  const octokit = new Octokit({ auth: TOKEN, baseUrl: fake.url, retry: { enabled: false } });
-  await octokit.rest.pulls.create({
-    owner: "acme",
-    repo: "fleet",
-    head: "feature",
-    base: "main",
-    title: "t",
-  });
+  await openFeaturePull(fake);
 }, 900_000);
 
 afterAll(async () => fake?.close());
@@ -78,15 +76,9 @@ afterAll(async () => fake?.close());
 async function prComment(args: string[]) {
   const checkout = await mkdtemp(path.join(os.tmpdir(), "promfleet-scale-checkout-"));
   return promfleet(checkout, ["pr-comment", "--pr", "1", "--json", ...args], {
-    GITHUB_TOKEN: TOKEN,
-    GITHUB_API_URL: fake.url,
-    GITHUB_REPOSITORY: "acme/fleet",
+    ...prCommentEnv(fake.url, TOKEN),
     GITHUB_SERVER_URL: "https://github.com",
     GITHUB_RUN_ID: "4242",
-    GITHUB_ACTIONS: "",
-    GITHUB_EVENT_PATH: "",
-    GITHUB_STEP_SUMMARY: "",
-    PROMFLEET_GITHUB_LOGIN: "",
   });
 }
 

@@ -7,7 +7,6 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseFleet } from "../src/fleet/load.js";
-import { PromfleetError, type Problem } from "../src/util/errors.js";
 import {
   exampleFleetRepo,
   fixturesDir,
@@ -16,17 +15,7 @@ import {
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
 import { WAVE_FLEET } from "./helpers/wave-fleet.js";
-
-async function problemsOf(text: string): Promise<Problem[]> {
-  try {
-    await parseFleet(text, "/nonexistent", "fleet.yaml", { requireCredentials: false });
-  } catch (e) {
-    expect(e).toBeInstanceOf(PromfleetError);
-    expect((e as PromfleetError).exitCode).toBe(2);
-    return (e as PromfleetError).problems;
-  }
-  throw new Error("expected the spec to be rejected");
-}
+import { problemsOf } from "./helpers/spec-problems.js";
 
 const withWaves = (waves: string) => WAVE_FLEET.replace(/waves:\n(?: {2}.*\n)+/, `waves:\n${waves}`);
 

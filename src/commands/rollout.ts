@@ -33,7 +33,7 @@ import { verifyFleet, type VerifyResult } from "../verify/index.js";
 import { action, type GlobalOptions } from "./action.js";
 import { planFiles, readSpec, specDiff, type SpecSource } from "./cluster-change.js";
 import { carryOverlays } from "./onboard.js";
-import { authOf, type AggregatorAuthFlags } from "./verify.js";
+import { authOf, withAggregatorAuthFlags, type AggregatorAuthFlags } from "./verify.js";
 
 interface RolloutFlags extends GlobalOptions {
   repo?: string;
@@ -74,7 +74,7 @@ export function registerRolloutCommands(program: Command): void {
         "a fleet-wide overlay to roll out (from the working tree if the base lacks it)",
       ),
   ).action(action<StartFlags>((o) => startRollout(o, createOutput(Boolean(o.json)))));
-  withPullFlags(
+  const continueCommand = withPullFlags(
     rollout
       .command("continue")
       .description(
@@ -94,19 +94,11 @@ export function registerRolloutCommands(program: Command): void {
         "10m",
       )
       .option("--max-staleness <duration>", "newest sample older than this is stale", "2m")
-      .option("--poll-interval <duration>", "pause between verify polls", "5s")
-      .option("--username <name>", "basic-auth user (default: the spec's verify.username)")
-      .option("--password-file <file>", "basic-auth password, read from a file")
-      .option(
-        "--password-env <var>",
-        "basic-auth password, read from this environment variable",
-        "PROMFLEET_AGGREGATOR_PASSWORD",
-      )
-      .option("--bearer-token-env <var>", "bearer token, read from this environment variable")
-      .option("--ca-file <file>", "CA bundle that signs the aggregator's certificate")
-      .option("--insecure-skip-tls-verify", "do not verify the aggregator's certificate (you asked for it)")
-      .option("--allow-insecure-http-auth", "send basic auth or a bearer token over plain http://"),
-  ).action(action<ContinueFlags>((o) => continueRollout(o, createOutput(Boolean(o.json)))));
+      .option("--poll-interval <duration>", "pause between verify polls", "5s"),
+  );
+  withAggregatorAuthFlags(continueCommand).action(
+    action<ContinueFlags>((o) => continueRollout(o, createOutput(Boolean(o.json)))),
+  );
   withPullFlags(
     rollout
       .command("abort")

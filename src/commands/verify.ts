@@ -27,7 +27,7 @@ interface VerifyFlags extends GlobalOptions {
 }
 
 export function registerVerifyCommand(program: Command): void {
-  program
+  const command = program
     .command("verify")
     .description(
       "ask the aggregator which clusters are receiving (fresh samples with their cluster label), stale or missing",
@@ -43,21 +43,8 @@ export function registerVerifyCommand(program: Command): void {
       [],
     )
     .option("--max-staleness <duration>", "newest sample older than this is stale", "2m")
-    .option("--wait <duration>", "poll until every cluster is receiving or this much time has passed", "0s")
-    .option("--username <name>", "basic-auth user (default: the spec's verify.username)")
-    .option("--password-file <file>", "basic-auth password, read from a file")
-    .option(
-      "--password-env <var>",
-      "basic-auth password, read from this environment variable",
-      "PROMFLEET_AGGREGATOR_PASSWORD",
-    )
-    .option("--bearer-token-env <var>", "bearer token, read from this environment variable")
-    .option("--ca-file <file>", "CA bundle that signs the aggregator's certificate")
-    .option("--insecure-skip-tls-verify", "do not verify the aggregator's certificate (you asked for it)")
-    .option(
-      "--allow-insecure-http-auth",
-      "send basic auth or a bearer token over plain http:// (refused otherwise: anyone on the path can read it)",
-    )
+    .option("--wait <duration>", "poll until every cluster is receiving or this much time has passed", "0s");
+  withAggregatorAuthFlags(command)
     .option("--if-configured", "exit 0 without checking when no aggregator URL is given or in the spec")
     .option("--json", "print the result as JSON on stdout")
     .action(action<VerifyFlags>((o) => verifyCommand(o, createOutput(Boolean(o.json)))));
@@ -94,6 +81,25 @@ async function verifyCommand(o: VerifyFlags, out: Output): Promise<number> {
 }
 
 /** The flags that say how to authenticate to the aggregator (verify's, reused by rollout continue). */
+/** The flags that say how to authenticate to the aggregator (verify, rollout continue): AggregatorAuthFlags. */
+export function withAggregatorAuthFlags(command: Command): Command {
+  return command
+    .option("--username <name>", "basic-auth user (default: the spec's verify.username)")
+    .option("--password-file <file>", "basic-auth password, read from a file")
+    .option(
+      "--password-env <var>",
+      "basic-auth password, read from this environment variable",
+      "PROMFLEET_AGGREGATOR_PASSWORD",
+    )
+    .option("--bearer-token-env <var>", "bearer token, read from this environment variable")
+    .option("--ca-file <file>", "CA bundle that signs the aggregator's certificate")
+    .option("--insecure-skip-tls-verify", "do not verify the aggregator's certificate (you asked for it)")
+    .option(
+      "--allow-insecure-http-auth",
+      "send basic auth or a bearer token over plain http:// (refused otherwise: anyone on the path can read it)",
+    );
+}
+
 export type AggregatorAuthFlags = Pick<
   VerifyFlags,
   | "username"

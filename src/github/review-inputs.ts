@@ -5,21 +5,15 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { Ajv, type ValidateFunction } from "ajv";
+import type { Problem } from "../util/errors.js";
 
 /** Far above what a 1,000-cluster fleet produces; a larger file is not promfleet's output. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 
 export type InputName = "render" | "validate" | "diff" | "pull request";
 
-/** One problem of a command's JSON error ({error, problems}): where, what, and how to fix it. */
-export interface Problem {
-  file: string;
-  path?: string;
-  line?: number;
-  column?: number;
-  message: string;
-  fix?: string;
-}
+/** One problem of a command's JSON error ({error, problems}), the shape promfleet's errors print. */
+export type { Problem };
 
 export interface RenderResult {
   error?: string;

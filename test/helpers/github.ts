@@ -2,6 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
+import { Octokit } from "octokit";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { exampleFleetRepo, promfleet } from "./fleet-repo.js";
 
@@ -36,4 +37,16 @@ export async function cloneBranch(fake: FakeGitHub, branch: string): Promise<str
 
 export async function git(dir: string, args: string[]): Promise<string> {
   return (await execa("git", ["-C", dir, ...args])).stdout.trim();
+}
+
+/** Opens pull request #1 from `feature` into `main` on the fake, as a person would on GitHub. */
+export async function openFeaturePull(fake: FakeGitHub): Promise<void> {
+  const octokit = new Octokit({ auth: TOKEN, baseUrl: fake.url, retry: { enabled: false } });
+  await octokit.rest.pulls.create({
+    owner: "acme",
+    repo: "fleet",
+    head: "feature",
+    base: "main",
+    title: "t",
+  });
 }

@@ -41,3 +41,14 @@ export const resultFlags = (r: ReviewResults) => [
   "--diff",
   r.diff,
 ];
+
+/** The environment pr-comment runs with in these tests: the fake GitHub, outside Actions, no summary file. */
+export const prCommentEnv = (apiUrl: string, token: string): Record<string, string> => ({
+  GITHUB_TOKEN: token,
+  GITHUB_API_URL: apiUrl,
+  GITHUB_REPOSITORY: "acme/fleet",
+  GITHUB_ACTIONS: "",
+  GITHUB_EVENT_PATH: "",
+  GITHUB_STEP_SUMMARY: "",
+  PROMFLEET_GITHUB_LOGIN: "",
+});

@@ -1,11 +1,9 @@
 /**
  * The fleet the end-to-end test runs.
  *
- * `loadFleetValues()` is the single place that decides where the package values come from.
- * Today: the article's two values files in <repo>/../shared/seed (aggregator `orbstack`, and
- * the `kind` agent cloned into kind, edge-1, edge-2). Once the renderer writes
- * `clusters/<name>/values.yaml`, replace its body with reading those files and calling
- * `clusterInput(name, valuesYaml)` for each; nothing else in the harness has to change.
+ * `loadFleetValues()` is the single place that decides where the package values come from: promfleet
+ * renders them from this repository's example fleet (aggregator `orbstack`, agent `kind`) plus the
+ * agents edge-1 and edge-2, so nothing outside the clone is needed.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
