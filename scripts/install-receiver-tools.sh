@@ -3,7 +3,7 @@
 # for `thanos receive` and `thanos query`) and VictoriaMetrics single-node; and upstream Prometheus 2.43.1
 # for the agents of the Thanos proof, because Debian's Prometheus 2.42.0+ds (the other end-to-end tests'
 # agents) parses remote_write `headers` but never sends them (measured), so per-cluster tenants
-# (THANOS-TENANT) cannot be proven with it.
+# (THANOS-TENANT) cannot be proven with it; and Grafana Mimir (single process, `-target=all`).
 #
 #   scripts/install-receiver-tools.sh                 # build what is missing, print the bin folder
 #   scripts/install-receiver-tools.sh --print-bin-dir # only print where the binaries are (or would be)
@@ -12,17 +12,18 @@
 # directives, so `go install github.com/thanos-io/thanos/cmd/thanos@v` is refused; the wrapper copies that
 # replace block), VictoriaMetrics in vm_version below (its go.mod has no replace, so `go install` works and
 # the checksum database verifies it), Prometheus in tools/receiver/prometheus/go.mod + go.sum (a wrapper
-# module for the same reason as Thanos: Prometheus' go.mod has replace directives). The binaries go to .tools/receiver/<hash of the pins>/bin, so a
+# module for the same reason as Thanos: Prometheus' go.mod has replace directives), Mimir in
+# tools/receiver/mimir/go.mod + go.sum (likewise; its release tags `mimir-X.Y.Z` are not module versions,
+# so the pin is a main-branch pseudo-version). The binaries go to .tools/receiver/<hash of the pins>/bin, so a
 # second run with the same pins builds nothing and a bump builds into a new folder.
-# Mimir is not built: its go.mod has replace directives too and a build is not worth its minutes here; its
-# remote-write contract (X-Scope-OrgID, /api/v1/push, /prometheus/api/v1/query) is tested on the rendered
-# configuration instead.
-# Needs Go 1.25+ (GOTOOLCHAIN=local) and the Go module proxy; a cold build takes about 5 minutes on 2 cores.
+# Needs Go 1.25.9+ (GOTOOLCHAIN=local) and the Go module proxy. A cold build takes about 5 minutes on 2
+# cores without Mimir; Mimir adds about 6 CPU minutes (22 minutes wall-clock on a loaded 2-core machine).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 thanos_module_dir="$repo_root/tools/receiver/thanos"
 prometheus_module_dir="$repo_root/tools/receiver/prometheus"
+mimir_module_dir="$repo_root/tools/receiver/mimir"
 # The module version v0.43.1 is Prometheus 2.43.1; stamped into the binary (--version, User-Agent).
 prometheus_version=2.43.1
 # Thanos' own release build tags (.promu.yml): its zero-copy label conversion needs Prometheus' slice labels;
@@ -42,6 +43,7 @@ pins_hash() {
     echo "thanos tags $thanos_tags $vm_package@$vm_version"
     cat "$prometheus_module_dir/go.mod" "$prometheus_module_dir/go.sum"
     echo "prometheus $prometheus_version"
+    cat "$mimir_module_dir/go.mod" "$mimir_module_dir/go.sum"
   } |
     sha256sum | cut -c1-16
 }
@@ -86,6 +88,12 @@ build_prometheus() {
       -o "$bin_dir/.prometheus.tmp" github.com/prometheus/prometheus/cmd/prometheus)
 }
 
+build_mimir() {
+  (cd "$mimir_module_dir" &&
+    GOFLAGS=-mod=readonly "$go_bin" build -trimpath -ldflags "-s -w" -o "$bin_dir/.mimir.tmp" \
+      github.com/grafana/mimir/cmd/mimir)
+}
+
 build_victoria_metrics() {
   local gobin
   gobin="$(mktemp -d "$bin_dir/.gobin.XXXXXX")"
@@ -100,4 +108,5 @@ mkdir -p "$bin_dir"
 build thanos build_thanos
 build victoria-metrics build_victoria_metrics
 build prometheus build_prometheus
+build mimir build_mimir
 echo "$bin_dir"
