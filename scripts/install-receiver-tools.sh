@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the remote-write stores the receiver tests write to (test/receiver-*.test.ts): Thanos (one binary
-# for `thanos receive` and `thanos query`) and VictoriaMetrics single-node; and upstream Prometheus 2.43.1
-# for the agents of the Thanos proof, because Debian's Prometheus 2.42.0+ds (the other end-to-end tests'
-# agents) parses remote_write `headers` but never sends them (measured), so per-cluster tenants
-# (THANOS-TENANT) cannot be proven with it; and Grafana Mimir (single process, `-target=all`).
+# for `thanos receive` and `thanos query`), VictoriaMetrics single-node and Grafana Mimir (one process,
+# `-target=all`); and upstream Prometheus 2.43.1 for the agents of the Thanos and Mimir proofs, because
+# Debian's Prometheus 2.42.0+ds (the other end-to-end tests' agents) parses remote_write `headers` but never
+# sends them (measured), so per-cluster tenants (THANOS-TENANT, X-Scope-OrgID) cannot be proven with it.
 #
 #   scripts/install-receiver-tools.sh                 # build what is missing, print the bin folder
 #   scripts/install-receiver-tools.sh --print-bin-dir # only print where the binaries are (or would be)

@@ -1,4 +1,5 @@
-// Wrapper module that builds upstream Prometheus 2.43.1 (the agents of test/receiver-thanos.test.ts).
+// Wrapper module that builds upstream Prometheus 2.43.1 (the agents of test/receiver-thanos.test.ts and
+// test/receiver-mimir.test.ts).
 // Debian's Prometheus 2.42.0+ds, which the other end-to-end tests run, parses remote_write `headers` but
 // never sends them (measured), so per-cluster THANOS-TENANT headers need an upstream build; 2.43 is the
 // minor of the Tanzu package's Prometheus. `go install github.com/prometheus/prometheus/cmd/prometheus@v`
