@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build the remote-write stores the receiver tests write to (test/receiver-*.test.ts): Thanos (one binary
-# for `thanos receive` and `thanos query`) and VictoriaMetrics single-node.
+# for `thanos receive` and `thanos query`), VictoriaMetrics single-node and Grafana Mimir (one process,
+# `-target=all`); and upstream Prometheus 2.43.1 for the agents of the Thanos and Mimir proofs, because
+# Debian's Prometheus 2.42.0+ds (the other end-to-end tests' agents) parses remote_write `headers` but never
+# sends them (measured), so per-cluster tenants (THANOS-TENANT, X-Scope-OrgID) cannot be proven with it.
 #
 #   scripts/install-receiver-tools.sh                 # build what is missing, print the bin folder
 #   scripts/install-receiver-tools.sh --print-bin-dir # only print where the binaries are (or would be)
@@ -8,16 +11,21 @@
 # Pins: Thanos in tools/receiver/thanos/go.mod + go.sum (a wrapper module: Thanos' go.mod has replace
 # directives, so `go install github.com/thanos-io/thanos/cmd/thanos@v` is refused; the wrapper copies that
 # replace block), VictoriaMetrics in vm_version below (its go.mod has no replace, so `go install` works and
-# the checksum database verifies it). The binaries go to .tools/receiver/<hash of the pins>/bin, so a
+# the checksum database verifies it), Prometheus in tools/receiver/prometheus/go.mod + go.sum (a wrapper
+# module for the same reason as Thanos: Prometheus' go.mod has replace directives), Mimir in
+# tools/receiver/mimir/go.mod + go.sum (likewise; its release tags `mimir-X.Y.Z` are not module versions,
+# so the pin is a main-branch pseudo-version). The binaries go to .tools/receiver/<hash of the pins>/bin, so a
 # second run with the same pins builds nothing and a bump builds into a new folder.
-# Mimir is not built: its go.mod has replace directives too and a build is not worth its minutes here; its
-# remote-write contract (X-Scope-OrgID, /api/v1/push, /prometheus/api/v1/query) is tested on the rendered
-# configuration instead.
-# Needs Go 1.25+ (GOTOOLCHAIN=local) and the Go module proxy; a cold build takes about 5 minutes on 2 cores.
+# Needs Go 1.25.9+ (GOTOOLCHAIN=local) and the Go module proxy. A cold build takes about 5 minutes on 2
+# cores without Mimir; Mimir adds about 6 CPU minutes (22 minutes wall-clock on a loaded 2-core machine).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 thanos_module_dir="$repo_root/tools/receiver/thanos"
+prometheus_module_dir="$repo_root/tools/receiver/prometheus"
+mimir_module_dir="$repo_root/tools/receiver/mimir"
+# The module version v0.43.1 is Prometheus 2.43.1; stamped into the binary (--version, User-Agent).
+prometheus_version=2.43.1
 # Thanos' own release build tags (.promu.yml): its zero-copy label conversion needs Prometheus' slice labels;
 # without slicelabels, thanos receive panics on its first write ("slice bounds out of range" in labels).
 thanos_tags=netgo,slicelabels
@@ -30,7 +38,13 @@ die() {
 }
 
 pins_hash() {
-  { cat "$thanos_module_dir/go.mod" "$thanos_module_dir/go.sum"; echo "thanos tags $thanos_tags $vm_package@$vm_version"; } |
+  {
+    cat "$thanos_module_dir/go.mod" "$thanos_module_dir/go.sum"
+    echo "thanos tags $thanos_tags $vm_package@$vm_version"
+    cat "$prometheus_module_dir/go.mod" "$prometheus_module_dir/go.sum"
+    echo "prometheus $prometheus_version"
+    cat "$mimir_module_dir/go.mod" "$mimir_module_dir/go.sum"
+  } |
     sha256sum | cut -c1-16
 }
 
@@ -66,6 +80,20 @@ build_thanos() {
       github.com/thanos-io/thanos/cmd/thanos)
 }
 
+# Without the builtinassets tag (its web UI assets are not in the module), which only the web UI needs.
+build_prometheus() {
+  (cd "$prometheus_module_dir" &&
+    GOFLAGS=-mod=readonly "$go_bin" build -trimpath -tags netgo \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=$prometheus_version" \
+      -o "$bin_dir/.prometheus.tmp" github.com/prometheus/prometheus/cmd/prometheus)
+}
+
+build_mimir() {
+  (cd "$mimir_module_dir" &&
+    GOFLAGS=-mod=readonly "$go_bin" build -trimpath -ldflags "-s -w" -o "$bin_dir/.mimir.tmp" \
+      github.com/grafana/mimir/cmd/mimir)
+}
+
 build_victoria_metrics() {
   local gobin
   gobin="$(mktemp -d "$bin_dir/.gobin.XXXXXX")"
@@ -79,4 +107,6 @@ build_victoria_metrics() {
 mkdir -p "$bin_dir"
 build thanos build_thanos
 build victoria-metrics build_victoria_metrics
+build prometheus build_prometheus
+build mimir build_mimir
 echo "$bin_dir"

@@ -2,8 +2,8 @@
  * The receiver in the spec: its rules (file, field, fix), what each kind renders into the agents'
  * remote_write, the one-change switch of the example fleet as `promfleet diff` shows it, the render
  * guard against an agent overlay that drops the tenant, and verify against each kind's query contract
- * (Mimir and VictoriaMetrics cluster are not run here: a loopback server checks the documented paths
- * and headers and answers as the store would).
+ * (here a loopback server checks the documented paths and headers and answers as the store would; Mimir
+ * also runs for real in test/receiver-mimir.test.ts, VictoriaMetrics cluster does not).
  */
 import { execFileSync } from "node:child_process";
 import { readFile, rm, writeFile } from "node:fs/promises";

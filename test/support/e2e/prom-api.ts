@@ -18,7 +18,11 @@ interface ApiAnswer<T> {
 }
 
 export class PromApi {
-  constructor(readonly baseUrl: string) {}
+  /** `headers` go on every request (e.g. a store's tenant header). */
+  constructor(
+    readonly baseUrl: string,
+    private readonly headers: Record<string, string> = {},
+  ) {}
 
   private async get<T>(path: string, params: Record<string, string | string[]>): Promise<T> {
     const body = new URLSearchParams();
@@ -28,6 +32,7 @@ export class PromApi {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method: "POST",
       body,
+      headers: this.headers,
       signal: AbortSignal.timeout(20_000),
     });
     const text = await res.text();

@@ -32,14 +32,19 @@ export function receiverBinDir(): string {
   ).trim();
 }
 
+/** The binary `name` built by scripts/install-receiver-tools.sh. */
+export function receiverBinary(name: string): string {
+  return path.join(receiverBinDir(), name);
+}
+
 /** Why the receiver proof cannot run here, or undefined. */
-export function receiverSkipReason(binary: string): string | undefined {
+export function receiverSkipReason(...binaries: string[]): string | undefined {
   const e2e = e2eSkipReason();
   if (e2e) return e2e;
-  const file = path.join(receiverBinDir(), binary);
-  return existsSync(file)
-    ? undefined
-    : `no ${binary} at ${file} (run: bash scripts/install-receiver-tools.sh)`;
+  const missing = binaries.map(receiverBinary).find((file) => !existsSync(file));
+  return (
+    missing && `no ${path.basename(missing)} at ${missing} (run: bash scripts/install-receiver-tools.sh)`
+  );
 }
 
 /**
@@ -95,7 +100,7 @@ export class StoreRun {
       dir,
       args,
       port,
-      binary: path.join(receiverBinDir(), binary),
+      binary: receiverBinary(binary),
       maxLifetimeSeconds: this.lifetimeSeconds,
       readyTimeoutMs: 60_000,
       isReady: async () => {
@@ -109,8 +114,17 @@ export class StoreRun {
     return process;
   }
 
-  /** Starts an agent from its rendered values, scraping its own kube-state-metrics stand-in. */
-  async startAgent(name: string, valuesYaml: string, remoteWriteUrl: string, scrapeInterval: string) {
+  /**
+   * Starts an agent from its rendered values, scraping its own kube-state-metrics stand-in; with
+   * Debian's Prometheus unless `prometheusBinary` is given.
+   */
+  async startAgent(
+    name: string,
+    valuesYaml: string,
+    remoteWriteUrl: string,
+    scrapeInterval: string,
+    prometheusBinary?: string,
+  ) {
     const dir = path.join(this.runDir, name);
     await mkdir(dir, { recursive: true });
     const exporter = await startKsmExporter(name, examplePods(name));
@@ -131,6 +145,7 @@ export class StoreRun {
       args: plan.args,
       port,
       maxLifetimeSeconds: this.lifetimeSeconds,
+      ...(prometheusBinary ? { binary: prometheusBinary } : {}),
     });
     this.members.set(name, { process, exporter });
     await process.start();
