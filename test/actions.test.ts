@@ -217,7 +217,7 @@ describe("the actions' promfleet steps against the fake GitHub", { timeout: 300_
     });
     const wrong = await merged("deploy");
     expect(wrong.code).toBe(2);
-    expect(wrong.all).toContain("command must be fix-drift, record-deployments or verify");
+    expect(wrong.all).toContain("command must be fix-drift, record-deployments, verify or rollout-continue");
     expect(fake.validationErrors).toEqual([]);
   });
 

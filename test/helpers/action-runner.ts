@@ -12,6 +12,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
 import { expect } from "vitest";
+import { parseDuration } from "../../src/util/duration.js";
 import { repoRoot } from "./fleet-repo.js";
 
 export interface ActionStep {
@@ -296,4 +297,63 @@ export async function actionRoot(): Promise<ActionRoot> {
     PROMFLEET_TOOLS_FROM_SOURCE: "1",
   };
   return { root, env, toolsDir, npmLog };
+}
+
+/** A job of a workflow, as far as these tests read it. */
+export interface WorkflowJob {
+  needs?: string | string[];
+  "timeout-minutes"?: number;
+  environment?: string;
+  concurrency?: { group?: string; "cancel-in-progress"?: boolean };
+  permissions?: Record<string, string>;
+  steps: ActionStep[];
+}
+export interface Workflow {
+  concurrency?: unknown;
+  jobs: Record<string, WorkflowJob>;
+}
+
+/** The step of a job that uses promfleet's on-merge action (released `…/on-merge@v…`, or `./on-merge`). */
+export function onMergeStep(job: WorkflowJob): ActionStep {
+  const steps = job.steps.filter((s) => /^(\.\/on-merge|[\w.-]+\/[\w.-]+\/on-merge@v.+)$/.test(s.uses ?? ""));
+  expect(steps).toHaveLength(1);
+  return steps[0] as ActionStep;
+}
+
+/** A step's `with:`, its `${{ … }}` evaluated (e.g. `secrets.*` from the test's context). */
+export function stepInputs(step: ActionStep, context: Context): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(step.with ?? {}).map(([k, v]) => [k, evaluate(String(v), context)]),
+  );
+}
+
+/** Minutes a job spends before promfleet runs: node, npm ci and the build, ytt built with Go on a cache miss. */
+const INSTALL_MINUTES = 5;
+
+/**
+ * An on-merge workflow's rollout-continue job gives the command what it needs: it runs after
+ * record-deployments, in the protected environment holding the aggregator's password, may write the
+ * next wave's branch and pull request (or the comment), outlasts install + settle + wait, and is
+ * serialised with itself (a job-level group, no workflow-wide one that would cancel other jobs' runs).
+ */
+export function expectRolloutContinueJob(workflow: Workflow, settleSeconds: number): WorkflowJob {
+  const job = workflow.jobs["rollout-continue"];
+  expect(job, "a rollout-continue job").toBeDefined();
+  const j = job as WorkflowJob;
+  expect([j.needs].flat()).toContain("record-deployments");
+  expect(j.environment).toBeTruthy();
+  expect(j.permissions).toEqual({ contents: "write", "pull-requests": "write" });
+  const step = onMergeStep(j);
+  expect(step.with?.command).toBe("rollout-continue");
+  expect(step.with?.settle, "settle: the spec's sync period").toBeUndefined();
+  const waitSeconds = parseDuration(step.with?.wait ?? "10m", "wait");
+  expect(j["timeout-minutes"]).toBeGreaterThan(INSTALL_MINUTES + (settleSeconds + waitSeconds) / 60);
+  expect(workflow.concurrency, "no workflow-wide group: it cancels pending runs' other jobs").toBeUndefined();
+  expect(j.concurrency?.group).toBeTruthy();
+  expect(j.concurrency?.["cancel-in-progress"]).toBe(false);
+  const sharing = Object.entries(workflow.jobs).filter(
+    ([, o]) => o.concurrency?.group === j.concurrency?.group,
+  );
+  expect(sharing.map(([name]) => name)).toEqual(["rollout-continue"]);
+  return j;
 }
