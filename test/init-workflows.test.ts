@@ -177,6 +177,18 @@ describe("the workflows promfleet init writes", () => {
     expect(fixDrift?.concurrency).toEqual({ group: "promfleet-fix-drift", "cancel-in-progress": false });
   });
 
+  it('match the rollout-continue job README\'s "Upgrading a fleet" shows', async () => {
+    const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Upgrading a fleet"));
+    const block = /```yaml\n( {2}rollout-continue:\n[^`]*)```/.exec(section);
+    expect(block, "README's rollout-continue job").not.toBeNull();
+    const shown = (parse(block?.[1] ?? "") as Record<string, Job>)["rollout-continue"];
+    const written = structuredClone(workflows.get("on-merge.yml")?.jobs["rollout-continue"]);
+    const step = written?.steps.find((s) => s.uses?.includes("/on-merge@"));
+    if (step) step.uses = "promfleet/promfleet/on-merge@vX.Y.Z";
+    expect(shown).toEqual(written);
+  });
+
   it("default to promfleet's own repository, and refuse an --actions-repo that is no owner/name", async () => {
     const plain = await workflowsOf(await initFleet());
     const text = JSON.stringify([...plain.values()]);
