@@ -68,13 +68,11 @@ async function workflowInputs(): Promise<Record<string, string>> {
 }
 
 /** The wave fleet verifying against the real aggregator, rendered, on the fake's main branch. */
-async function setup(): Promise<GitHubFleet> {
+async function setup(
+  spec = `${WAVE_FLEET}verify:\n  aggregatorUrl: ${prometheus.aggregatorUrl}\n`,
+): Promise<GitHubFleet> {
   const dir = await exampleFleetRepo();
-  await writeRepoFile(
-    dir,
-    "fleet.yaml",
-    `${WAVE_FLEET}verify:\n  aggregatorUrl: ${prometheus.aggregatorUrl}\n`,
-  );
+  await writeRepoFile(dir, "fleet.yaml", spec);
   const rendered = await promfleet(dir, ["render"]);
   expect(rendered.code, rendered.stderr).toBe(0);
   current = await githubFleet(dir);
@@ -169,6 +167,32 @@ describeWith(e2eSkipReason(), "the on-merge action's rollout-continue (fake GitH
     expect(comments[0]?.body).toContain("stopped after wave `early`");
     expect(comments[0]?.body).toMatch(/\| `kind` \| stale \| \d+s ago \|/);
     expect(fake.comments(1)).toEqual([]);
+    expect(fake.validationErrors).toEqual([]);
+  }, 420_000);
+
+  it("verifies a fleet writing to an external store through the store's query API, as verify does", async () => {
+    // VictoriaMetrics single-node's query API is Prometheus's: the real aggregator stands in for it
+    const external = WAVE_FLEET.replace(
+      "remoteWrite:\n  auth: none\n",
+      [
+        "remoteWrite:",
+        "  auth: none",
+        "  url: https://victoria-metrics.example.com/api/v1/write",
+        "  receiver:",
+        "    kind: victoriametrics",
+        `    queryUrl: ${prometheus.aggregatorUrl}`,
+        "    tenancy: none",
+        "    aggregatorCluster: keep",
+        "",
+      ].join("\n"),
+    );
+    expect(external).not.toBe(WAVE_FLEET);
+    const { fake, run } = await setup(external);
+    expect((await run(["rollout", "start", "--package-version", NEW])).code).toBe(0);
+    await fake.mergePull(1);
+    const next = await onMerge(fake, { ...(await workflowInputs()), ...FAST });
+    expect(next.code, next.all).toBe(0);
+    expect(await resultOf(next)).toMatchObject({ outcome: "created", step: "early" });
     expect(fake.validationErrors).toEqual([]);
   }, 420_000);
 });
