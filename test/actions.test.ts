@@ -4,12 +4,19 @@
  * runs it: its env evaluated from the action's inputs and the GITHUB_* context of a recorded event
  * payload, against the fake GitHub server.
  */
-import { cp, mkdir, mkdtemp, readFile, readlink, realpath, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { parse } from "yaml";
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  actionRoot,
+  eventFile,
+  loadAction,
+  promfleetStep,
+  runAction,
+  runStep,
+} from "./helpers/action-runner.js";
 import {
   exampleFleetRepo,
   fixturesDir,
@@ -20,119 +27,8 @@ import {
 } from "./helpers/fleet-repo.js";
 import { cloneBranch, git, githubFleet, TOKEN, type GitHubFleet } from "./helpers/github.js";
 
-interface ActionStep {
-  id?: string;
-  name?: string;
-  if?: string;
-  uses?: string;
-  run?: string;
-  shell?: string;
-  env?: Record<string, string>;
-  with?: Record<string, string>;
-  "working-directory"?: string;
-}
-interface Action {
-  name?: string;
-  description?: string;
-  inputs?: Record<string, { description?: string; required?: boolean; default?: string }>;
-  outputs?: Record<string, { description?: string; value?: string }>;
-  runs?: { using?: string; steps?: ActionStep[] };
-}
-
 const ACTIONS = ["review", "review-comment", "on-merge"];
 const SHA_PINNED = /^actions\/[\w-]+@[0-9a-f]{40}$/;
-
-async function loadAction(name: string): Promise<{ text: string; action: Action }> {
-  const text = await readFile(path.join(repoRoot, name, "action.yml"), "utf8");
-  return { text, action: parse(text) as Action };
-}
-
-/** The one step that runs promfleet's CLI (the others install it). */
-async function promfleetStep(name: string): Promise<{ action: Action; step: ActionStep }> {
-  const { action } = await loadAction(name);
-  const steps = (action.runs?.steps ?? []).filter((s) => s.run?.includes("bin/promfleet.js"));
-  expect(steps, name).toHaveLength(1);
-  return { action, step: steps[0] as ActionStep };
-}
-
-type Context = Record<string, unknown>;
-
-/** `${{ a.b.c }}` in text, looked up in the context (only property paths: all these actions use). */
-function evaluate(text: string, context: Context): string {
-  return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_, expr: string) => {
-    const value = expr.split(".").reduce<unknown>((v, key) => (v as Record<string, unknown>)?.[key], context);
-    if (value === undefined) throw new Error(`\${{ ${expr} }} is not in the test's context`);
-    return String(value);
-  });
-}
-
-interface Run {
-  code: number;
-  all: string;
-  outputs: Record<string, string>;
-}
-
-/**
- * Runs an action step as the runner does: `bash --noprofile --norc -eo pipefail`, the step's env
- * evaluated, GITHUB_ACTION_PATH the action's folder, outputs read back from GITHUB_OUTPUT.
- */
-async function runStep(
-  name: string,
-  step: ActionStep,
-  o: {
-    with: Record<string, string>;
-    github: Context;
-    cwd: string;
-    runnerTemp: string;
-    env: Record<string, string>;
-  },
-): Promise<Run> {
-  const { action } = await loadAction(name);
-  const base = { github: o.github, runner: { temp: o.runnerTemp, os: "Linux", arch: "X64" } };
-  const inputs = Object.fromEntries(
-    Object.entries(action.inputs ?? {}).map(([k, v]) => [k, o.with[k] ?? evaluate(v.default ?? "", base)]),
-  );
-  const context = { ...base, inputs };
-  const stepEnv = Object.fromEntries(
-    Object.entries(step.env ?? {}).map(([k, v]) => [k, evaluate(v, context)]),
-  );
-  const output = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-output-")), "output");
-  await writeFile(output, "");
-  const r = await execa("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step.run ?? ""], {
-    cwd: step["working-directory"]
-      ? path.resolve(o.cwd, evaluate(step["working-directory"], context))
-      : o.cwd,
-    reject: false,
-    all: true,
-    extendEnv: false,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TMPDIR: os.tmpdir(),
-      NO_COLOR: "1",
-      GITHUB_ACTIONS: "true",
-      GITHUB_ACTION_PATH: path.join(repoRoot, name),
-      GITHUB_OUTPUT: output,
-      GITHUB_WORKSPACE: o.cwd,
-      RUNNER_TEMP: o.runnerTemp,
-      ...o.env,
-      ...stepEnv,
-    },
-  });
-  const outputs = Object.fromEntries(
-    (await readFile(output, "utf8"))
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  );
-  return { code: r.exitCode ?? -1, all: r.all ?? "", outputs };
-}
-
-async function eventFile(payload: object): Promise<string> {
-  const file = path.join(await mkdtemp(path.join(os.tmpdir(), "promfleet-event-")), "event.json");
-  await writeFile(file, JSON.stringify(payload));
-  return file;
-}
 
 describe("each action.yml", () => {
   it.each(ACTIONS)(
@@ -168,32 +64,17 @@ describe("each action.yml", () => {
 
 describe("scripts/action-install.sh (the actions' install step)", () => {
   it("keeps the tools in the runner's tool cache by promfleet's version, and reuses them without building", async () => {
-    const root = await mkdtemp(path.join(os.tmpdir(), "promfleet-action-root-"));
-    for (const rel of ["package.json", "scripts", "tools"])
-      await cp(path.join(repoRoot, rel), path.join(root, rel), { recursive: true });
-    const toolCache = await mkdtemp(path.join(os.tmpdir(), "promfleet-tool-cache-"));
-    const shims = await mkdtemp(path.join(os.tmpdir(), "promfleet-shims-"));
-    // npm ci and the build are npm's business; the shim records that they ran
-    await writeFile(path.join(shims, "npm"), `#!/bin/sh\necho "npm $*" >> "${shims}/npm.log"\n`, {
-      mode: 0o755,
-    });
-    // the Go route (install-tools.sh); release files are test/tool-release-install.test.ts's
-    const env = {
-      RUNNER_TOOL_CACHE: toolCache,
-      PATH: `${shims}:${process.env.PATH}`,
-      GO: "/bin/false",
-      PROMFLEET_TOOLS_FROM_SOURCE: "1",
-    };
+    // the tool cache holds what actions/cache restores: a previous run's tools
+    const { root, env, toolsDir, npmLog } = await actionRoot();
     const script = path.join(root, "scripts", "action-install.sh");
     const paths = await execa("bash", [script, "paths"], { env });
     const version = (
       JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version: string }
     ).version;
-    const toolsDir = path.join(toolCache, "promfleet", version, (await execa("uname", ["-m"])).stdout);
+    expect(toolsDir).toBe(
+      path.join(env.RUNNER_TOOL_CACHE, "promfleet", version, (await execa("uname", ["-m"])).stdout),
+    );
     expect(paths.stdout.split("\n")).toEqual([`version=${version}`, `tools-dir=${toolsDir}`]);
-    // what actions/cache restores: a previous run's tools (here: links to this checkout's)
-    await mkdir(toolsDir, { recursive: true });
-    await execa("cp", ["-R", "-s", `${await realpath(path.join(repoRoot, ".tools"))}/.`, toolsDir]);
     for (let run = 0; run < 2; run++) {
       const r = await execa("bash", [script, "install", "ytt"], { env, reject: false, all: true });
       expect(r.exitCode, r.all).toBe(0);
@@ -201,7 +82,7 @@ describe("scripts/action-install.sh (the actions' install step)", () => {
       expect(r.all).not.toContain("building");
       expect(await readlink(path.join(root, ".tools"))).toBe(toolsDir);
     }
-    expect((await readFile(path.join(shims, "npm.log"), "utf8")).split("\n")[0]).toBe(
+    expect((await readFile(npmLog, "utf8")).split("\n")[0]).toBe(
       "npm ci --ignore-scripts --no-audit --no-fund",
     );
   });
@@ -306,17 +187,26 @@ describe("the actions' promfleet steps against the fake GitHub", { timeout: 300_
     const after = await git(main, ["rev-parse", "HEAD"]);
     const before = await git(main, ["rev-parse", "HEAD^"]);
     const push = { ref: "refs/heads/main", before, after, repository };
-    const onMerge = await promfleetStep("on-merge");
+    const { root, env } = await actionRoot();
     const merged = async (command: string) =>
-      runStep("on-merge", onMerge.step, {
+      runAction("on-merge", {
         with: { command },
         github: { event: push, token: TOKEN },
         cwd: main,
         runnerTemp,
-        env: { ...githubEnv(await eventFile(push)), GITHUB_SHA: after },
+        root,
+        env: { ...env, ...githubEnv(await eventFile(push)), GITHUB_SHA: after },
       });
     const recorded = await merged("record-deployments");
     expect(recorded.code, recorded.all).toBe(0);
+    expect(recorded.steps).toEqual([
+      ["actions/setup-node", "uses"],
+      ["Where this promfleet keeps its tools", "run"],
+      ["Cache the pinned tools in the runner's tool cache", "skip"], // no ytt to keep
+      ["actions/setup-go", "skip"],
+      ["Install promfleet (and ytt for fix-drift and rollout-continue)", "run"],
+      ["Run promfleet record-deployments", "run"],
+    ]);
     expect(fake.deployments().map((d) => [d.environment, d.ref, d.statuses])).toEqual([
       ["edge-1", after, ["success"]],
     ]);
@@ -327,7 +217,7 @@ describe("the actions' promfleet steps against the fake GitHub", { timeout: 300_
     });
     const wrong = await merged("deploy");
     expect(wrong.code).toBe(2);
-    expect(wrong.all).toContain("command must be fix-drift, record-deployments or verify");
+    expect(wrong.all).toContain("command must be fix-drift, record-deployments, verify or rollout-continue");
     expect(fake.validationErrors).toEqual([]);
   });
 

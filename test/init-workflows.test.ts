@@ -8,6 +8,8 @@ import path from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseDuration } from "../src/util/duration.js";
+import { expectRolloutContinueJob, type Workflow as OnMergeWorkflow } from "./helpers/action-runner.js";
 import { promfleet, repoRoot } from "./helpers/fleet-repo.js";
 import { toolPath } from "./helpers/secure-fleet.js";
 import { INIT_FLAGS } from "./helpers/init.js";
@@ -160,6 +162,31 @@ describe("the workflows promfleet init writes", () => {
     ]);
     for (const j of withPassword) expect(j.environment).toBe("fleet-production");
     for (const j of jobs.filter((x) => !withPassword.includes(x))) expect(j.environment).toBeUndefined();
+  });
+
+  it("run rollout-continue after record-deployments, serialised, with time for install, settle and wait", async () => {
+    const text = await readFile(path.join(dir, ".github/workflows/on-merge.yml"), "utf8");
+    const spec = parse(await readFile(path.join(dir, "fleet.yaml"), "utf8")) as {
+      app?: { syncPeriod?: string };
+    };
+    // init's fleet has no Flux clusters: settle is kapp-controller's sync period (default 1m)
+    const settle = parseDuration(spec.app?.syncPeriod ?? "1m", "app.syncPeriod");
+    const job = expectRolloutContinueJob(parse(text) as OnMergeWorkflow, settle);
+    expect(job.environment).toBe("fleet-production");
+    const fixDrift = (parse(text) as OnMergeWorkflow).jobs["fix-drift"];
+    expect(fixDrift?.concurrency).toEqual({ group: "promfleet-fix-drift", "cancel-in-progress": false });
+  });
+
+  it('match the rollout-continue job README\'s "Upgrading a fleet" shows', async () => {
+    const readme = await readFile(path.join(repoRoot, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Upgrading a fleet"));
+    const block = /```yaml\n( {2}rollout-continue:\n[^`]*)```/.exec(section);
+    expect(block, "README's rollout-continue job").not.toBeNull();
+    const shown = (parse(block?.[1] ?? "") as Record<string, Job>)["rollout-continue"];
+    const written = structuredClone(workflows.get("on-merge.yml")?.jobs["rollout-continue"]);
+    const step = written?.steps.find((s) => s.uses?.includes("/on-merge@"));
+    if (step) step.uses = "promfleet/promfleet/on-merge@vX.Y.Z";
+    expect(shown).toEqual(written);
   });
 
   it("default to promfleet's own repository, and refuse an --actions-repo that is no owner/name", async () => {

@@ -3,6 +3,13 @@ import path from "node:path";
 import { execa } from "execa";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { fleetWorkflows } from "../src/init/workflows.js";
+import { parseDuration } from "../src/util/duration.js";
+import {
+  expectRolloutContinueJob,
+  onMergeStep,
+  type Workflow as OnMergeWorkflow,
+} from "./helpers/action-runner.js";
 import { repoRoot } from "./helpers/fleet-repo.js";
 import { toolPath } from "./helpers/secure-fleet.js";
 
@@ -77,8 +84,13 @@ describe("GitHub workflows", () => {
   });
 
   it("pin every action to a full commit sha with its version in a comment", async () => {
+    // ./<action>: this checkout's own action, the same commit as the workflow
     const uses = (await workflows()).flatMap(({ file, text }) =>
-      [...text.matchAll(/^\s*(?:- )?uses: (\S+)(.*)$/gm)].map((m) => ({ file, action: m[1], comment: m[2] })),
+      [...text.matchAll(/^\s*(?:- )?uses: (?!\.\/)(\S+)(.*)$/gm)].map((m) => ({
+        file,
+        action: m[1],
+        comment: m[2],
+      })),
     );
     expect(uses.length).toBeGreaterThan(10);
     for (const u of uses) {
@@ -91,6 +103,7 @@ describe("GitHub workflows", () => {
     const allowedWrites: Record<string, string[]> = {
       "on-merge.yml/fix-drift": ["contents", "pull-requests"],
       "on-merge.yml/record-deployments": ["deployments"],
+      "on-merge.yml/rollout-continue": ["contents", "pull-requests"],
       "pr-comment.yml/comment": ["pull-requests"],
     };
     for (const { file, text } of await workflows()) {
@@ -128,5 +141,29 @@ describe("GitHub workflows", () => {
     }
     const comment = (await workflows()).find((w) => w.file === "pr-comment.yml");
     expect(comment?.text).toContain("--pull-request-file");
+  });
+
+  it("on-merge.yml runs rollout-continue through this checkout's on-merge action, as init's workflow does", async () => {
+    const text = await readFile(path.join(workflowsDir, "on-merge.yml"), "utf8");
+    const spec = parse(await readFile(path.join(repoRoot, "fleet.yaml"), "utf8")) as {
+      app?: { syncPeriod?: string };
+      flux?: { interval?: string };
+      clusters: Array<{ delivery?: string }>;
+    };
+    const periods = [spec.app?.syncPeriod ?? "1m"];
+    if (spec.clusters.some((c) => c.delivery === "flux")) periods.push(spec.flux?.interval ?? "10m");
+    const settle = Math.max(...periods.map((p) => parseDuration(p, "sync period")));
+    const job = expectRolloutContinueJob(parse(text) as OnMergeWorkflow, settle);
+    expect(onMergeStep(job).uses).toBe("./on-merge");
+    const init = (await fleetWorkflows({ repo: "promfleet/promfleet", version: "1.2.3" })).get(
+      "on-merge.yml",
+    );
+    const initJob = (parse(init ?? "") as OnMergeWorkflow).jobs["rollout-continue"];
+    expect(onMergeStep(job).with).toEqual(initJob && onMergeStep(initJob).with);
+    expect({ ...job, environment: undefined, steps: undefined }).toEqual({
+      ...initJob,
+      environment: undefined,
+      steps: undefined,
+    });
   });
 });

@@ -33,7 +33,8 @@ import { verifyFleet, type VerifyResult } from "../verify/index.js";
 import { action, type GlobalOptions } from "./action.js";
 import { planFiles, readSpec, specDiff, type SpecSource } from "./cluster-change.js";
 import { carryOverlays } from "./onboard.js";
-import { authOf, withAggregatorAuthFlags, type AggregatorAuthFlags } from "./verify.js";
+import { writingClusters } from "../receiver/receiver.js";
+import { authOf, queryUrlOf, withAggregatorAuthFlags, type AggregatorAuthFlags } from "./verify.js";
 
 interface RolloutFlags extends GlobalOptions {
   repo?: string;
@@ -82,7 +83,7 @@ export function registerRolloutCommands(program: Command): void {
       )
       .option(
         "--aggregator-url <url>",
-        "the aggregator's Prometheus URL (default: the spec's verify.aggregatorUrl)",
+        "the aggregator's Prometheus URL (default: the spec's remoteWrite.receiver.queryUrl for an external receiver, else verify.aggregatorUrl)",
       )
       .option(
         "--settle <duration>",
@@ -178,10 +179,10 @@ async function continueRollout(o: ContinueFlags, out: Output): Promise<number> {
 }
 
 async function verifyStarted(o: ContinueFlags, out: Output, spec: FleetSpec, state: RolloutState) {
-  const url = o.aggregatorUrl ?? spec.verify?.aggregatorUrl;
+  const url = queryUrlOf(o.aggregatorUrl, spec);
   if (!url)
     throw new PromfleetError(
-      "rollout continue needs the aggregator to verify the wave: pass --aggregator-url or set verify.aggregatorUrl in the spec",
+      "rollout continue needs the aggregator to verify the wave: pass --aggregator-url or set verify.aggregatorUrl (or remoteWrite.receiver.queryUrl) in the spec",
       ExitCode.badInput,
     );
   const settle = o.settle === undefined ? longestSyncSeconds(spec) : parseDuration(o.settle, "--settle");
@@ -189,9 +190,13 @@ async function verifyStarted(o: ContinueFlags, out: Output, spec: FleetSpec, sta
     out.info(`waiting ${settle}s for the clusters to sync the merged wave`);
     await new Promise((r) => setTimeout(r, settle * 1000));
   }
+  // as verify: a kept aggregator does not write to an external store, so it is not expected there
+  const receiver = spec.remoteWrite.receiver;
+  const writing = new Set(writingClusters(receiver, spec.clusters).map((c) => c.name));
   return verifyFleet({
     aggregatorUrl: url,
-    clusters: startedClusters(spec, state),
+    receiver,
+    clusters: startedClusters(spec, state).filter((name) => writing.has(name)),
     maxStalenessSeconds: parseDuration(o.maxStaleness, "--max-staleness"),
     waitSeconds: parseDuration(o.wait, "--wait"),
     pollIntervalSeconds: parseDuration(o.pollInterval, "--poll-interval"),

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { loadFleet } from "../fleet/load.js";
+import type { FleetSpec } from "../fleet/spec.js";
 import { parseDuration } from "../util/duration.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput, type Output } from "../util/output.js";
@@ -53,7 +54,7 @@ export function registerVerifyCommand(program: Command): void {
 async function verifyCommand(o: VerifyFlags, out: Output): Promise<number> {
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const receiver = spec.remoteWrite.receiver;
-  const url = o.aggregatorUrl ?? (isExternal(receiver) ? receiver.queryUrl : spec.verify?.aggregatorUrl);
+  const url = queryUrlOf(o.aggregatorUrl, spec);
   if (!url) {
     if (o.ifConfigured) {
       out.result({ skipped: true }, "no aggregator URL configured (verify.aggregatorUrl); nothing to verify");
@@ -80,7 +81,15 @@ async function verifyCommand(o: VerifyFlags, out: Output): Promise<number> {
   return result.ok ? ExitCode.ok : ExitCode.checkFailed;
 }
 
-/** The flags that say how to authenticate to the aggregator (verify's, reused by rollout continue). */
+/**
+ * Where verify asks (verify, rollout continue): --aggregator-url, else an external receiver's query API,
+ * else the spec's verify.aggregatorUrl.
+ */
+export function queryUrlOf(flag: string | undefined, spec: FleetSpec): string | undefined {
+  const receiver = spec.remoteWrite.receiver;
+  return flag ?? (isExternal(receiver) ? receiver.queryUrl : spec.verify?.aggregatorUrl);
+}
+
 /** The flags that say how to authenticate to the aggregator (verify, rollout continue): AggregatorAuthFlags. */
 export function withAggregatorAuthFlags(command: Command): Command {
   return command
