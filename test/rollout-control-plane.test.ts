@@ -71,7 +71,7 @@ function reconcileState(o: KubeObject | undefined): string | undefined {
 }
 
 describeWith(clusterSkipReason(), "rollout on real control planes", () => {
-  /** Scenario 4's run, started once the kapp clusters are up (so their API servers do not start together). */
+  /** Scenario 4's run, started where the kapp scenarios start waiting for sync periods (scenario 2). */
   let fluxRun: Promise<void> | undefined;
   const startFlux = () => {
     fluxRun ??= fluxScenario();
@@ -82,7 +82,7 @@ describeWith(clusterSkipReason(), "rollout on real control planes", () => {
 
   describe("Flux and SOPS", () => {
     it("4. GitRepository and Kustomization Ready, the PackageInstall health check green, the credential decrypted in the cluster", async () => {
-      startFlux(); // already running, unless the kapp clusters failed to start
+      startFlux(); // already running, unless the kapp scenarios never reached scenario 2
       await timed("scenario 4 (Flux), awaited", () => fluxRun as Promise<void>);
     }, 400_000);
   });
@@ -100,25 +100,26 @@ function kappScenarios(startFlux: () => void): void {
     const w = world;
     // the operator's spec edits before the first push: least privilege, and the shortest sync period
     // kapp-controller allows (it raises anything below 30s to 30s)
-    [fleet] = await Promise.all([
-      FleetDriver.init(
-        w,
-        AGGREGATOR,
-        [],
-        [
-          [["rbac"], "least-privilege"],
-          [["app", "syncPeriod"], SYNC_PERIOD],
-        ],
-      ),
-      w.addClusters(
-        [
-          { name: AGGREGATOR, role: "aggregator" },
-          ...AGENTS.map((name) => ({ name, role: "agent" as const })),
-        ],
-        PACKAGE_VERSION,
-      ),
-    ]);
-    startFlux();
+    [fleet] = await timed("kapp clusters started and the fleet initialised", () =>
+      Promise.all([
+        FleetDriver.init(
+          w,
+          AGGREGATOR,
+          [],
+          [
+            [["rbac"], "least-privilege"],
+            [["app", "syncPeriod"], SYNC_PERIOD],
+          ],
+        ),
+        w.addClusters(
+          [
+            { name: AGGREGATOR, role: "aggregator" },
+            ...AGENTS.map((name) => ({ name, role: "agent" as const })),
+          ],
+          PACKAGE_VERSION,
+        ),
+      ]),
+    );
   }, 300_000);
 
   afterEach((ctx) => {
@@ -486,6 +487,8 @@ function kappScenarios(startFlux: () => void): void {
 
   it("2. change rollout in waves (issue 18): each merged wave reaches exactly its clusters through kapp-controller, and rollout continue verifies it before opening the next", async () => {
     const w = world as World;
+    // from here on the kapp scenarios mostly wait for sync periods: scenario 4 runs in those waits
+    startFlux();
     // the operator's reviewed spec change first: waves, edge-1 first, then the aggregator and the rest
     const checkout = await fleet.checkout();
     await editSpec(checkout, [
@@ -726,7 +729,12 @@ function kappScenarios(startFlux: () => void): void {
       120_000,
     );
     expect(waiting).toMatch(/deployment\/prometheus-server/);
-    expect(reconcileState(await packageInstall(broken))).toBe("Reconciling");
+    // the PackageInstall follows its App: from the earlier failure to Reconciling, and stays there
+    await waitFor(
+      `PackageInstall in ${broken} Reconciling`,
+      async () => (reconcileState(await packageInstall(broken)) === "Reconciling" ? true : undefined),
+      30_000,
+    );
 
     // and verify names the cluster whose metrics stopped
     const verify = await waitFor(
@@ -741,6 +749,7 @@ function kappScenarios(startFlux: () => void): void {
     );
     expect(verify.stdout).toMatch(new RegExp(`^${broken} +stale `, "m"));
     expect(verify.stdout).toMatch(new RegExp(`^${AGGREGATOR} +receiving `, "m"));
+    expect(reconcileState(await packageInstall(broken))).toBe("Reconciling");
   }, 300_000);
 }
 
