@@ -12,6 +12,7 @@ import { promfleet } from "../../helpers/fleet-repo.js";
 import { TOKEN } from "../../helpers/github.js";
 import { startFakeGitHub, type FakeGitHub } from "../fake-github/index.js";
 import { clusterBinDir, controllerPath } from "./tools.js";
+import { timed } from "./wait.js";
 import type { World } from "./world.js";
 
 export const REMOTE_WRITE_URL = "https://prometheus.example.com/api/v1/write";
@@ -80,13 +81,15 @@ export class FleetDriver {
   /** Every `next:` line promfleet printed, in order. */
   readonly printed: string[] = [];
 
-  /** promfleet in the operator's workspace against the fake GitHub. */
-  async promfleet(args: string[]): Promise<CommandResult> {
-    const r = await promfleet(this.workspace, [...args], {
-      GITHUB_TOKEN: TOKEN,
-      GITHUB_API_URL: this.fake.url,
-      PATH: `${path.join(clusterBinDir())}${path.delimiter}${process.env.PATH ?? ""}`,
-    });
+  /** promfleet against the fake GitHub, in the operator's workspace or in `dir` (a checkout). */
+  async promfleet(args: string[], dir: string = this.workspace): Promise<CommandResult> {
+    const r = await timed(`promfleet ${args.slice(0, 2).join(" ")}`, () =>
+      promfleet(dir, [...args], {
+        GITHUB_TOKEN: TOKEN,
+        GITHUB_API_URL: this.fake.url,
+        PATH: `${path.join(clusterBinDir())}${path.delimiter}${process.env.PATH ?? ""}`,
+      }),
+    );
     this.printed.push(...nextSteps(r.stderr));
     return r;
   }
@@ -122,12 +125,14 @@ export class FleetDriver {
 
   /** Runs a shell command promfleet printed, exactly as printed, in `cwd`, with the fleet's kubeconfig. */
   async runPrinted(command: string, cwd: string = this.workspace): Promise<CommandResult> {
-    const r = await execa("sh", ["-c", command], {
-      cwd,
-      reject: false,
-      env: { KUBECONFIG: this.world.kubeconfig, PATH: controllerPath() },
-      timeout: 120_000,
-    });
+    const r = await timed(command.slice(0, 80), () =>
+      execa("sh", ["-c", command], {
+        cwd,
+        reject: false,
+        env: { KUBECONFIG: this.world.kubeconfig, PATH: controllerPath() },
+        timeout: 120_000,
+      }),
+    );
     return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 
@@ -137,7 +142,8 @@ export class FleetDriver {
   }
 }
 
-async function editSpec(workspace: string, changes: Array<[string[], unknown]>): Promise<void> {
+/** Sets YAML paths of `workspace`'s fleet.yaml (comments kept), then renders: an operator's spec edit. */
+export async function editSpec(workspace: string, changes: Array<[string[], unknown]>): Promise<void> {
   const file = path.join(workspace, "fleet.yaml");
   const doc = YAML.parseDocument(await readFile(file, "utf8"));
   for (const [at, value] of changes) doc.setIn(at, value);

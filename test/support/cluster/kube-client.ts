@@ -80,6 +80,33 @@ export class KubeClient {
     }
   }
 
+  /**
+   * Calls `onChange` for every event of a watch on `apiPath` (a list path), re-opened if the server ends
+   * it, until the returned function is called. The events themselves are not read: a change is the signal.
+   */
+  watch(apiPath: string, onChange: () => void): () => void {
+    let stopped = false;
+    let current: ReturnType<typeof https.request> | undefined;
+    const open = () => {
+      if (stopped) return;
+      const reopen = () => {
+        if (!stopped) setTimeout(open, 500);
+      };
+      current = https.request(`${this.plane.server}${apiPath}?watch=1`, { agent: this.agent }, (res) => {
+        res.on("data", onChange);
+        res.on("end", reopen);
+        res.on("error", () => undefined);
+      });
+      current.on("error", reopen);
+      current.end();
+    };
+    open();
+    return () => {
+      stopped = true;
+      current?.destroy();
+    };
+  }
+
   mergePatch(apiPath: string, patch: unknown): Promise<unknown> {
     return this.request("PATCH", apiPath, patch, "application/merge-patch+json");
   }

@@ -1,6 +1,7 @@
 /**
  * The kubelet stand-in. No kubelet, scheduler or controller-manager runs, so nothing would ever make a
- * workload available and kapp would wait forever. Instead, once a second, for one cluster:
+ * workload available and kapp would wait forever. Instead, for one cluster, on every change of what it
+ * reads (a watch on each kind; every 2s as well, which also notices a Prometheus that stopped):
  * - every Deployment and DaemonSet gets the status its controller and kubelet would report once all
  *   replicas run (observedGeneration = generation — kapp bumps the generation while deploying, so this
  *   keeps reconciling — and every replica count), every PersistentVolumeClaim phase Bound;
@@ -124,10 +125,23 @@ export interface KubeletOptions {
   port?: number;
 }
 
+/** What the stand-in reads: a change to any of these may need a status, a Prometheus restart or a cleanup. */
+const WATCHED = [
+  "/apis/apps/v1/deployments",
+  "/apis/apps/v1/daemonsets",
+  "/api/v1/persistentvolumeclaims",
+  "/api/v1/namespaces",
+  "/api/v1/configmaps",
+  "/api/v1/secrets",
+];
+
 export class KubeletStandIn {
   prometheus: PrometheusRun | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private unwatch: Array<() => void> = [];
   private busy = false;
+  /** A change arrived while a pass was running: run another one right after it. */
+  private changed = false;
   private fingerprint = "";
   /** The Deployment generation the running Prometheus was started for. */
   private prometheusGeneration: number | undefined;
@@ -142,19 +156,36 @@ export class KubeletStandIn {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), 1000);
+    this.unwatch = WATCHED.map((p) => this.kube.watch(p, () => void this.tick()));
+    this.timer = setInterval(() => void this.tick(), 2000);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    for (const unwatch of this.unwatch) unwatch();
     while (this.busy) await new Promise((r) => setTimeout(r, 50));
     await this.prometheus?.process.stop(5_000);
   }
 
   private async tick(): Promise<void> {
-    if (this.busy || this.stopped) return;
+    if (this.stopped) return;
+    if (this.busy) {
+      this.changed = true;
+      return;
+    }
     this.busy = true;
+    try {
+      do {
+        this.changed = false;
+        await this.pass();
+      } while (this.changed && !this.stopped);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async pass(): Promise<void> {
     try {
       await this.runPrometheus();
       await this.reportStatuses();
@@ -163,8 +194,6 @@ export class KubeletStandIn {
       this.lastError = undefined;
     } catch (e) {
       this.lastError = e;
-    } finally {
-      this.busy = false;
     }
   }
 

@@ -80,7 +80,8 @@ spec:
       template:
       - ytt: { paths: [config, tanzu] }
       deploy:
-      - kapp: {}
+      # deletes check every 1s (kapp's default: 3s), like deploys through kapp-controller-config
+      - kapp: { delete: { rawOptions: ["--wait-check-interval=1s"] } }
 `;
 }
 

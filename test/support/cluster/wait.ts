@@ -14,11 +14,12 @@ export async function timed<T>(what: string, step: () => Promise<T>): Promise<T>
   }
 }
 
+/** Polls `probe` every `intervalMs` (one https GET or so: cheap) until it returns a value. */
 export function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   timeoutMs: number,
-  intervalMs = 500,
+  intervalMs = 250,
 ): Promise<T> {
   return timed(`waiting for ${what}`, async () => {
     const deadline = Date.now() + timeoutMs;

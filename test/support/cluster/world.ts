@@ -46,13 +46,26 @@ async function settled<T extends unknown[]>(promises: [...T]): Promise<{ [K in k
   };
 }
 
+type Closer = () => Promise<unknown> | unknown;
+
+async function stopInReverse(closers: Closer[]): Promise<void> {
+  for (const close of [...closers].reverse()) {
+    try {
+      await close();
+    } catch {
+      /* keep stopping the rest */
+    }
+  }
+}
+
 export class World {
   readonly clusters = new Map<string, SimulatedCluster>();
   /** A kubeconfig with one context per cluster, named after it (what `kubectl --context <name>` uses). */
   readonly kubeconfig: string;
   /** The aggregator's Prometheus listens here (agents remote-write to it). */
   aggregatorPort = 0;
-  private readonly closers: Array<() => Promise<unknown> | unknown> = [];
+  private readonly closers: Closer[] = [];
+  private readonly clusterClosers: Closer[][] = [];
 
   private constructor(
     readonly dir: string,
@@ -124,19 +137,26 @@ export class World {
     opts: { flux?: boolean },
   ): Promise<SimulatedCluster> {
     const root = path.join(this.dir, "clusters");
+    // this cluster's processes, stopped in reverse order; clusters stop side by side
+    const closers: Closer[] = [];
+    this.clusterClosers.push(closers);
     const plane = await timed(`${name}: etcd and kube-apiserver ready`, () =>
       startControlPlane(name, root, this.pki),
     );
-    this.closers.push(() => plane.stop());
+    closers.push(() => plane.stop());
+    const stoppedOnClose = <T extends { stop(): Promise<void> }>(started: T): T => {
+      closers.push(() => started.stop());
+      return started;
+    };
     // kapp-controller and Flux need only the API server: started side by side
     const [kappController] = await settled([
       timed(`${name}: kapp-controller's API available`, () =>
         startKappController(plane, this.pki, path.join(root, name, "kapp-controller"), this.pki.ca, this.dir),
-      ).then((k) => this.stoppedOnClose(k)),
+      ).then(stoppedOnClose),
       opts.flux
         ? timed(`${name}: Flux controllers ready`, () =>
             startFlux(plane, path.join(root, name, "flux"), this.pki.ca),
-          ).then((f) => this.stoppedOnClose(f))
+          ).then(stoppedOnClose)
         : undefined,
     ]);
     await timed(`${name}: package repository stand-in applied`, async () => {
@@ -147,9 +167,9 @@ export class World {
       );
     });
     const kube = new KubeClient(plane, this.pki);
-    this.closers.push(() => kube.close());
+    closers.push(() => kube.close());
     const ksm = await startKsmExporter(name, KSM_PODS(name));
-    this.closers.push(() => ksm.close());
+    closers.push(() => ksm.close());
     const kubelet = new KubeletStandIn(kube, {
       cluster: name,
       dir: path.join(root, name, "kubelet"),
@@ -159,15 +179,10 @@ export class World {
         role === "agent" ? `http://127.0.0.1:${this.aggregatorPort}/api/v1/write` : undefined,
     });
     kubelet.start();
-    this.closers.push(() => kubelet.stop());
+    closers.push(() => kubelet.stop());
     const cluster = { name, plane, kube, kubelet, ksm, kappController };
     this.clusters.set(name, cluster);
     return cluster;
-  }
-
-  private stoppedOnClose<T extends { stop(): Promise<void> }>(started: T): T {
-    this.closers.push(() => started.stop());
-    return started;
   }
 
   cluster(name: string): SimulatedCluster {
@@ -176,15 +191,15 @@ export class World {
     return c;
   }
 
-  /** Stops everything in reverse order of starting, then removes the folder (kept, with logs, on failure). */
+  /**
+   * Stops every cluster (side by side, each in reverse order of starting), then the git server, then
+   * removes the folder (kept, with logs, on failure).
+   */
   async close(failed: boolean): Promise<void> {
-    for (const close of this.closers.reverse()) {
-      try {
-        await close();
-      } catch {
-        /* keep stopping the rest */
-      }
-    }
+    await timed("world stopped", async () => {
+      await Promise.all(this.clusterClosers.map(stopInReverse));
+      await stopInReverse(this.closers);
+    });
     if (failed) keepTestFiles();
     else await rm(this.dir, { recursive: true, force: true });
   }
