@@ -3,7 +3,8 @@ import path from "node:path";
 import bcrypt from "bcryptjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { readSpec, specDiff, type SpecSource } from "../src/commands/cluster-change.js";
+import { pullText, readSpec, specDiff, type SpecSource } from "../src/commands/cluster-change.js";
+import type { BaseSnapshot } from "../src/github/base-snapshot.js";
 import { planOffboard } from "../src/commands/offboard.js";
 import { planOnboard, type OnboardRequest } from "../src/commands/onboard.js";
 import { PromfleetError } from "../src/util/errors.js";
@@ -129,6 +130,40 @@ describe("planOnboard with authentication (no CLI)", () => {
     ]);
     for (const c of plan.changes) expect(c.kind === "write" ? c.content : "").not.toContain(password);
     expect(plan.nextSteps[0]).toContain("--from-file=password=.promfleet/credentials/edge-1.password");
+  });
+
+  it("tells a Flux cluster to create its age key Secret before the bootstrap, a kapp-controller one after", async () => {
+    const secure = await secureFleetRepo({ agents: [], sops: true });
+    const base = { dir: secure.dir } as BaseSnapshot; // pullText reads only the templates under dir
+    const headings = async (delivery: string) => {
+      const spec = (await readSpec(secure.dir, "fleet.yaml")).text.replace(
+        "clusters:",
+        `delivery: ${delivery}\nclusters:`,
+      );
+      await writeRepoFile(secure.dir, "fleet.yaml", spec);
+      const plan = await planOnboard({
+        source: await readSpec(secure.dir, "fleet.yaml"),
+        request: agent("edge-1"),
+        credential: { kind: "new", credential: { password: "p", passwordHash: bcrypt.hashSync("p", 4) } },
+      });
+      const { body } = await pullText(plan, base);
+      await writeRepoFile(secure.dir, "fleet.yaml", spec.replace(`delivery: ${delivery}\n`, ""));
+      return body.split("\n").filter((l) => l.startsWith("### ") || l.includes("sops-age"));
+    };
+    expect(await headings("flux")).toEqual([
+      "### Files",
+      "### Its credential, before the bootstrap",
+      expect.stringContaining("kubectl --context edge-1 -n flux-system create secret generic sops-age"),
+      "### Bootstrap the new cluster, once",
+      "### Confirm that its metrics arrive",
+    ]);
+    expect(await headings("kapp-controller")).toEqual([
+      "### Files",
+      "### Bootstrap the new cluster, once",
+      "### Its credential",
+      expect.stringContaining("kubectl --context edge-1 -n tkg-system create secret generic sops-age"),
+      "### Confirm that its metrics arrive",
+    ]);
   });
 });
 

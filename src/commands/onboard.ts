@@ -93,7 +93,13 @@ export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
     local: secret?.local ?? [],
     listing: files.listing,
     labels: ["promfleet", "onboard"],
-    template: { role: request.role, bootstrap: bootstrapCommand(cluster) },
+    template: {
+      role: request.role,
+      bootstrap: bootstrapCommand(cluster),
+      // Flux retries a Kustomization that found no decryption Secret only after its retryInterval
+      // (2m); its namespace exists before the bootstrap, unlike kapp-controller's package namespace.
+      credentialFirst: cluster.delivery === "flux",
+    },
     nextSteps: secret?.nextSteps ?? [],
     notes: [],
   };
