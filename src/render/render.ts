@@ -2,7 +2,8 @@
  * Renders the fleet: ytt per chunk of clusters, then one result per cluster (files, values, warnings,
  * problems).
  */
-import { access, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
@@ -187,21 +188,15 @@ function withRecord(render: ClusterRender, inputs: string): ClusterRender {
   return { ...render, files: new Map([...render.files, [recordPath(render.cluster), record]]) };
 }
 
-/** Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials. */
+/**
+ * Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials.
+ * Synchronous on purpose (see readClusterTree): a promise per cluster costs more than the check.
+ */
 export async function readRenderInputs(spec: FleetSpec): Promise<RenderInputs> {
   const committedManifests = new Map<string, string[]>();
-  await Promise.all(
-    spec.clusters.map(async (c) => {
-      const file = path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE);
-      if (
-        await access(file).then(
-          () => true,
-          () => false,
-        )
-      )
-        committedManifests.set(c.name, [CREDENTIALS_FILE]);
-    }),
-  );
+  for (const c of spec.clusters)
+    if (existsSync(path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE)))
+      committedManifests.set(c.name, [CREDENTIALS_FILE]);
   return { committedManifests };
 }
 
