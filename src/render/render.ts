@@ -392,7 +392,11 @@ function clusterFiles(
 /** One line per distinct warning, naming the clusters it applies to, so large fleets stay readable. */
 function summarizeWarnings(warnings: ClusterWarning[]): string[] {
   const byMessage = new Map<string, string[]>();
-  for (const w of warnings) byMessage.set(w.message, [...(byMessage.get(w.message) ?? []), w.cluster]);
+  for (const w of warnings) {
+    const clusters = byMessage.get(w.message);
+    if (clusters) clusters.push(w.cluster);
+    else byMessage.set(w.message, [w.cluster]);
+  }
   return [...byMessage].map(([message, clusters]) => {
     const shown =
       clusters.slice(0, 5).join(", ") + (clusters.length > 5 ? `, … (${clusters.length} clusters)` : "");
