@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import bcrypt from "bcryptjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -360,14 +360,13 @@ function sampleIndexes(count) {
 }
 
 function baselineCluster(i) {
-  if (i === 0)
-    return { name: "hub", files: stackFiles("aggregator", []), values: clusterValues("hub", "aggregator") };
+  if (i === 0) return { name: "hub", files: stackFiles("aggregator", []), values: clusterValues("hub") };
   const name = agentName(i);
   const own = [
     ...(i % TEAM_EVERY === 0 ? [`overlays/teams/team-${i % TEAMS}.yaml`] : []),
     ...(i % OWN_OVERLAY_EVERY === 0 ? [`overlays/clusters/${name}/extra.yaml`] : []),
   ];
-  return { name, files: stackFiles("agent", own), values: clusterValues(name, "agent") };
+  return { name, files: stackFiles("agent", own), values: clusterValues(name) };
 }
 
 const stackFiles = (role, own) => [
@@ -377,31 +376,24 @@ const stackFiles = (role, own) => [
   ...own,
 ];
 
-/** What overlays see as `cluster` (README, "What overlays see"), for this generated fleet. */
-function clusterValues(name, role) {
-  const agent = role === "agent";
-  return {
-    name,
-    role,
-    retention: agent ? "5m" : "15d",
-    storage: null,
-    ingressHost: agent ? null : "prometheus.example.com",
-    walPath: agent ? "/data/agent-wal" : null,
-    monitoringNamespace: "tanzu-system-monitoring",
-    kubernetesApiInsecureSkipVerify: false,
-    exposeFullApi: false,
-    remoteWrite: {
-      url: "https://prometheus.example.com/api/v1/write",
-      insecureSkipVerify: false,
-      caFile: "/etc/promfleet/ca/ca.crt",
-    },
-    auth: {
-      enabled: true,
-      username: name,
-      passwordFile: "/etc/promfleet/credentials/password",
-      webConfigFile: "/etc/promfleet/web/web-config.yml",
-    },
-  };
+/**
+ * What overlays see as `cluster` (README, "What overlays see"): promfleet's own clusterDataValues, so
+ * the loop feeds ytt exactly what promfleet does (a hand-kept copy went stale when receivers added
+ * `remoteWrite.headers`).
+ */
+let clusterValuesOf;
+async function loadClusterValues(fleetDir) {
+  const { loadFleet } = await import(pathToFileURL(path.join(root, "dist", "fleet", "load.js")).href);
+  const { clusterDataValues } = await import(
+    pathToFileURL(path.join(root, "dist", "render", "render.js")).href
+  );
+  const spec = await loadFleet(fleetDir);
+  const byName = new Map(spec.clusters.map((c) => [c.name, c]));
+  clusterValuesOf = (name) => clusterDataValues(spec, byName.get(name));
+}
+
+function clusterValues(name) {
+  return clusterValuesOf(name);
 }
 
 function writeStack(fleetDir, dir, n, files) {
@@ -468,14 +460,17 @@ const ROWS = [
 
 const want = (key) => !opts.only || opts.only.includes(key) || key === "full";
 
-function benchSize(count) {
+async function benchSize(count) {
   log(`\n== ${count} clusters: generating the fleet`);
   const template = generateFleet(count);
   const results = new Map();
   const step = (key, fn) => {
     if (!want(key)) return;
     log(`   ${key}…`);
-    results.set(key, fn());
+    const r = fn();
+    results.set(key, r);
+    // printed as it comes, so a failing later row does not lose the earlier ones
+    log(`   ${key}: ${secs(r.seconds)} s (CPU ${secs(r.cpu)} s), ${mib(r.peakMb)}; ${r.note}`);
   };
   let dir;
   step("full", () => {
@@ -497,6 +492,7 @@ function benchSize(count) {
   step("changed", () => validateChanged(dir, probe));
   step("diff", () => diffFleetWide(dir));
   if (want("loop") || want("xargs")) {
+    await loadClusterValues(dir);
     const stage = stageBaseline(dir, count);
     step("loop", () => baseline(stage, count, LOOP));
     step("xargs", () => baseline(stage, count, XARGS));
@@ -551,6 +547,6 @@ console.log(
       .join(" ")}`,
 );
 const bySize = new Map();
-for (const n of opts.sizes) bySize.set(n, benchSize(n));
+for (const n of opts.sizes) bySize.set(n, await benchSize(n));
 console.log("");
 printTable(bySize);

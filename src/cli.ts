@@ -1,21 +1,42 @@
-/** The command line: every command registered on one commander program, global -C/-f, --version. */
+/**
+ * The command line: every command registered on one commander program, global -C/-f, --version. Only the
+ * module of the command being run is imported (the others pull in octokit, ajv, handlebars, …); help and
+ * unknown commands load them all.
+ */
+import type { Command as CommandType } from "commander";
 import { Command } from "commander";
 import { action } from "./commands/action.js";
-import { registerClusterCommands } from "./commands/cluster-commands.js";
-import { registerCredentialCommands } from "./commands/credentials.js";
-import { registerInitCommand } from "./commands/init.js";
-import { renderCommand } from "./commands/render.js";
-import { registerDiffCommand } from "./commands/diff.js";
-import { registerValidateCommand } from "./commands/validate.js";
-import { registerVerifyCommand } from "./commands/verify.js";
-import { registerRolloutCommands } from "./commands/rollout.js";
-import { registerWorkflowCommands } from "./commands/workflow-commands.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
 import { PROMFLEET_VERSION } from "./util/version.js";
 
-export function buildCli(): Command {
+type Register = (program: CommandType) => void;
+
+/** Each command module, in the order help lists them, with the commands it registers. */
+const COMMAND_MODULES: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ["render"], load: () => Promise.resolve(registerRender) },
+  { names: ["init"], load: async () => (await import("./commands/init.js")).registerInitCommand },
+  {
+    names: ["onboard-cluster", "offboard-cluster"],
+    load: async () => (await import("./commands/cluster-commands.js")).registerClusterCommands,
+  },
+  {
+    names: ["rotate-credential"],
+    load: async () => (await import("./commands/credentials.js")).registerCredentialCommands,
+  },
+  { names: ["validate"], load: async () => (await import("./commands/validate.js")).registerValidateCommand },
+  { names: ["diff"], load: async () => (await import("./commands/diff.js")).registerDiffCommand },
+  { names: ["verify"], load: async () => (await import("./commands/verify.js")).registerVerifyCommand },
+  {
+    names: ["pr-comment", "record-deployments", "fix-drift"],
+    load: async () => (await import("./commands/workflow-commands.js")).registerWorkflowCommands,
+  },
+  { names: ["rollout"], load: async () => (await import("./commands/rollout.js")).registerRolloutCommands },
+];
+
+/** The program with the modules of `command` registered (all of them when undefined or unknown). */
+export async function buildCli(command?: string): Promise<Command> {
   const program = new Command("promfleet")
     .description("Keep a fleet's Prometheus monitoring (one aggregator, agents everywhere else) in Git.")
     .version(PROMFLEET_VERSION, "-V, --version", "print promfleet's version")
@@ -29,6 +50,12 @@ export function buildCli(): Command {
       process.exit(ExitCode.badInput);
     });
 
+  const only = COMMAND_MODULES.filter((m) => command !== undefined && m.names.includes(command));
+  for (const m of only.length > 0 ? only : COMMAND_MODULES) (await m.load())(program);
+  return program;
+}
+
+function registerRender(program: CommandType): void {
   program
     .command("render")
     .description("render clusters/<name>/ for every cluster in the fleet spec")
@@ -36,24 +63,31 @@ export function buildCli(): Command {
     .option("--dry-run", "show what would change, write nothing")
     .option("--json", "print the result as JSON on stdout")
     .action(
-      action<{ check?: boolean; dryRun?: boolean; json?: boolean }>((o) =>
-        renderCommand(o, createOutput(Boolean(o.json))),
+      action<{ check?: boolean; dryRun?: boolean; json?: boolean }>(async (o) =>
+        (await import("./commands/render.js")).renderCommand(o, createOutput(Boolean(o.json))),
       ),
     );
-
-  registerInitCommand(program);
-  registerClusterCommands(program);
-  registerCredentialCommands(program);
-  registerValidateCommand(program);
-  registerDiffCommand(program);
-  registerVerifyCommand(program);
-  registerWorkflowCommands(program);
-  registerRolloutCommands(program);
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await buildCli().parseAsync(argv);
+  await (await buildCli(commandName(argv))).parseAsync(argv);
+}
+
+const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-C", "--dir", "-f", "--fleet"]);
+
+/**
+ * The command argv runs: the first argument that is not a global option or its value. Undefined when
+ * an option comes first that is not -C/-f (--help, --version: they need every command).
+ */
+export function commandName(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
+    else if (/^(-[Cf].|--(dir|fleet)=)/.test(arg)) continue;
+    else return arg.startsWith("-") ? undefined : arg;
+  }
+  return undefined;
 }
 
 /** Commander's own errors (unknown option, missing argument) come before any action runs. */

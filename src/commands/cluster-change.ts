@@ -7,11 +7,11 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { loadFleet, parseFleet, readFleetText } from "../fleet/load.js";
 import type { FleetSpec } from "../fleet/spec.js";
-import { snapshotBase, type BaseSnapshot } from "../github/base-snapshot.js";
-import { connectGitHub, type GitHub } from "../github/client.js";
-import { findOpenPull, proposeChange, type OpenPull } from "../github/pull-request.js";
-import { resolveRepo } from "../github/repo-ref.js";
-import { renderTemplate } from "../github/templates.js";
+// the GitHub modules (octokit, handlebars, execa) are imported where a pull request needs them: a
+// local change never pays for them
+import type { BaseSnapshot } from "../github/base-snapshot.js";
+import type { GitHub } from "../github/client.js";
+import type { OpenPull } from "../github/pull-request.js";
 import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { planTree, readClusterTree, type Plan } from "../layout/tree.js";
@@ -240,6 +240,10 @@ function asTreePlan(changes: FileChange[]): Plan {
 
 async function viaPullRequest(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<Outcome> {
   const local = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+  const { connectGitHub } = await import("../github/client.js");
+  const { resolveRepo } = await import("../github/repo-ref.js");
+  const { snapshotBase } = await import("../github/base-snapshot.js");
+  const { findOpenPull } = await import("../github/pull-request.js");
   const gh = await connectGitHub(await resolveRepo(o.repo, local));
   const base = o.base ?? local.git.branch;
   const snapshot = await snapshotBase(gh, base);
@@ -268,6 +272,7 @@ export async function pullText(
     files: allPaths(plan.listing),
     credentialSteps: plan.nextSteps,
   };
+  const { renderTemplate } = await import("../github/templates.js");
   const title = (await renderTemplate(base.dir, `${plan.kind}-title`, context)).trim();
   return { title, body: await renderTemplate(base.dir, `${plan.kind}-body`, context) };
 }
@@ -293,6 +298,7 @@ async function openPullRequest(
     return { ...outcome, nextSteps: [], written: false, requests: target.gh.requests() };
   }
   await writeLocalFiles(o.dir, plan);
+  const { proposeChange } = await import("../github/pull-request.js");
   const result = await proposeChange(
     target.gh,
     target.snapshot,

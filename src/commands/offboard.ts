@@ -5,7 +5,6 @@
 import { existsSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { closest } from "fastest-levenshtein";
 import { parseAllDocuments } from "yaml";
 import { removeClusterEntry } from "../fleet/edit.js";
@@ -186,6 +185,7 @@ export function offboardCommand(name: string): ClusterCommand {
 /** Whether a commit of the spec's Git history added or removed a `name: <name>` line. */
 async function wasInSpecHistory(source: SpecSource, name: string): Promise<boolean> {
   const line = `^[[:space:]-]*name:[[:space:]]*["']?${name.replace(/[.[\]*^$\\+?(){}|]/g, "\\$&")}["']?[[:space:]]*$`;
+  const { execa } = await import("execa");
   const log = await execa(
     "git",
     ["-C", source.root, "log", "-1", "--format=%H", "-G", line, "--", source.file],

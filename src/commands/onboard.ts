@@ -11,7 +11,6 @@ import { parse } from "yaml";
 import { appendClusterEntry } from "../fleet/edit.js";
 import { REPO_FILE_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
-import { snapshotBase } from "../github/base-snapshot.js";
 import { writeFile, type FileChange } from "../layout/file-change.js";
 import {
   credentialFiles,
@@ -277,6 +276,7 @@ async function madeOnEarlierBase(
   const parents = await target.gh.commitParents(head);
   const parent = parents[0];
   if (parents.length !== 1 || !parent || parent === target.snapshot.sha) return false;
+  const { snapshotBase } = await import("../github/base-snapshot.js");
   const earlier = await snapshotBase(target.gh, parent);
   try {
     const plan = await planOn(await readSpec(earlier.dir, specFile));

@@ -23,8 +23,12 @@ const CREATE_OVERLAY = "create the file or correct the path (relative to the fle
 export async function repoFileProblems(raw: RawFleet, at: Locator, root: string): Promise<Problem[]> {
   const realRoot = await realpath(root).catch(() => root);
   const problems: Problem[] = [];
+  // many clusters name the same shared overlay: each file is looked at once
+  const checked = new Map<string, Promise<{ message: string; fix: string } | undefined>>();
   for (const ref of references(raw)) {
-    const problem = await fileProblem(realRoot, path.join(root, ref.file), ref.create);
+    const key = `${ref.file}\0${ref.create}`;
+    if (!checked.has(key)) checked.set(key, fileProblem(realRoot, path.join(root, ref.file), ref.create));
+    const problem = await checked.get(key);
     if (problem)
       problems.push({
         ...at(ref.pointer),

@@ -2,20 +2,40 @@
  * Checks a parsed spec against the JSON schema and says what ajv found in the spec's own terms: which key,
  * what is wrong with its value, and what to write instead (never the schema library's wording).
  */
-import { Ajv, type ErrorObject } from "ajv";
+import { createRequire } from "node:module";
+import type { ErrorObject } from "ajv";
 import { closest } from "fastest-levenshtein";
 import type { Problem } from "../util/errors.js";
+import { sha256Hex } from "../util/sha256.js";
+import { SCHEMA_SHA256, validate as precompiled } from "./fleet-validator.generated.js";
 import { locatorFor, pointerSegments, valueAt, type Location, type SpecSource } from "./locate.js";
 import { fleetSchema, PATTERN_FIXES, type RawFleet } from "./schema.js";
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSchema = ajv.compile<RawFleet>(fleetSchema);
+interface Validator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/** The options scripts/generate-fleet-validator.mjs compiles with (AJV_OPTIONS there). */
+const AJV_OPTIONS = { allErrors: true, strict: false };
+
+/**
+ * The schema compiled ahead of time (scripts/generate-fleet-validator.mjs), or, when the schema changed
+ * since, compiled here: a stale generated file costs ajv's compile time, never a wrong check.
+ */
+const validateSchema: Validator =
+  SCHEMA_SHA256 === sha256Hex(JSON.stringify(fleetSchema)) ? (precompiled as Validator) : compileSchema();
+
+function compileSchema(): Validator {
+  const { Ajv } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+  return new Ajv(AJV_OPTIONS).compile(fleetSchema) as Validator;
+}
 
 const README_FIX = 'see "The fleet spec" in the README';
 
 /** The spec typed as the schema describes it, or every schema problem in the spec's terms. */
 export function checkSchema(raw: unknown, source: SpecSource): { fleet: RawFleet } | { problems: Problem[] } {
-  if (validateSchema(raw)) return { fleet: raw };
+  if (validateSchema(raw)) return { fleet: raw as RawFleet };
   const errors = (validateSchema.errors ?? []).filter(isReportable);
   return { problems: withoutRepeats(errors.map((e) => schemaProblem(e, source))) };
 }

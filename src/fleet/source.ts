@@ -7,6 +7,7 @@ import path from "node:path";
 import { isScalar, LineCounter, parseAllDocuments, type Document, type YAMLError } from "yaml";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import type { SpecSource } from "./locate.js";
+import { readPlainYaml } from "./plain-yaml.js";
 
 /** Parse options for every reader of the spec: `<<` merge keys are supported (YAML 1.1's), keys are unique. */
 export const SPEC_YAML_OPTIONS = { uniqueKeys: true, merge: true } as const;
@@ -49,8 +50,28 @@ function unreadable(file: string, problem: Problem): PromfleetError {
 
 export type ParsedSpec = SpecSource & { raw: unknown };
 
-/** The spec's single YAML document, or the problems that keep it from being one. */
+/**
+ * The spec's single YAML document, or the problems that keep it from being one. Plain YAML is read by
+ * the fast reader; the yaml library's document (for pointing at problems) is then parsed on first use.
+ */
 export function parseSpecYaml(text: string, file: string): ParsedSpec | Problem[] {
+  const raw = readPlainYaml(text);
+  if (raw === undefined) return parseDocument(text, file);
+  let full: ParsedSpec | undefined;
+  const document = (): ParsedSpec => (full ??= parseDocument(text, file) as ParsedSpec);
+  return {
+    file,
+    raw,
+    get doc() {
+      return document().doc;
+    },
+    get lines() {
+      return document().lines;
+    },
+  };
+}
+
+function parseDocument(text: string, file: string): ParsedSpec | Problem[] {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, ...SPEC_YAML_OPTIONS });
   const all: Document[] = Array.isArray(docs) ? docs : [];

@@ -26,8 +26,11 @@ export function hasChanges(plan: Plan): boolean {
  * stat, read and close) than the reads themselves, and a CLI has nothing else to do meanwhile.
  */
 export function readClusterTree(root: string): Map<string, string> {
-  const files = walk(root, CLUSTERS_DIR).sort();
-  return new Map(files.map((rel) => [rel, readFileSync(path.join(root, rel), "utf8")]));
+  // paths joined by hand below: `rel` is built from directory entries, and path.join per file shows in
+  // profiles of a 10,000-cluster tree
+  const base = path.resolve(root);
+  const files = walk(base, CLUSTERS_DIR).sort();
+  return new Map(files.map((rel) => [rel, readFileSync(`${base}/${rel}`, "utf8")]));
 }
 
 /** Every file under clusters/, and the content of those promfleet generated (first line is the marker). */
@@ -39,10 +42,11 @@ function scanClusters(files: ReadonlyMap<string, string>): {
   return { all: new Set(files.keys()), managed };
 }
 
+/** Files under `rel`, repository-relative; `root` is absolute. */
 function walk(root: string, rel: string): string[] {
   let entries: Dirent[];
   try {
-    entries = readdirSync(path.join(root, rel), { withFileTypes: true });
+    entries = readdirSync(`${root}/${rel}`, { withFileTypes: true });
   } catch {
     return [];
   }

@@ -114,11 +114,26 @@ async function fileHashes(root: string, files: Set<string>): Promise<Map<string,
   return new Map(entries);
 }
 
-/** JSON with object keys sorted at every depth: the same data always gives the same text. */
+/**
+ * JSON with object keys sorted at every depth: the same data always gives the same text. Exactly
+ * JSON.stringify's text with keys sorted (undefined properties left out, undefined in arrays as null),
+ * written directly: a fingerprint per cluster makes this hot.
+ */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
+  return canonical(value) ?? "null";
+}
+
+function canonical(value: unknown): string | undefined {
+  if (value === null) return "null";
+  if (typeof value !== "object") return JSON.stringify(value);
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function")
+    return canonical((value as { toJSON: () => unknown }).toJSON());
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v) ?? "null").join(",")}]`;
+  const keys = Object.keys(value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const members: string[] = [];
+  for (const key of keys) {
+    const text = canonical((value as Record<string, unknown>)[key]);
+    if (text !== undefined) members.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${members.join(",")}}`;
 }

@@ -2,7 +2,8 @@
  * Renders the fleet: ytt per chunk of clusters, then one result per cluster (files, values, warnings,
  * problems).
  */
-import { access, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
@@ -187,21 +188,15 @@ function withRecord(render: ClusterRender, inputs: string): ClusterRender {
   return { ...render, files: new Map([...render.files, [recordPath(render.cluster), record]]) };
 }
 
-/** Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials. */
+/**
+ * Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials.
+ * Synchronous on purpose (see readClusterTree): a promise per cluster costs more than the check.
+ */
 export async function readRenderInputs(spec: FleetSpec): Promise<RenderInputs> {
   const committedManifests = new Map<string, string[]>();
-  await Promise.all(
-    spec.clusters.map(async (c) => {
-      const file = path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE);
-      if (
-        await access(file).then(
-          () => true,
-          () => false,
-        )
-      )
-        committedManifests.set(c.name, [CREDENTIALS_FILE]);
-    }),
-  );
+  for (const c of spec.clusters)
+    if (existsSync(path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE)))
+      committedManifests.set(c.name, [CREDENTIALS_FILE]);
   return { committedManifests };
 }
 
@@ -397,7 +392,11 @@ function clusterFiles(
 /** One line per distinct warning, naming the clusters it applies to, so large fleets stay readable. */
 function summarizeWarnings(warnings: ClusterWarning[]): string[] {
   const byMessage = new Map<string, string[]>();
-  for (const w of warnings) byMessage.set(w.message, [...(byMessage.get(w.message) ?? []), w.cluster]);
+  for (const w of warnings) {
+    const clusters = byMessage.get(w.message);
+    if (clusters) clusters.push(w.cluster);
+    else byMessage.set(w.message, [w.cluster]);
+  }
   return [...byMessage].map(([message, clusters]) => {
     const shown =
       clusters.slice(0, 5).join(", ") + (clusters.length > 5 ? `, … (${clusters.length} clusters)` : "");

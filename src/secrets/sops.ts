@@ -1,5 +1,5 @@
 /** Encrypting a Secret manifest with the sops binary for the given age recipients. */
-import { execa, type ExecaError } from "execa";
+import type { ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
@@ -31,6 +31,7 @@ export async function encryptSecretManifest(
   ageRecipients: string[],
 ): Promise<string> {
   try {
+    const { execa } = await import("execa"); // here: commands that never encrypt skip its import
     const { stdout } = await execa(
       sops.path,
       [

@@ -2,11 +2,11 @@
  * Finding the external tools (ytt, promtool, sops): .tools/bin with a checked sha256, then PATH, then an
  * install hint.
  */
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa, type ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "./errors.js";
 import { sha256Hex } from "./sha256.js";
 
@@ -65,15 +65,27 @@ export async function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.
 
 async function versionOutput(spec: ToolSpec, candidate: string, env: NodeJS.ProcessEnv): Promise<string> {
   try {
-    const result = await execa(candidate, spec.versionArgs, { timeout: 10_000, env, all: true });
-    return result.all ?? "";
+    return await outputOf(candidate, spec.versionArgs, env);
   } catch (e) {
-    const reason = (e as ExecaError).code === "ENOENT" ? "not found" : (e as Error).message.split("\n")[0];
+    const reason =
+      (e as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : (e as Error).message.split("\n")[0];
     throw new PromfleetError(
       `${spec.name} ${reason} (looked for ${candidate})\n${spec.installHint}`,
       ExitCode.missingTool,
     );
   }
+}
+
+/**
+ * stdout and stderr of a short command (node's execFile: every command pays execa's import otherwise);
+ * `env` extends the process environment, as execa does.
+ */
+function outputOf(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: 10_000, env: { ...process.env, ...env } }, (error, stdout, stderr) =>
+      error ? reject(error) : resolve(`${stdout}${stderr}`),
+    );
+  });
 }
 
 /** Binaries already checked in this process: a render asks for ytt once per evaluation. */

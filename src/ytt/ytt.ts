@@ -1,5 +1,5 @@
 /** Finding and running the ytt binary; its errors mapped to the user's files. */
-import { execa, type ExecaError } from "execa";
+import type { ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
@@ -51,6 +51,8 @@ export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
   if (run.output === "json") args.push("--output", "json");
   const timeout = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
+    // imported here: a render that runs no ytt (nothing changed) never pays execa's import
+    const { execa } = await import("execa");
     const { stdout } = await execa(ytt.path, args, {
       timeout,
       maxBuffer: 1024 * 1024 * 1024,

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { buildCli, commandName } from "../src/cli.js";
+
+const ALL = [
+  "render",
+  "init",
+  "onboard-cluster",
+  "offboard-cluster",
+  "rotate-credential",
+  "validate",
+  "diff",
+  "verify",
+  "pr-comment",
+  "record-deployments",
+  "fix-drift",
+  "rollout",
+];
+
+const argv = (...args: string[]) => ["node", "promfleet", ...args];
+
+describe("the command line loads only the command it runs", () => {
+  it("finds the command after the global options", () => {
+    expect(commandName(argv("render", "--check"))).toBe("render");
+    expect(commandName(argv("-C", "repo", "-f", "f.yaml", "diff", "--base", "main"))).toBe("diff");
+    expect(commandName(argv("--dir", "repo", "--fleet", "f.yaml", "validate"))).toBe("validate");
+    expect(commandName(argv("-Crepo", "--fleet=f.yaml", "onboard-cluster", "x"))).toBe("onboard-cluster");
+    expect(commandName(argv("--help"))).toBeUndefined();
+    expect(commandName(argv("-C", "repo", "--version"))).toBeUndefined();
+    expect(commandName(argv())).toBeUndefined();
+  });
+
+  it("registers that command's module only, and every command for help or an unknown name", async () => {
+    const names = async (command?: string) => (await buildCli(command)).commands.map((c) => c.name());
+    expect(await names("render")).toEqual(["render"]);
+    expect(await names("offboard-cluster")).toEqual(["onboard-cluster", "offboard-cluster"]);
+    expect(await names("fix-drift")).toEqual(["pr-comment", "record-deployments", "fix-drift"]);
+    expect(await names(undefined)).toEqual(ALL);
+    expect(await names("help")).toEqual(ALL);
+    expect(await names("rendr")).toEqual(ALL);
+  });
+});
