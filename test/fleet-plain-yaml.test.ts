@@ -121,38 +121,56 @@ describe("the fast spec reader", () => {
     ["an anchor and alias", "a: &x 1\nb: *x\n"],
     ["a merge key", "base: &b { x: 1 }\nc:\n  <<: *b\n  y: 2\n"],
     ["a tag", "a: !!str 1\n"],
-    ["a block scalar", "a: |\n  text\n"],
-    ["a folded scalar", "a: >-\n  text\n"],
-    ["a multi-line plain scalar", "a: one\n  two\n"],
     ["a multi-line flow list", "a: [x,\n  y]\n"],
-    ["an escape", 'a: "x\\ty"\n'],
-    ["a float", "a: 1.5\n"],
-    ["an octal", "a: 0o17\n"],
-    ["a leading zero", "a: 017\n"],
-    ["a huge integer", "a: 123456789012345678901234567890\n"],
+    ["a multi-line quoted scalar", 'a: "x\n  y"\n'],
     ["a duplicate key", "a: 1\na: 2\n"],
     ["a duplicate key, quoted", "a: 1\n'a': 2\n"],
     ["a duplicate flow key", "a: { x: 1, x: 2 }\n"],
-    ["a boolean key", "true: 1\n"],
-    ["a number key", "1: x\n"],
     ["a tab", "a:\n\tb: 1\n"],
     ["two documents", "a: 1\n---\nb: 2\n"],
     ["a document start", "---\na: 1\n"],
+    ["a directive", "%YAML 1.2\n---\na: 1\n"],
     ["a list at the top", "- a\n- b\n"],
     ["a scalar at the top", "just text\n"],
     ["nothing", "# only a comment\n"],
     ["wrong indentation", "a:\n    b: 1\n  c: 2\n"],
     ["a question-mark key", "? a\n: b\n"],
-    ["a trailing comma", "a: [x, y, ]\n"],
+    ["an empty key after a comma", "a: { x,: 1 }\n"],
     ["an empty flow entry", "a: [x, , y]\n"],
     ["text after a quoted scalar", 'a: "x" y\n'],
     ["a comment glued to a quoted scalar", 'a: "x"#c\n'],
-    ["a key of __proto__", "__proto__: 1\n"],
-    ["CRLF line ends", "a: 1\r\nb: 2\r\n"],
+    ["a comment glued to a flow list", "a: [x]#c\n"],
     ["an unterminated quote", "a: 'x\n"],
     ["a scalar where a key belongs", "a: 1\nb\n"],
   ])("leaves %s to the yaml library", (_name, text) => {
     expect(expectAgreement(text)).toBeUndefined();
+  });
+
+  it.each([
+    ["a block scalar", "a: |\n  text\n", { a: "text\n" }],
+    ["a folded scalar", "a: >-\n  text\n  more\n", { a: "text more" }],
+    ["a multi-line plain scalar", "a: one\n  two\n", { a: "one two" }],
+    ["an escape", 'a: "x\\ty"\n', { a: "x\ty" }],
+    ["a float", "a: 1.5\n", { a: 1.5 }],
+    ["infinity", "a: -.inf\n", { a: -Infinity }],
+    ["an octal", "a: 0o17\n", { a: 15 }],
+    ["a leading zero", "a: 017\n", { a: 17 }],
+    ["a binary-looking string (1.1 only)", "a: 0b11\n", { a: "0b11" }],
+    ["a signed hex-looking string", "a: -0x1\n", { a: "-0x1" }],
+    ["a signed float without a leading digit", "a: +.5\n", { a: 0.5 }],
+    ["a huge integer", "a: 123456789012345678901234567890\n", { a: 1.2345678901234568e29 }],
+    ["a boolean key", "true: 1\n", { true: 1 }],
+    ["a number key", "1: x\n", { 1: "x" }],
+    ["a trailing comma", "a: [x, y, ]\n", { a: ["x", "y"] }],
+    ["CRLF line ends", "a: 1\r\nb: 2\r\n", { a: 1, b: 2 }],
+  ])("reads %s exactly as the yaml library does", (_name, text, expected) => {
+    expect(expectAgreement(text)).toEqual(expected);
+  });
+
+  it("reads a key of __proto__ as an own key, as the yaml library does, never as the prototype", () => {
+    const fast = expectAgreement("__proto__: { polluted: 1 }\n") as Record<string, unknown>;
+    expect(Object.keys(fast)).toEqual(["__proto__"]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("never disagrees with the library on thousands of one-character edits of a real spec", () => {
@@ -178,6 +196,17 @@ describe("the fast spec reader", () => {
       "|",
       "0",
       "x",
+      "\t",
+      "\\",
+      "?",
+      ">",
+      "%",
+      "@",
+      "`",
+      ".",
+      "1",
+      "e",
+      "~",
     ];
     let seed = 7;
     const random = (n: number) => {

@@ -52,7 +52,7 @@ export type ParsedSpec = SpecSource & { raw: unknown };
 
 /**
  * The spec's single YAML document, or the problems that keep it from being one. Plain YAML is read by
- * the fast reader; the yaml library's document (for pointing at problems) is then parsed on first use.
+ * js-yaml (plain-yaml.ts); the yaml library's document (for pointing at problems) is then parsed on first use.
  */
 export function parseSpecYaml(text: string, file: string): ParsedSpec | Problem[] {
   const raw = readPlainYaml(text);
