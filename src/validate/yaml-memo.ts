@@ -1,0 +1,135 @@
+/**
+ * yaml's `parse` and `parseAllDocuments` for files that many clusters share most of, each part parsed once.
+ */
+import { parse, parseAllDocuments } from "yaml";
+
+/** A top-level entry `key:` at column 0 with a plain key (the form rendered files use). */
+const KEY_LINE = /^[A-Za-z0-9_$][\w./$-]*:(?: |$)/;
+/** Lines at column 0 that continue the entry above: blank, a comment, a compact sequence item. */
+const CONTINUATION = /^(?:$|#|- |-$)/;
+/**
+ * An anchor or alias, which can tie one entry's value to another's (or a false alarm, which only costs
+ * time); a carriage return, which a split at line feeds would leave at an entry's end.
+ */
+const NOT_SPLIT = /(?:^|[\s[\]{},:])[&*]|\r/;
+
+/** Entries kept before the memo starts afresh: memory stays bounded however large the fleet. */
+const CAPACITY = 4096;
+
+/**
+ * Parsing YAML is most of `validate`'s and `diff`'s own CPU time on large fleets, and the files they
+ * read differ from cluster to cluster in a few entries (a Prometheus config's `global` and `remote_write`
+ * name the cluster; its `scrape_configs` are shared). A block mapping is therefore parsed one top-level
+ * entry at a time, and an entry whose text was parsed before is not parsed again; a stream of documents
+ * is split at its `---` lines first. Whenever a split could give another value than yaml gives for the
+ * whole text (an anchor or alias, a directive, a line at column 0 that is neither a plain `key:` nor a
+ * comment or sequence item, a key twice, an entry yaml rejects or that is not one `key: value`), the
+ * whole text is parsed as it is, so every value, error and message is yaml's own (a test compares both
+ * on every rendered file). Values are shared by every caller that parsed the same entry: they are frozen.
+ */
+export class YamlMemo {
+  /** Entry text -> its `{ key: value }`, or undefined when the text must be parsed whole. */
+  private readonly entries = new Map<string, Readonly<Record<string, unknown>> | undefined>();
+
+  /** The value `parse(text)` returns (it throws what `parse` throws). */
+  parse(text: string): unknown {
+    return this.mapping(text) ?? parse(text);
+  }
+
+  /**
+   * The documents' values as `parseAllDocuments(text)` gives them (`toJS()` of each, null for an empty
+   * one), or yaml's error messages when any document has errors.
+   */
+  documents(text: string): { values: unknown[]; errors: string[] } {
+    const values = this.splitDocuments(text);
+    if (values) return { values, errors: [] };
+    const docs = parseAllDocuments(text);
+    const errors = docs.flatMap((d) => d.errors.map((e) => e.message));
+    return { values: errors.length > 0 ? [] : docs.map((d) => d.toJS() as unknown), errors };
+  }
+
+  /** Each document parsed on its own; undefined when that may differ from yaml's reading of the stream. */
+  private splitDocuments(text: string): unknown[] | undefined {
+    if (text.includes("\r")) return undefined;
+    const lines = text.split("\n");
+    if (lines.some((l) => /^(?:%|\.\.\.|---)/.test(l) && l !== "---")) return undefined;
+    const pieces: string[][] = [[]];
+    for (const line of lines) {
+      if (line === "---") pieces.push([]);
+      else (pieces[pieces.length - 1] as string[]).push(line);
+    }
+    const values: unknown[] = [];
+    for (const [i, piece] of pieces.entries()) {
+      const empty = piece.every((l) => /^\s*(?:#.*)?$/.test(l));
+      // yaml makes no document of what precedes the first `---` when that is only comments
+      if (empty) {
+        if (i > 0) values.push(null);
+        continue;
+      }
+      const value = this.mapping(piece.join("\n"));
+      if (value === undefined) return undefined;
+      values.push(value);
+    }
+    return values;
+  }
+
+  /** The mapping parsed entry by entry; undefined when the text has to be parsed whole. */
+  private mapping(text: string): Record<string, unknown> | undefined {
+    const entries = topLevelEntries(text);
+    if (!entries) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const entry of entries) {
+      const parsed = this.entry(entry);
+      const key = parsed && (Object.keys(parsed)[0] as string);
+      if (key === undefined || Object.hasOwn(out, key)) return undefined;
+      out[key] = parsed?.[key];
+    }
+    return out;
+  }
+
+  private entry(text: string): Readonly<Record<string, unknown>> | undefined {
+    if (this.entries.has(text)) return this.entries.get(text);
+    if (this.entries.size >= CAPACITY) this.entries.clear();
+    const parsed = parseEntry(text);
+    this.entries.set(text, parsed);
+    return parsed;
+  }
+}
+
+/** The texts of a block mapping's top-level entries; undefined unless the text is plainly one. */
+function topLevelEntries(text: string): string[] | undefined {
+  if (NOT_SPLIT.test(text)) return undefined;
+  const entries: string[][] = [];
+  for (const line of text.split("\n")) {
+    if (KEY_LINE.test(line)) entries.push([line]);
+    else if (/^\s/.test(line) || CONTINUATION.test(line)) {
+      // comments before the first entry say nothing; anything else there is not a block mapping
+      const current = entries[entries.length - 1];
+      if (current) current.push(line);
+      else if (!/^\s*(?:#.*)?$/.test(line)) return undefined;
+    } else return undefined;
+  }
+  return entries.length > 0 ? entries.map((e) => e.join("\n")) : undefined;
+}
+
+/** One entry's `{ key: value }`, frozen; undefined when yaml rejects it or it is not exactly one entry. */
+function parseEntry(text: string): Readonly<Record<string, unknown>> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const keys = Object.keys(parsed);
+  if (keys.length !== 1 || keys[0] === "__proto__") return undefined;
+  return deepFreeze(parsed as Record<string, unknown>);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
