@@ -68,6 +68,14 @@ const TRICKY = [
   "a: [1,\nb: 2]\n",
   "a: {x: 1,\nb: 2}\n",
   "a: |\n  x\n\nb: c\n",
+  "a: |\n  x\nb: 1\n",
+  "a: |\n  x\nb: 1",
+  "a: |+\n  x\n\nb: 1\n",
+  "a: |+\n  x\n\n\n",
+  "a: >+\n  x\n\nb: 1\n",
+  "a: |+\n  x\n# c\n\nb: 1\n",
+  "a: |-\n  x\n\nb: 1\n",
+  "a: |\n  x",
   "a: |\nb: c\n",
   "a: |\nx\nb: c\n",
   "a: foo\nbar\n",
@@ -93,6 +101,9 @@ const TRICKY = [
 ];
 
 const TRICKY_STREAMS = [
+  "a: |+\n  x\n\n---\nb: |+\n  y\n\n",
+  "a: |+\n  x\n\n---",
+  "---\na: 1\n---",
   "#! header\n---\napiVersion: v1\nkind: Namespace\n---\n",
   "a: 1\n---\nb: 2\n",
   "---\n#only\n---\nb: 1\n",

@@ -4,9 +4,11 @@
 import { parse, parseAllDocuments } from "yaml";
 
 /** A top-level entry `key:` at column 0 with a plain key (the form rendered files use). */
-const KEY_LINE = /^[A-Za-z0-9_$][\w./$-]*:(?: |$)/;
-/** Lines at column 0 that continue the entry above: blank, a comment, a compact sequence item. */
-const CONTINUATION = /^(?:$|#|- |-$)/;
+const KEY_LINE = /^[A-Za-z0-9_$][\w./$-]*:(?: |\n|$)/;
+/** Lines that continue the entry above: indented, blank, a comment, a compact sequence item. */
+const CONTINUATION = /^(?:\s|$|#|- |-\n|-$)/;
+/** Blank or only a comment. */
+const NOTHING = /^\s*(?:#.*)?\n?$/;
 /**
  * An anchor or alias, which can tie one entry's value to another's (or a false alarm, which only costs
  * time); a carriage return, which a split at line feeds would leave at an entry's end.
@@ -51,22 +53,23 @@ export class YamlMemo {
   /** Each document parsed on its own; undefined when that may differ from yaml's reading of the stream. */
   private splitDocuments(text: string): unknown[] | undefined {
     if (text.includes("\r")) return undefined;
-    const lines = text.split("\n");
-    if (lines.some((l) => /^(?:%|\.\.\.|---)/.test(l) && l !== "---")) return undefined;
+    const lines = linesOf(text);
+    const separator = (l: string) => l === "---\n" || l === "---";
+    if (lines.some((l) => /^(?:%|\.\.\.|---)/.test(l) && !separator(l))) return undefined;
     const pieces: string[][] = [[]];
     for (const line of lines) {
-      if (line === "---") pieces.push([]);
+      if (separator(line)) pieces.push([]);
       else (pieces[pieces.length - 1] as string[]).push(line);
     }
     const values: unknown[] = [];
     for (const [i, piece] of pieces.entries()) {
-      const empty = piece.every((l) => /^\s*(?:#.*)?$/.test(l));
+      const empty = piece.every((l) => NOTHING.test(l));
       // yaml makes no document of what precedes the first `---` when that is only comments
       if (empty) {
         if (i > 0) values.push(null);
         continue;
       }
-      const value = this.mapping(piece.join("\n"));
+      const value = this.mapping(piece.join(""));
       if (value === undefined) return undefined;
       values.push(value);
     }
@@ -100,16 +103,21 @@ export class YamlMemo {
 function topLevelEntries(text: string): string[] | undefined {
   if (NOT_SPLIT.test(text)) return undefined;
   const entries: string[][] = [];
-  for (const line of text.split("\n")) {
+  for (const line of linesOf(text)) {
     if (KEY_LINE.test(line)) entries.push([line]);
-    else if (/^\s/.test(line) || CONTINUATION.test(line)) {
+    else if (CONTINUATION.test(line)) {
       // comments before the first entry say nothing; anything else there is not a block mapping
       const current = entries[entries.length - 1];
       if (current) current.push(line);
-      else if (!/^\s*(?:#.*)?$/.test(line)) return undefined;
+      else if (!NOTHING.test(line)) return undefined;
     } else return undefined;
   }
-  return entries.length > 0 ? entries.map((e) => e.join("\n")) : undefined;
+  return entries.length > 0 ? entries.map((e) => e.join("")) : undefined;
+}
+
+/** The lines of a text, each with its line feed: joined, any run of them is the exact text it was. */
+function linesOf(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
 
 /** One entry's `{ key: value }`, frozen; undefined when yaml rejects it or it is not exactly one entry. */
