@@ -152,10 +152,19 @@ describe("YamlMemo: yaml's parse, each shared entry parsed once", () => {
     expect(() => (a?.scrape_configs as unknown[]).push(1)).toThrow();
   });
 
-  it("gives yaml's value or error for every text a split could get wrong", () => {
+  it("gives yaml's value or error for every text a split could get wrong, at any depth", () => {
     const memo = new YamlMemo();
+    const indent = (text: string, by: string, blank: string) =>
+      text.replace(/^(.*)$/gm, (line) => (line ? `${by}${line}` : blank));
+    const nested = TRICKY.flatMap((t) => [
+      `outer:\n${indent(t, "  ", "")}`,
+      `outer:\n${indent(t, "  ", " ")}sibling: 1\n`,
+      `first: 0\nouter:\n  mid:\n${indent(t, "    ", "  ")}  last: 2\n`,
+      `outer:\n  mid:\n${indent(t, "    ", "")}`,
+    ]);
     // twice over: the second round reads every entry from the memo
-    for (const text of [...TRICKY, ...TRICKY]) expect(memoParse(memo, text), text).toEqual(yamlParse(text));
+    const texts = [...TRICKY, ...nested];
+    for (const text of [...texts, ...texts]) expect(memoParse(memo, text), text).toEqual(yamlParse(text));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

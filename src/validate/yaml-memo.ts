@@ -7,6 +7,10 @@ import { parse, parseAllDocuments } from "yaml";
 const KEY_LINE = /^[A-Za-z0-9_$][\w./$-]*:(?: |\n|$)/;
 /** Lines that continue the entry above: indented, blank, a comment, a compact sequence item. */
 const CONTINUATION = /^(?:\s|$|#|- |-\n|-$)/;
+/** A `key:` line alone (a key that is a string in YAML 1.2), whose value may be a mapping below it. */
+const PARENT_LINE = /^([A-Za-z_][\w-]*):\n$/;
+/** How deep entries are split: the levels where rendered files differ between clusters. */
+const MAX_DEPTH = 4;
 /** Blank or only a comment. */
 const NOTHING = /^\s*(?:#.*)?\n?$/;
 /**
@@ -77,12 +81,12 @@ export class YamlMemo {
   }
 
   /** The mapping parsed entry by entry; undefined when the text has to be parsed whole. */
-  private mapping(text: string): Record<string, unknown> | undefined {
+  private mapping(text: string, depth = 0): Record<string, unknown> | undefined {
     const entries = topLevelEntries(text);
     if (!entries) return undefined;
     const out: Record<string, unknown> = {};
     for (const entry of entries) {
-      const parsed = this.entry(entry);
+      const parsed = this.entry(entry, depth);
       const key = parsed && (Object.keys(parsed)[0] as string);
       if (key === undefined || Object.hasOwn(out, key)) return undefined;
       out[key] = parsed?.[key];
@@ -90,12 +94,35 @@ export class YamlMemo {
     return out;
   }
 
-  private entry(text: string): Readonly<Record<string, unknown>> | undefined {
+  /** An entry's `{ key: value }` (the same at any depth: `depth` only bounds the splitting). */
+  private entry(text: string, depth: number): Readonly<Record<string, unknown>> | undefined {
     if (this.entries.has(text)) return this.entries.get(text);
     if (this.entries.size >= CAPACITY) this.entries.clear();
-    const parsed = parseEntry(text);
+    const parsed = this.nested(text, depth) ?? parseEntry(text);
     this.entries.set(text, parsed);
     return parsed;
+  }
+
+  /**
+   * `key:` over a block mapping indented below it: that mapping, taken out of its indentation, split
+   * into entries again (one cluster's `global:` differs from another's only in `external_labels`).
+   */
+  private nested(text: string, depth: number): Readonly<Record<string, unknown>> | undefined {
+    const [head, ...body] = linesOf(text);
+    const key = PARENT_LINE.exec(head ?? "")?.[1];
+    if (depth >= MAX_DEPTH || !key || /^(?:null|true|false|__proto__)$/i.test(key)) return undefined;
+    const indent = /^ */.exec(body.find((l) => !NOTHING.test(l)) ?? "")?.[0].length ?? 0;
+    if (indent === 0) return undefined;
+    const prefix = " ".repeat(indent);
+    const dedented: string[] = [];
+    for (const line of body) {
+      if (line.startsWith(prefix)) dedented.push(line.slice(indent));
+      // a line of fewer spaces is blank at either indentation; anything else less indented ends the value
+      else if (/^ *\n?$/.test(line)) dedented.push(line.endsWith("\n") ? "\n" : "");
+      else return undefined;
+    }
+    const value = this.mapping(dedented.join(""), depth + 1);
+    return value && deepFreeze({ [key]: value });
   }
 }
 
