@@ -9,6 +9,8 @@ const KEY_LINE = /^[A-Za-z0-9_$][\w./$-]*:(?: |\n|$)/;
 const CONTINUATION = /^(?:\s|$|#|- |-\n|-$)/;
 /** A `key:` line alone (a key that is a string in YAML 1.2), whose value may be a mapping below it. */
 const PARENT_LINE = /^([A-Za-z_][\w-]*):\n$/;
+/** `key: |`: a literal block scalar, clipped (one line break kept at its end). */
+const LITERAL_LINE = /^([A-Za-z_][\w-]*): \|\n$/;
 /** How deep entries are split: the levels where rendered files differ between clusters. */
 const MAX_DEPTH = 4;
 /** Blank or only a comment. */
@@ -98,7 +100,7 @@ export class YamlMemo {
   private entry(text: string, depth: number): Readonly<Record<string, unknown>> | undefined {
     if (this.entries.has(text)) return this.entries.get(text);
     if (this.entries.size >= CAPACITY) this.entries.clear();
-    const parsed = this.nested(text, depth) ?? parseEntry(text);
+    const parsed = this.nested(text, depth) ?? literalEntry(text) ?? parseEntry(text);
     this.entries.set(text, parsed);
     return parsed;
   }
@@ -145,6 +147,40 @@ function topLevelEntries(text: string): string[] | undefined {
 /** The lines of a text, each with its line feed: joined, any run of them is the exact text it was. */
 function linesOf(text: string): string[] {
   return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+/**
+ * `key: |` and its lines, read as YAML reads a literal block (the lines without their indentation, the
+ * trailing empty lines dropped but for one line break) when plainly one: every line indented as the
+ * first or empty, no line of spaces only, no unusual character, a line break at the end; else undefined.
+ */
+function literalEntry(text: string): Readonly<Record<string, string>> | undefined {
+  const [head, ...body] = linesOf(text);
+  const key = LITERAL_LINE.exec(head ?? "")?.[1];
+  if (!key || /^(?:null|true|false|__proto__)$/i.test(key) || hasUnusual(text)) return undefined;
+  const indent = /^ */.exec(body[0] ?? "")?.[0].length ?? 0;
+  if (indent === 0 || (body[0] as string).trim() === "") return undefined;
+  const prefix = " ".repeat(indent);
+  if (!body.every((l) => l === "\n" || (l.startsWith(prefix) && l.trim() !== ""))) return undefined;
+  let end = body.length;
+  while (end > 0 && body[end - 1] === "\n") end--;
+  if (!body[end - 1]?.endsWith("\n")) return undefined;
+  return {
+    [key]: body
+      .slice(0, end)
+      .map((l) => (l === "\n" ? l : l.slice(indent)))
+      .join(""),
+  };
+}
+
+/** Characters yaml may refuse or read specially: controls but tab and line feed, BOM, non-characters. */
+function hasUnusual(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a) || (c >= 0x7f && c <= 0x9f) || c === 0xfeff || c >= 0xfffe)
+      return true;
+  }
+  return false;
 }
 
 /** One entry's `{ key: value }`, frozen; undefined when yaml rejects it or it is not exactly one entry. */
