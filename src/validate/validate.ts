@@ -19,6 +19,8 @@ import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js"
 import { YamlMemo } from "./yaml-memo.js";
 
 export interface ValidateOptions {
+  /** promtool, when already being looked for; found here otherwise. */
+  promtool?: Promise<Tool>;
   /** CRDs to check kapp-controller and Flux resources against; no CRD check without. */
   crds?: CrdValidator;
   /** A Package resource whose spec.valuesSchema.openAPIv3 the values must satisfy. */
@@ -61,7 +63,7 @@ export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promis
   const selected = selectClusters(spec, o.clusters);
   // promtool's probe and ytt's version check run while the values schema compiles
   const [promtool, valuesSchema, ytt] = await Promise.all([
-    findPromtool(),
+    o.promtool ?? findPromtool(),
     o.packageFile ? loadValuesSchema(o.packageFile) : undefined,
     o.packageBundle ? findYtt() : undefined,
   ]);
