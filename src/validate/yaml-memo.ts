@@ -165,12 +165,11 @@ function literalEntry(text: string): Readonly<Record<string, string>> | undefine
   let end = body.length;
   while (end > 0 && body[end - 1] === "\n") end--;
   if (!body[end - 1]?.endsWith("\n")) return undefined;
-  return {
-    [key]: body
-      .slice(0, end)
-      .map((l) => (l === "\n" ? l : l.slice(indent)))
-      .join(""),
-  };
+  const value = body
+    .slice(0, end)
+    .map((l) => (l === "\n" ? l : l.slice(indent)))
+    .join("");
+  return Object.freeze({ [key]: value });
 }
 
 /** Characters yaml may refuse or read specially: controls but tab and line feed, BOM, non-characters. */
