@@ -41,7 +41,7 @@ export class YamlMemo {
 
   /** The value `parse(text)` returns (it throws what `parse` throws). */
   parse(text: string): unknown {
-    return this.mapping(text) ?? parse(text);
+    return (splittable(text) && this.mapping(text)) || parse(text);
   }
 
   /**
@@ -58,7 +58,7 @@ export class YamlMemo {
 
   /** Each document parsed on its own; undefined when that may differ from yaml's reading of the stream. */
   private splitDocuments(text: string): unknown[] | undefined {
-    if (text.includes("\r")) return undefined;
+    if (!splittable(text)) return undefined;
     const lines = linesOf(text);
     const separator = (l: string) => l === "---\n" || l === "---";
     if (lines.some((l) => /^(?:%|\.\.\.|---)/.test(l) && !separator(l))) return undefined;
@@ -82,7 +82,10 @@ export class YamlMemo {
     return values;
   }
 
-  /** The mapping parsed entry by entry; undefined when the text has to be parsed whole. */
+  /**
+   * The mapping parsed entry by entry; undefined when the text has to be parsed whole. The text is
+   * `splittable` (checked once: the entries below are parts of it, only less indented).
+   */
   private mapping(text: string, depth = 0): Record<string, unknown> | undefined {
     const entries = topLevelEntries(text);
     if (!entries) return undefined;
@@ -128,9 +131,14 @@ export class YamlMemo {
   }
 }
 
+/** No anchor, alias or carriage return (a quick look first: most texts have none of & * \r at all). */
+function splittable(text: string): boolean {
+  const maybe = text.includes("&") || text.includes("*") || text.includes("\r");
+  return !maybe || !NOT_SPLIT.test(text);
+}
+
 /** The texts of a block mapping's top-level entries; undefined unless the text is plainly one. */
 function topLevelEntries(text: string): string[] | undefined {
-  if (NOT_SPLIT.test(text)) return undefined;
   const entries: string[][] = [];
   for (const line of linesOf(text)) {
     if (KEY_LINE.test(line)) entries.push([line]);
