@@ -1,7 +1,7 @@
 import { skipOrFail } from "./support/prerequisites.js";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -275,3 +275,51 @@ describe("validate --fetch-crds with the pinned releases", () => {
     expect(offline.stdout).toContain('"check": "crds"');
   });
 });
+
+describe("the schemas read from CRD files, cached by the files' hash", () => {
+  const thing = (spec: Record<string, unknown>) => ({ apiVersion: "example.dev/v1", kind: "Thing", spec });
+  const crdWith = (field: string) => CRD.replace("size: {type: integer}", `${field}: {type: integer}`);
+
+  async function crdsIn(text: string): Promise<string> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "promfleet-crd-files-"));
+    await writeFile(path.join(dir, "thing.yaml"), text);
+    return dir;
+  }
+
+  it("reads the same files from the cache next time, and other content from the files", async () => {
+    const env = { XDG_CACHE_HOME: await mkdtemp(path.join(os.tmpdir(), "promfleet-xdg-")) };
+    const cacheDir = path.join(env.XDG_CACHE_HOME, "promfleet", "crd-schemas");
+    const first = await resolveCrds({ crds: [await crdsIn(CRD)] }, PINNED_CRDS, env);
+    expect(first?.validator.validate(thing({ sise: 1 }))).toEqual(["/spec/sise: unknown field"]);
+    const [entry] = await readdirNames(cacheDir);
+    expect(entry).toMatch(/^[0-9a-f]{64}\.json$/);
+
+    // the cache holds what the files say: the same answers, from the cache alone
+    const again = await resolveCrds({ crds: [await crdsIn(CRD)] }, PINNED_CRDS, env);
+    expect(again?.validator.validate(thing({ sise: 1 }))).toEqual(["/spec/sise: unknown field"]);
+    expect(again?.validator.validate(thing({ size: 1 }))).toEqual([]);
+
+    // a changed CRD is read from its file, not from the entry of the old one
+    const renamed = await resolveCrds({ crds: [await crdsIn(crdWith("count"))] }, PINNED_CRDS, env);
+    expect(renamed?.validator.validate(thing({ size: 1 }))).toEqual(["/spec/size: unknown field"]);
+    expect(renamed?.validator.validate(thing({ count: 1 }))).toEqual([]);
+    expect(await readdirNames(cacheDir)).toHaveLength(2);
+  });
+
+  it("parses the files again when the cache entry is unreadable or not what it writes", async () => {
+    const env = { XDG_CACHE_HOME: await mkdtemp(path.join(os.tmpdir(), "promfleet-xdg-")) };
+    const cacheDir = path.join(env.XDG_CACHE_HOME, "promfleet", "crd-schemas");
+    const files = await crdsIn(CRD);
+    await resolveCrds({ crds: [files] }, PINNED_CRDS, env);
+    const [entry] = await readdirNames(cacheDir);
+    for (const broken of ["{not json", JSON.stringify({ schemas: [["example.dev/v1/Thing", {}]] })]) {
+      await writeFile(path.join(cacheDir, entry as string), broken);
+      const crds = await resolveCrds({ crds: [files] }, PINNED_CRDS, env);
+      expect(crds?.validator.validate(thing({ sise: 1 }))).toEqual(["/spec/sise: unknown field"]);
+    }
+  });
+});
+
+async function readdirNames(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}

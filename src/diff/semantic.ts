@@ -1,9 +1,8 @@
 /** Per-cluster semantic diff of two rendered trees: added, removed, changed clusters and what changed. */
-import { parse } from "yaml";
 import { CREDENTIALS_FILE, RENDER_RECORD } from "../layout/names.js";
 import { isObject, type Json } from "./json.js";
 import { diffResources } from "./resource-diff.js";
-import { diffValues } from "./values-diff.js";
+import { diffValues, parseYaml } from "./values-diff.js";
 
 export interface ClusterDiff {
   cluster: string;
@@ -92,6 +91,6 @@ function diffValuesText(before: string, after: string): string[] {
 }
 
 function parseMapping(text: string): Json {
-  const parsed: unknown = parse(text);
+  const parsed: unknown = parseYaml(text);
   return isObject(parsed) ? parsed : {};
 }

@@ -13,8 +13,16 @@ import { pinnedFiles, type PinnedCrds } from "./crd-pins.js";
 
 /** $XDG_CACHE_HOME/promfleet/crds/<version>, else ~/.cache/promfleet/crds/<version>. */
 export function crdCacheDir(pins: PinnedCrds, env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "promfleet", "crds", pins.version);
+  return path.join(cacheBase(env), "crds", pins.version);
+}
+
+/** Where the schemas read from CRD files are kept, by the files' hash (see CrdValidator.load). */
+export function crdSchemaCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheBase(env), "crd-schemas");
+}
+
+function cacheBase(env: NodeJS.ProcessEnv): string {
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "promfleet");
 }
 
 /**

@@ -7,7 +7,7 @@ import { unzipSync } from "fflate";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { redactUrl } from "../util/redact.js";
 import { sha256Hex } from "../util/sha256.js";
-import { cachedCrds, crdCacheDir, storeCrds } from "./crd-cache.js";
+import { cachedCrds, crdCacheDir, crdSchemaCacheDir, storeCrds } from "./crd-cache.js";
 import { PINNED_CRDS, type PinnedCrds, type PinnedModule } from "./crd-pins.js";
 import { CrdValidator } from "./crd.js";
 import { moduleHash } from "./go-module-hash.js";
@@ -28,18 +28,19 @@ export async function resolveCrds(
   pins: PinnedCrds = PINNED_CRDS,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<CrdSource | undefined> {
-  if (o.crds.length > 0) return { validator: await loadGiven(o.crds), from: o.crds.join(", ") };
+  const schemas = crdSchemaCacheDir(env);
+  if (o.crds.length > 0) return { validator: await loadGiven(o.crds, schemas), from: o.crds.join(", ") };
   const dir = crdCacheDir(pins, env);
   const cached = await cachedCrds(pins, dir);
   const paths = cached ?? (o.fetch ? await fetchCrds(pins, dir, env) : undefined);
-  return paths && { validator: await CrdValidator.load(paths), from: dir };
+  return paths && { validator: await CrdValidator.load(paths, schemas), from: dir };
 }
 
-async function loadGiven(paths: string[]): Promise<CrdValidator> {
+async function loadGiven(paths: string[], schemaCache: string): Promise<CrdValidator> {
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length > 0)
     throw new PromfleetError(`--crds ${missing.join(", ")}: no such file or folder`, ExitCode.badInput);
-  const validator = await CrdValidator.load(paths);
+  const validator = await CrdValidator.load(paths, schemaCache);
   if (validator.size === 0)
     throw new PromfleetError(
       `--crds ${paths.join(", ")}: no CustomResourceDefinition with a schema in there (.yaml/.yml files)`,

@@ -1,8 +1,13 @@
 /** Validates Kubernetes resources against CRDs' openAPIV3Schema. */
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
+import { writeFileAtomic } from "../util/atomic-write.js";
+import { sha256Hex } from "../util/sha256.js";
 
 type Schema = Record<string, unknown>;
 /** Any Kubernetes resource, as parsed from YAML. */
@@ -18,14 +23,30 @@ export class CrdValidator {
   private readonly validators = new Map<string, ValidateFunction | Schema>();
   /** API group -> the `group/version/Kind` keys its CRDs define. */
   private readonly groups = new Map<string, string[]>();
+  /** Every schema as loaded, in the order the files define them (the cache replays it). */
+  private readonly added: CachedSchema[] = [];
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
 
-  /** Loads every CRD in the given YAML files or directories. */
-  static async load(paths: string[]): Promise<CrdValidator> {
+  /**
+   * Loads every CRD in the given YAML files or directories. With `cacheDir`, the schemas found are kept
+   * there as JSON under a hash of the files' content and of this code (parsing a release's CRD files
+   * costs more than the checks of one cluster): the same files are read from there next time, and any
+   * other content, or an unreadable entry, is parsed again.
+   */
+  static async load(paths: string[], cacheDir?: string): Promise<CrdValidator> {
+    const texts = await Promise.all((await expand(paths)).map((f) => readFile(f, "utf8")));
+    const file = cacheDir && path.join(cacheDir, `${schemaCacheKey(texts)}.json`);
     const validator = new CrdValidator();
-    for (const file of await expand(paths)) {
-      for (const doc of parseAllDocuments(await readFile(file, "utf8"))) validator.add(doc.toJS() as Schema);
+    const cached = file ? readCachedSchemas(file) : undefined;
+    if (cached) {
+      for (const [group, key, schema] of cached) validator.addSchema(group, key, schema);
+      return validator;
     }
+    for (const text of texts) for (const doc of parseAllDocuments(text)) validator.add(doc.toJS() as Schema);
+    const json = validator.schemasJson();
+    // a value JSON cannot hold (.inf, .nan) would come back otherwise: such CRDs are parsed every time
+    const faithful = isDeepStrictEqual((JSON.parse(json) as { schemas: unknown }).schemas, validator.added);
+    if (file && faithful) await writeFileAtomic(file, json).catch(() => undefined);
     return validator;
   }
 
@@ -42,10 +63,20 @@ export class CrdValidator {
     for (const version of spec.versions) {
       const schema = version.schema?.openAPIV3Schema;
       if (!schema) continue;
-      const key = `${spec.group}/${version.name}/${spec.names.kind}`;
-      this.validators.set(key, schema);
-      this.groups.set(spec.group, [...(this.groups.get(spec.group) ?? []), key]);
+      this.addSchema(spec.group, `${spec.group}/${version.name}/${spec.names.kind}`, schema);
     }
+  }
+
+  /** A `group/version/Kind` schema (defined again: the last one counts, and its group lists it twice). */
+  private addSchema(group: string, key: string, schema: Schema): void {
+    this.validators.set(key, schema);
+    this.added.push([group, key, schema]);
+    this.groups.set(group, [...(this.groups.get(group) ?? []), key]);
+  }
+
+  /** The schemas as loaded, in order: what the cache keeps. */
+  private schemasJson(): string {
+    return JSON.stringify({ schemas: this.added });
   }
 
   /** How many group/version/kind schemas were loaded. */
@@ -87,6 +118,38 @@ export class CrdValidator {
     const compiled = this.ajv.compile(toJsonSchema(found, true));
     this.validators.set(key, compiled);
     return compiled;
+  }
+}
+
+/** Changes with the CRD files' content and order, and with this code (how schemas are read from CRDs). */
+function schemaCacheKey(texts: string[]): string {
+  const code = readFileSync(fileURLToPath(import.meta.url));
+  return sha256Hex([sha256Hex(code), ...texts.map((t) => sha256Hex(t))].join("\n"));
+}
+
+/** `[group, group/version/Kind, openAPIV3Schema]` */
+type CachedSchema = [string, string, Schema];
+
+/** The cached schemas, or undefined when the entry is missing or not what this code writes. */
+function readCachedSchemas(file: string): CachedSchema[] | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as { schemas?: unknown };
+    const schemas = parsed.schemas;
+    const valid =
+      Array.isArray(schemas) &&
+      schemas.every(
+        (e) =>
+          Array.isArray(e) &&
+          e.length === 3 &&
+          typeof e[0] === "string" &&
+          typeof e[1] === "string" &&
+          e[1].startsWith(`${e[0]}/`) &&
+          typeof e[2] === "object" &&
+          e[2] !== null,
+      );
+    return valid ? (schemas as CachedSchema[]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -27,13 +27,13 @@ export function packageDefinition(spec: FleetSpec, flag: string | undefined): Pa
 
 /** The values schema of a Package resource (spec.valuesSchema.openAPIv3), compiled. */
 export async function loadValuesSchema(pkg: PackageDefinition): Promise<ValidateFunction> {
-  const text = await readFile(pkg.file, "utf8").catch((e: NodeJS.ErrnoException) => {
+  const read = await readPackage(pkg.file);
+  if ("error" in read)
     throw new PromfleetError(
-      `${pkg.origin}: ${e.code === "ENOENT" ? "no such file" : e.message}`,
+      `${pkg.origin}: ${read.error.code === "ENOENT" ? "no such file" : read.error.message}`,
       ExitCode.badInput,
     );
-  });
-  const found = parseOrUndefined(text) as { kind?: string; spec?: { valuesSchema?: { openAPIv3?: object } } };
+  const found = read.parsed as { kind?: string; spec?: { valuesSchema?: { openAPIv3?: object } } };
   const schema = found?.spec?.valuesSchema?.openAPIv3;
   if (!schema)
     throw new PromfleetError(
@@ -54,8 +54,9 @@ export async function packageMismatch(
   pkg: PackageDefinition,
   installs: { refName: string; version: string },
 ): Promise<string | undefined> {
-  const text = await readFile(pkg.file, "utf8").catch(() => "");
-  const found = (parseOrUndefined(text) as { spec?: { refName?: unknown; version?: unknown } })?.spec;
+  const read = await readPackage(pkg.file);
+  const parsed = "parsed" in read ? read.parsed : undefined;
+  const found = (parsed as { spec?: { refName?: unknown; version?: unknown } } | undefined)?.spec;
   if (!found || (found.refName === installs.refName && found.version === installs.version)) return undefined;
   return (
     `${pkg.origin} is the Package ${String(found.refName)} ${String(found.version)}, but the fleet installs ` +
@@ -81,6 +82,21 @@ function closed(node: Schema): Schema {
 
 function isSchema(v: unknown): v is Schema {
   return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+type PackageRead = { parsed: unknown } | { error: NodeJS.ErrnoException };
+
+/** The last Package text parsed: the mismatch warning and the schema read the same file (64 KB of YAML). */
+let lastParsed: { text: string; parsed: unknown } | undefined;
+
+async function readPackage(file: string): Promise<PackageRead> {
+  try {
+    const text = await readFile(file, "utf8");
+    if (lastParsed?.text !== text) lastParsed = { text, parsed: parseOrUndefined(text) };
+    return { parsed: lastParsed.parsed };
+  } catch (e) {
+    return { error: e as NodeJS.ErrnoException };
+  }
 }
 
 function parseOrUndefined(text: string): unknown {

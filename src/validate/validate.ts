@@ -1,8 +1,8 @@
 /** validate's orchestration: every check for every selected cluster, in one report. */
-import { readdir, readFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import type { ValidateFunction } from "ajv";
-import { parseAllDocuments } from "yaml";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
@@ -16,8 +16,11 @@ import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from ".
 import { checkPrometheusConfigs, findPromtool, type ConfigCheck } from "./promtool.js";
 import type { CheckName, CheckResult, ClusterReport, ValidationReport } from "./report.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
+import { YamlMemo } from "./yaml-memo.js";
 
 export interface ValidateOptions {
+  /** promtool, when already being looked for; found here otherwise. */
+  promtool?: Promise<Tool>;
   /** CRDs to check kapp-controller and Flux resources against; no CRD check without. */
   crds?: CrdValidator;
   /** A Package resource whose spec.valuesSchema.openAPIv3 the values must satisfy. */
@@ -37,6 +40,8 @@ const CHECK_CONCURRENCY = 2;
 const GROUP_SIZE = 400;
 
 interface Checkers {
+  /** What clusters' files share is parsed once. */
+  yaml: YamlMemo;
   promtool: Tool;
   crds?: { validator: CrdValidator; results: Map<string, string[] | undefined> };
   valuesSchema?: ValidateFunction;
@@ -56,13 +61,18 @@ interface Prepared {
  */
 export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promise<ValidationReport> {
   const selected = selectClusters(spec, o.clusters);
+  // promtool's probe and ytt's version check run while the values schema compiles
+  const [promtool, valuesSchema, ytt] = await Promise.all([
+    o.promtool ?? findPromtool(),
+    o.packageFile ? loadValuesSchema(o.packageFile) : undefined,
+    o.packageBundle ? findYtt() : undefined,
+  ]);
   const checkers: Checkers = {
-    promtool: await findPromtool(),
+    yaml: new YamlMemo(),
+    promtool,
     crds: o.crds ? { validator: o.crds, results: new Map() } : undefined,
-    valuesSchema: o.packageFile ? await loadValuesSchema(o.packageFile) : undefined,
-    bundle: o.packageBundle
-      ? { ytt: await findYtt(), templates: bundleTemplates(o.packageBundle) }
-      : undefined,
+    valuesSchema,
+    bundle: ytt && o.packageBundle ? { ytt, templates: bundleTemplates(o.packageBundle) } : undefined,
   };
   const clusters: ClusterReport[] = [];
   let promtoolRun: Promise<ClusterReport[]> = Promise.resolve([]);
@@ -121,7 +131,7 @@ async function withPromtool(promtool: Tool, prepared: Prepared[]): Promise<Clust
 async function prepareCluster(root: string, cluster: ClusterSpec, k: Checkers): Promise<Prepared> {
   const dir = `${CLUSTERS_DIR}/${cluster.name}`;
   const valuesFile = `${dir}/values.yaml`;
-  const read = await readClusterValues(root, valuesFile);
+  const read = readClusterValues(root, valuesFile, k.yaml);
   const prepared: Prepared = { name: cluster.name, results: [] };
   if (read.problem !== undefined) prepared.results.push(result("values", valuesFile, read.problem));
   else {
@@ -134,7 +144,7 @@ async function prepareCluster(root: string, cluster: ClusterSpec, k: Checkers): 
       );
     if (k.bundle) prepared.results.push(await bundleCheck(root, dir, values, agent, k));
   }
-  if (k.crds) prepared.results.push(...(await checkCrds(root, dir, k.crds)));
+  if (k.crds) prepared.results.push(...checkCrds(root, dir, k.crds, k.yaml));
   return prepared;
 }
 
@@ -166,21 +176,22 @@ function result(check: CheckName, file: string, message: string | undefined): Ch
  * file. Results are kept by the file's sha256: many clusters commit byte-identical files (RBAC, the
  * package overlay), which are then parsed and checked once.
  */
-async function checkCrds(
+function checkCrds(
   root: string,
   dir: string,
   crds: NonNullable<Checkers["crds"]>,
-): Promise<CheckResult[]> {
+  yaml: YamlMemo,
+): CheckResult[] {
   const results: CheckResult[] = [];
   for (const sub of ["manifests", "bootstrap"]) {
-    const files = (await readdir(path.join(root, dir, sub)).catch(() => [] as string[]))
+    const files = listDir(path.join(root, dir, sub))
       .filter((f) => /\.ya?ml$/.test(f) && !f.endsWith(".sops.yaml"))
       .sort();
     for (const f of files) {
       const file = `${dir}/${sub}/${f}`;
-      const text = await readFile(path.join(root, file), "utf8");
+      const text = readFileSync(path.join(root, file), "utf8");
       const key = sha256Hex(text);
-      if (!crds.results.has(key)) crds.results.set(key, crdProblems(text, crds.validator));
+      if (!crds.results.has(key)) crds.results.set(key, crdProblems(text, crds.validator, yaml));
       const problems = crds.results.get(key);
       if (problems) results.push(result("crds", file, problems.join("; ") || undefined));
     }
@@ -188,13 +199,19 @@ async function checkCrds(
   return results;
 }
 
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Problems of the file's resources that CRDs cover; undefined when the file holds none. */
-function crdProblems(text: string, crds: CrdValidator): string[] | undefined {
-  const docs = parseAllDocuments(text);
-  const broken = docs.flatMap((d) => d.errors.map((e) => `not valid YAML: ${e.message}`));
-  if (broken.length > 0) return broken;
-  const covered = docs
-    .map((d) => d.toJS() as KubeResource | null)
+function crdProblems(text: string, crds: CrdValidator, yaml: YamlMemo): string[] | undefined {
+  const { values, errors } = yaml.documents(text);
+  if (errors.length > 0) return errors.map((e) => `not valid YAML: ${e}`);
+  const covered = (values as Array<KubeResource | null>)
     .filter((r): r is KubeResource => r !== null && typeof r === "object")
     .filter((r) => crds.knows(r) || crds.unknownKind(r));
   if (covered.length === 0) return undefined;
