@@ -1,5 +1,8 @@
 /** Thin wrapper over git plumbing commands operating on a bare repository. */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { execa } from "execa";
+import { ObjectTypeReader } from "./object-types.js";
 
 export interface Identity {
   name: string;
@@ -57,8 +60,30 @@ function parseIdentity(line: string): Required<Identity> {
   return { name: m?.[1] ?? "", email: m?.[2] ?? "", date: isoFromEpoch(Number(m?.[3] ?? 0)) };
 }
 
+/** a ref name git itself would accept, whose loose file therefore lies inside refs/ */
+function plainRefName(fullRef: string): boolean {
+  const parts = fullRef.split("/");
+  return (
+    parts.length >= 3 &&
+    parts[0] === "refs" &&
+    parts.every(
+      (p) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) && !p.endsWith(".lock") && !p.endsWith("."),
+    ) &&
+    !fullRef.includes("..")
+  );
+}
+
 export class GitStore {
-  constructor(readonly dir: string) {}
+  private readonly typeReader: ObjectTypeReader;
+
+  constructor(readonly dir: string) {
+    this.typeReader = new ObjectTypeReader(dir, ENV);
+  }
+
+  /** stops the long-lived cat-file process (call before deleting the repository) */
+  close(): void {
+    this.typeReader.close();
+  }
 
   async run(
     args: string[],
@@ -115,14 +140,7 @@ export class GitStore {
     const valid = shas.filter((s) => /^[0-9a-f]{40}$/.test(s));
     shas.filter((s) => !valid.includes(s)).forEach((s) => types.set(s, "missing"));
     if (valid.length === 0) return types;
-    const out = await this.out(
-      ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-      valid.join("\n") + "\n",
-    );
-    out.split("\n").forEach((line, i) => {
-      const [, type] = line.split(" ");
-      types.set(valid[i] ?? "", type ?? "missing");
-    });
+    (await this.typeReader.types(valid)).forEach((type, i) => types.set(valid[i] ?? "", type));
     return types;
   }
 
@@ -196,6 +214,20 @@ export class GitStore {
   }
 
   async readRef(fullRef: string): Promise<string | undefined> {
+    return (await this.looseRef(fullRef)) ?? this.showRef(fullRef);
+  }
+
+  /**
+   * The sha a loose ref file holds, read without spawning git; undefined for anything else
+   * (absent, packed, symbolic, unusual name), which git then answers.
+   */
+  private async looseRef(fullRef: string): Promise<string | undefined> {
+    if (!plainRefName(fullRef)) return undefined;
+    const text = await readFile(join(this.dir, fullRef), "utf8").catch(() => "");
+    return /^[0-9a-f]{40}\n$/.test(text) ? text.trim() : undefined;
+  }
+
+  private async showRef(fullRef: string): Promise<string | undefined> {
     const r = await this.run(["show-ref", "--verify", "--hash", fullRef], { reject: false });
     return r.exitCode === 0 ? r.stdout.trim() : undefined;
   }
