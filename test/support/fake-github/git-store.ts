@@ -1,5 +1,6 @@
 /** Thin wrapper over git plumbing commands operating on a bare repository. */
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { ObjectTypeReader } from "./object-types.js";
@@ -122,6 +123,19 @@ export class GitStore {
       paths.join("\n") + "\n",
     );
     return out.split("\n");
+  }
+
+  /** writes many blobs with one git process (as hashBlob does each: no filters) */
+  async hashBlobs(contents: string[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    const dir = await mkdtemp(join(tmpdir(), "fake-github-blobs-"));
+    try {
+      const paths = contents.map((_, i) => join(dir, String(i)));
+      await Promise.all(contents.map((c, i) => writeFile(paths[i] as string, c)));
+      return await this.hashFiles(paths);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async readBlob(sha: string): Promise<Buffer> {
