@@ -281,6 +281,26 @@ describe("fake GitHub: Git Data API flow", () => {
     expect(fake.validationErrors).toEqual([]);
   });
 
+  it("reads refs git has packed, and sees objects written after it first looked", async () => {
+    const gh = client();
+    const topic = await fake.commitToBranch("topic", { "a.txt": "a\n" }, "a");
+    await execa("git", ["--git-dir", fake.bareRepo, "pack-refs", "--all"]);
+    expect(await exists(join(fake.bareRepo, "refs/heads/topic"))).toBe(false);
+    const { data } = await gh.rest.git.getRef({ ...repo, ref: "heads/topic" });
+    expect(data.object).toMatchObject({ sha: topic, type: "commit" });
+    const taken = await failure(gh.rest.git.createRef({ ...repo, ref: "refs/heads/topic", sha: topic }));
+    expect(taken.message).toContain("Reference already exists");
+
+    const content = "written by another git process\n";
+    const { stdout: later } = await execa("git", ["hash-object", "--stdin"], { input: content });
+    const early = await failure(gh.rest.git.createRef({ ...repo, ref: "refs/tags/later", sha: later }));
+    expect(early.message).toContain("Object does not exist");
+    await execa("git", ["--git-dir", fake.bareRepo, "hash-object", "-w", "--stdin"], { input: content });
+    const made = await gh.rest.git.createRef({ ...repo, ref: "refs/tags/later", sha: later });
+    expect(made.data.object).toMatchObject({ sha: later, type: "blob" });
+    expect(fake.validationErrors).toEqual([]);
+  });
+
   it("handles branch names containing slashes in ref paths", async () => {
     const gh = client();
     const first = await fake.commitToBranch("promfleet/kind/topic", { "a.txt": "a\n" }, "a");

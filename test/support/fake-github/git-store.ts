@@ -1,5 +1,9 @@
 /** Thin wrapper over git plumbing commands operating on a bare repository. */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { execa } from "execa";
+import { ObjectTypeReader } from "./object-types.js";
 
 export interface Identity {
   name: string;
@@ -57,8 +61,30 @@ function parseIdentity(line: string): Required<Identity> {
   return { name: m?.[1] ?? "", email: m?.[2] ?? "", date: isoFromEpoch(Number(m?.[3] ?? 0)) };
 }
 
+/** a ref name git itself would accept, whose loose file therefore lies inside refs/ */
+function plainRefName(fullRef: string): boolean {
+  const parts = fullRef.split("/");
+  return (
+    parts.length >= 3 &&
+    parts[0] === "refs" &&
+    parts.every(
+      (p) => /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/.test(p) && !p.endsWith(".lock") && !p.endsWith("."),
+    ) &&
+    !fullRef.includes("..")
+  );
+}
+
 export class GitStore {
-  constructor(readonly dir: string) {}
+  private readonly typeReader: ObjectTypeReader;
+
+  constructor(readonly dir: string) {
+    this.typeReader = new ObjectTypeReader(dir, ENV);
+  }
+
+  /** stops the long-lived cat-file process (call before deleting the repository) */
+  close(): void {
+    this.typeReader.close();
+  }
 
   async run(
     args: string[],
@@ -99,6 +125,19 @@ export class GitStore {
     return out.split("\n");
   }
 
+  /** writes many blobs with one git process (as hashBlob does each: no filters) */
+  async hashBlobs(contents: string[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    const dir = await mkdtemp(join(tmpdir(), "fake-github-blobs-"));
+    try {
+      const paths = contents.map((_, i) => join(dir, String(i)));
+      await Promise.all(contents.map((c, i) => writeFile(paths[i] as string, c)));
+      return await this.hashFiles(paths);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   async readBlob(sha: string): Promise<Buffer> {
     const r = await execa("git", ["--git-dir", this.dir, "cat-file", "blob", sha], {
       env: ENV,
@@ -115,14 +154,7 @@ export class GitStore {
     const valid = shas.filter((s) => /^[0-9a-f]{40}$/.test(s));
     shas.filter((s) => !valid.includes(s)).forEach((s) => types.set(s, "missing"));
     if (valid.length === 0) return types;
-    const out = await this.out(
-      ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-      valid.join("\n") + "\n",
-    );
-    out.split("\n").forEach((line, i) => {
-      const [, type] = line.split(" ");
-      types.set(valid[i] ?? "", type ?? "missing");
-    });
+    (await this.typeReader.types(valid)).forEach((type, i) => types.set(valid[i] ?? "", type));
     return types;
   }
 
@@ -196,6 +228,20 @@ export class GitStore {
   }
 
   async readRef(fullRef: string): Promise<string | undefined> {
+    return (await this.looseRef(fullRef)) ?? this.showRef(fullRef);
+  }
+
+  /**
+   * The sha a loose ref file holds, read without spawning git; undefined for anything else
+   * (absent, packed, symbolic, unusual name), which git then answers.
+   */
+  private async looseRef(fullRef: string): Promise<string | undefined> {
+    if (!plainRefName(fullRef)) return undefined;
+    const text = await readFile(join(this.dir, fullRef), "utf8").catch(() => "");
+    return /^[0-9a-f]{40}\n$/.test(text) ? text.trim() : undefined;
+  }
+
+  private async showRef(fullRef: string): Promise<string | undefined> {
     const r = await this.run(["show-ref", "--verify", "--hash", fullRef], { reject: false });
     return r.exitCode === 0 ? r.stdout.trim() : undefined;
   }

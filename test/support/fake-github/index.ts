@@ -79,6 +79,7 @@ export async function startFakeGitHub(o: FakeGitHubOptions): Promise<FakeGitHub>
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      env.store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -27,10 +27,12 @@ export async function pullView(env: FakeEnv, pull: PullRecord): Promise<PullView
 export async function fullPull(env: FakeEnv, pull: PullRecord) {
   const v = await pullView(env, pull);
   const ok = v.baseSha && v.headSha;
-  const commits = ok ? await env.store.countCommits(v.baseSha, v.headSha) : 0;
-  const diff = ok
-    ? await env.store.diffStats(v.baseSha, v.headSha)
-    : { files: 0, additions: 0, deletions: 0 };
+  const [commits, diff] = ok
+    ? await Promise.all([
+        env.store.countCommits(v.baseSha, v.headSha),
+        env.store.diffStats(v.baseSha, v.headSha),
+      ])
+    : [0, { files: 0, additions: 0, deletions: 0 }];
   const comments = env.state.comments.filter((c) => c.issueNumber === pull.number).length;
   return pullFull(env.site, v, {
     commits,

@@ -160,8 +160,10 @@ async function handle(cfg: ServerConfig, rateLimit: RateLimit, req: IncomingMess
   const rate = rateLimit.headers(authorized(cfg, p));
   const result = injection ? injectedResult(injection) : await respond(cfg, p, match, problems, rate);
   record.status = result.status;
-  checkResponse(cfg, p, injection ? undefined : match, result);
   sendResult(res, result, commonHeaders(cfg, rate));
+  // after sending: the client need not wait for it, and it still completes before this process
+  // handles anything else, so a test reading responseWarnings afterwards sees it
+  checkResponse(cfg, p, injection ? undefined : match, result);
 }
 
 export async function startServer(cfg: ServerConfig): Promise<{ server: Server; url: string }> {

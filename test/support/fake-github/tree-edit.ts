@@ -42,13 +42,20 @@ function checkEntry(e: TreeEntryInput): void {
   }
 }
 
-async function applyEntry(store: GitStore, builder: TreeBuilder, e: TreeEntryInput): Promise<void> {
+/** the blob sha of every entry given by content, all written with one git process */
+async function contentShas(store: GitStore, entries: TreeEntryInput[]): Promise<Map<TreeEntryInput, string>> {
+  const withContent = entries.filter((e) => e.sha !== null && e.content !== undefined);
+  const shas = await store.hashBlobs(withContent.map((e) => e.content as string));
+  return new Map(withContent.map((e, i) => [e, shas[i] as string]));
+}
+
+async function applyEntry(builder: TreeBuilder, e: TreeEntryInput, shas: Map<TreeEntryInput, string>) {
   if (e.sha === null) {
     if (!(await builder.remove(e.path)))
       throw unprocessable(`tree.path ${e.path} does not exist and cannot be deleted`);
     return;
   }
-  const sha = e.content !== undefined ? await store.hashBlob(e.content) : (e.sha as string);
+  const sha = shas.get(e) ?? (e.sha as string);
   await builder.set(e.path, { mode: e.mode, type: e.type, sha });
 }
 
@@ -63,7 +70,8 @@ export async function buildTree(
   }
   entries.forEach(checkEntry);
   await checkShas(store, entries);
+  const shas = await contentShas(store, entries);
   const builder = new TreeBuilder(store, baseTree);
-  for (const e of entries) await applyEntry(store, builder, e);
+  for (const e of entries) await applyEntry(builder, e, shas);
   return builder.write();
 }

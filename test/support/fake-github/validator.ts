@@ -26,6 +26,8 @@ function makeAjv(flavor: Flavor): Ajv {
 
 const instances = new Map<Flavor, Ajv>();
 const cache = new Map<string, ValidateFunction | string | null>();
+/** many operations share a schema (a pull request, a git ref): compile each distinct one once */
+const byContent = new Map<string, ValidateFunction | string>();
 
 function ajvFor(flavor: Flavor): Ajv {
   let ajv = instances.get(flavor);
@@ -43,8 +45,16 @@ function compile(flavor: Flavor, schema: Schema): ValidateFunction | string {
 
 /** compiled lazily per operation and cached for the process; a string is a compile failure */
 function compiled(key: string, flavor: Flavor, schema: Schema | undefined) {
-  if (!cache.has(key)) cache.set(key, schema ? compile(flavor, schema) : null);
+  if (!cache.has(key)) cache.set(key, schema ? compiledByContent(flavor, schema) : null);
   return cache.get(key) ?? undefined;
+}
+
+/** keyed by flavor and the schema's full text, so a hit is always the same schema compiled the same way */
+function compiledByContent(flavor: Flavor, schema: Schema): ValidateFunction | string {
+  const contentKey = `${flavor}\n${JSON.stringify(schema)}`;
+  let validate = byContent.get(contentKey);
+  if (validate === undefined) byContent.set(contentKey, (validate = compile(flavor, schema)));
+  return validate;
 }
 
 export function formatAjvErrors(where: string, errors: ErrorObject[] | null | undefined): string[] {
