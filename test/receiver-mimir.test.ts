@@ -10,6 +10,7 @@ import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
 import YAML from "yaml";
+import { promConfigOf } from "./helpers/values.js";
 import { promfleet } from "./helpers/fleet-repo.js";
 import { describeWith } from "./support/prerequisites.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
@@ -111,16 +112,10 @@ describeWith(
 
     it("renders Mimir's push URL and each cluster's X-Scope-OrgID into its remote_write", () => {
       for (const a of AGENTS) {
-        const yml = YAML.parse(
-          (YAML.parse(values.get(a) as string) as { prometheus: { config: { prometheus_yml: string } } })
-            .prometheus.config.prometheus_yml,
-        ) as {
-          remote_write: { url: string; headers: Record<string, string> }[];
-          global: { external_labels: object };
-        };
+        const yml = promConfigOf(values.get(a) as string);
         expect(yml.remote_write).toHaveLength(1);
-        expect(yml.remote_write[0]?.url).toBe("https://mimir.example.com/api/v1/push");
-        expect(yml.remote_write[0]?.headers).toEqual({ "X-Scope-OrgID": a });
+        expect(yml.remote_write?.[0]?.url).toBe("https://mimir.example.com/api/v1/push");
+        expect(yml.remote_write?.[0]?.headers).toEqual({ "X-Scope-OrgID": a });
         expect(yml.global.external_labels).toMatchObject({ cluster: a });
       }
     });

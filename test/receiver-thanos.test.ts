@@ -13,7 +13,7 @@
  */
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import YAML from "yaml";
+import { promConfigOf } from "./helpers/values.js";
 import { promfleet } from "./helpers/fleet-repo.js";
 import { describeWith } from "./support/prerequisites.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
@@ -184,16 +184,10 @@ describeWith(
     it("renders the tenant header and the cluster label into every agent's remote_write", async () => {
       const { values } = await renderReceiverFleet(RECEIVER_SPEC);
       for (const a of AGENTS) {
-        const yml = YAML.parse(
-          (YAML.parse(values.get(a) as string) as { prometheus: { config: { prometheus_yml: string } } })
-            .prometheus.config.prometheus_yml,
-        ) as {
-          remote_write: { url: string; headers: Record<string, string> }[];
-          global: { external_labels: object };
-        };
+        const yml = promConfigOf(values.get(a) as string);
         expect(yml.remote_write).toHaveLength(1);
-        expect(yml.remote_write[0]?.url).toBe("https://thanos-receive.example.com/api/v1/receive");
-        expect(yml.remote_write[0]?.headers).toEqual({ "THANOS-TENANT": a });
+        expect(yml.remote_write?.[0]?.url).toBe("https://thanos-receive.example.com/api/v1/receive");
+        expect(yml.remote_write?.[0]?.headers).toEqual({ "THANOS-TENANT": a });
         expect(yml.global.external_labels).toMatchObject({ cluster: a });
       }
     });

@@ -6,7 +6,7 @@
  */
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import YAML from "yaml";
+import { promConfigOf } from "./helpers/values.js";
 import { promfleet } from "./helpers/fleet-repo.js";
 import { describeWith } from "./support/prerequisites.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
@@ -71,13 +71,10 @@ describeWith(receiverSkipReason("victoria-metrics"), "VictoriaMetrics single-nod
 
   it("renders the plain write URL, no tenant header, and the cluster label", () => {
     for (const a of AGENTS) {
-      const yml = YAML.parse(
-        (YAML.parse(values.get(a) as string) as { prometheus: { config: { prometheus_yml: string } } })
-          .prometheus.config.prometheus_yml,
-      ) as { remote_write: Record<string, unknown>[]; global: { external_labels: object } };
+      const yml = promConfigOf(values.get(a) as string);
       expect(yml.remote_write).toHaveLength(1);
-      expect(yml.remote_write[0]?.url).toBe("https://victoria-metrics.example.com/api/v1/write");
-      expect(yml.remote_write[0]).not.toHaveProperty("headers");
+      expect(yml.remote_write?.[0]?.url).toBe("https://victoria-metrics.example.com/api/v1/write");
+      expect(yml.remote_write?.[0]).not.toHaveProperty("headers");
       expect(yml.global.external_labels).toMatchObject({ cluster: a });
     }
   });

@@ -18,6 +18,7 @@ export type PromConfig = {
     relabel_configs?: Array<Record<string, unknown>>;
     static_configs?: Array<{ labels?: Record<string, string> }>;
   }>;
+  remote_write?: Array<{ url?: string; headers?: Record<string, string>; [k: string]: unknown }>;
   [k: string]: unknown;
 };
 
