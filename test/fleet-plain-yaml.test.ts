@@ -142,6 +142,10 @@ describe("the fast spec reader", () => {
     ["a comment glued to a flow list", "a: [x]#c\n"],
     ["an unterminated quote", "a: 'x\n"],
     ["a scalar where a key belongs", "a: 1\nb\n"],
+    ["a null key", "~: 1\n"],
+    ["a null key, spelled out", "a:\n  null: 1\n"],
+    ["a flow list as a key", "[a, b]: 1\n"],
+    ["a flow mapping as a key", "{a: 1}: 2\n"],
   ])("leaves %s to the yaml library", (_name, text) => {
     expect(expectAgreement(text)).toBeUndefined();
   });
@@ -171,6 +175,35 @@ describe("the fast spec reader", () => {
     const fast = expectAgreement("__proto__: { polluted: 1 }\n") as Record<string, unknown>;
     expect(Object.keys(fast)).toEqual(["__proto__"]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("never disagrees with the library on thousands of specs built from tricky keys and values", () => {
+    // keys and values the two libraries might resolve differently: null, booleans, numbers in YAML 1.1
+    // and 1.2 spellings, flow collections (also as keys), quotes, escapes, block scalar headers
+    const tokens = [
+      ...["a", "~", "null", "NULL", "true", "False", "yes", "on", "1", "-1", "+1", "1.0", ".5", "+.5"],
+      ...["1e3", "0x1F", "0o7", "0b1", "007", ".inf", "-.Inf", ".nan", "2001-01-01", "1_000", "-0", "00"],
+      ...["'q'", '"d"', '"e\\tf"', "'it''s'", "''", '""', "[a, b]", "[]", "{}", "{a: 1}", "{a: [1, 2]}"],
+      ...["x y", "x#y", "x # c", "<<", "|", ">", "|-", "a:b", "http://x", "-x", "- a", ":", "?", "=", "1:2"],
+    ];
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const pick = () => tokens[random(tokens.length)] as string;
+    let accepted = 0;
+    for (let k = 0; k < 4000; k++) {
+      const lines = Array.from({ length: 1 + random(3) }, (_, i) => {
+        const key = random(3) === 0 ? pick() : `k${i}`;
+        const shape = random(4);
+        if (shape === 0) return `${key}:\n  - ${pick()}\n  - ${pick()}`;
+        if (shape === 1) return `${key}:\n  ${random(2) ? pick() : `s${i}`}: ${pick()}`;
+        return `${key}: ${pick()}`;
+      });
+      if (expectAgreement(`${lines.join("\n")}\n`) !== undefined) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(1000);
   });
 
   it("never disagrees with the library on thousands of one-character edits of a real spec", () => {

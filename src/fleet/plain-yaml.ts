@@ -46,10 +46,23 @@ const CORE_1_2 = FAILSAFE_SCHEMA.extend({
 
 /**
  * An anchor, alias or tag where a node may start, an explicit key (`? `), a directive, a document marker,
- * or a comment glued to the end of a flow collection or quoted scalar (an error for the yaml library).
+ * a comment glued to the end of a flow collection or quoted scalar (an error for the yaml library), and
+ * keys the two libraries turn into different strings: a null key (`""` in yaml, `"null"` in js-yaml) and a
+ * flow collection as a key.
  */
-const LEFT_TO_THE_YAML_LIBRARY =
-  /(?:^|[\s[{,])[&*!]|(?:^|[\s[{,-])\?(?:\s|$)|^%|^(?:---|\.\.\.)(?:\s|$)|[\]}"']#/m;
+const LEFT_TO_THE_YAML_LIBRARY = new RegExp(
+  [
+    /(?:^|[\s[{,])[&*!]/,
+    /(?:^|[\s[{,-])\?(?:\s|$)/,
+    /^%|^(?:---|\.\.\.)(?:\s|$)/,
+    /[\]}"']#/,
+    /(?:^|[\s{,])(?:~|null|Null|NULL)[ ]*:(?:\s|$)/,
+    /[\]}][ ]*:(?:\s|$)/,
+  ]
+    .map((r) => r.source)
+    .join("|"),
+  "m",
+);
 
 /**
  * Where js-yaml is more lenient than the yaml library (found by the differential test): a flow collection
