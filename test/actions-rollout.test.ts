@@ -9,11 +9,9 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { fleetWorkflows } from "../src/init/workflows.js";
 import { e2eSkipReason } from "./support/e2e/env.js";
-import { Fleet } from "./support/e2e/fleet-harness.js";
-import { loadFleetValues } from "./support/e2e/fleet-input.js";
 import { sleep } from "./support/e2e/prometheus-process.js";
 import { describeWith } from "./support/prerequisites.js";
 import {
@@ -26,8 +24,8 @@ import {
   type ActionRun,
   type Workflow,
 } from "./helpers/action-runner.js";
-import { exampleFleetRepo, promfleet, writeRepoFile } from "./helpers/fleet-repo.js";
-import { cloneBranch, git, githubFleet, TOKEN, type GitHubFleet } from "./helpers/github.js";
+import { cloneBranch, git, TOKEN, type GitHubFleet } from "./helpers/github.js";
+import { useRolloutFleet } from "./helpers/rollout-fleet.js";
 import { WAVE_FLEET } from "./helpers/wave-fleet.js";
 
 const NEW = "2.45.0+vmware.1-tkg.1";
@@ -36,25 +34,12 @@ const REPOSITORY = { full_name: "acme/fleet", name: "fleet", owner: { login: "ac
 /** The only inputs the test changes from the workflow's: durations, so a run takes seconds. */
 const FAST = { settle: "0s", wait: "30s", "max-staleness": "15s" };
 
-let prometheus: Fleet;
+const rollout = useRolloutFleet("action-rollout");
 let root: ActionRoot;
-let current: GitHubFleet | undefined;
 
 beforeAll(async () => {
   if (e2eSkipReason()) return;
   root = await actionRoot();
-  prometheus = await Fleet.start(await loadFleetValues(), {
-    label: "action-rollout",
-    log: () => {},
-    maxLifetimeSeconds: 1200,
-  });
-}, 180_000);
-afterAll(async () => {
-  await prometheus?.close();
-});
-afterEach(async () => {
-  await current?.fake.close();
-  current = undefined;
 });
 
 /** The `with:` of the rollout-continue job of the on-merge workflow init writes. */
@@ -68,16 +53,8 @@ async function workflowInputs(): Promise<Record<string, string>> {
 }
 
 /** The wave fleet verifying against the real aggregator, rendered, on the fake's main branch. */
-async function setup(
-  spec = `${WAVE_FLEET}verify:\n  aggregatorUrl: ${prometheus.aggregatorUrl}\n`,
-): Promise<GitHubFleet> {
-  const dir = await exampleFleetRepo();
-  await writeRepoFile(dir, "fleet.yaml", spec);
-  const rendered = await promfleet(dir, ["render"]);
-  expect(rendered.code, rendered.stderr).toBe(0);
-  current = await githubFleet(dir);
-  return current;
-}
+const setup = (spec = `${WAVE_FLEET}verify:\n  aggregatorUrl: ${rollout.prometheus.aggregatorUrl}\n`) =>
+  rollout.onFakeGitHub(spec);
 
 /** The on-merge action with the workflow's inputs, on the push that put main where it is now. */
 async function onMerge(fake: GitHubFleet["fake"], inputs: Record<string, string>): Promise<ActionRun> {
@@ -152,7 +129,7 @@ describeWith(e2eSkipReason(), "the on-merge action's rollout-continue (fake GitH
     expect(fake.pulls()).toHaveLength(2);
 
     await fake.mergePull(2); // wave early: kind
-    await prometheus.stop("kind");
+    await rollout.prometheus.stop("kind");
     await sleep(12_000); // kind's newest sample ages past max-staleness
     const failing = { ...inputs, wait: "3s", "max-staleness": "8s" };
     const stopped = await onMerge(fake, failing);
@@ -180,7 +157,7 @@ describeWith(e2eSkipReason(), "the on-merge action's rollout-continue (fake GitH
         "  url: https://victoria-metrics.example.com/api/v1/write",
         "  receiver:",
         "    kind: victoriametrics",
-        `    queryUrl: ${prometheus.aggregatorUrl}`,
+        `    queryUrl: ${rollout.prometheus.aggregatorUrl}`,
         "    tenancy: none",
         "    aggregatorCluster: keep",
         "",

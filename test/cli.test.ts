@@ -2,23 +2,10 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { COMMANDS } from "./helpers/cli-commands.js";
 import { promfleet, repoRoot } from "./helpers/fleet-repo.js";
 
 const emptyDir = () => mkdtemp(path.join(os.tmpdir(), "promfleet-cli-"));
-
-const COMMANDS = [
-  "render",
-  "init",
-  "onboard-cluster",
-  "offboard-cluster",
-  "rotate-credential",
-  "validate",
-  "diff",
-  "verify",
-  "pr-comment",
-  "record-deployments",
-  "fix-drift",
-];
 
 describe("the command line", () => {
   it("prints promfleet's own version, the one in its package.json", async () => {

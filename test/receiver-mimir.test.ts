@@ -6,23 +6,20 @@
  * /prometheus/api/v1/query with X-Scope-OrgID answers each tenant's cluster and nothing else, and
  * `promfleet verify` exits 0. Loopback only; Mimir's anonymous usage reporting is switched off.
  */
-import { rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import YAML from "yaml";
-import { promConfigOf } from "./helpers/values.js";
-import { promfleet } from "./helpers/fleet-repo.js";
 import { describeWith } from "./support/prerequisites.js";
-import { Fleet } from "./support/e2e/fleet-harness.js";
 import { PromApi } from "./support/e2e/prom-api.js";
 import { freePort } from "./support/e2e/prometheus-process.js";
 import {
-  AGENTS,
-  receiverBinary,
-  receiverSkipReason,
-  renderReceiverFleet,
-  StoreRun,
-} from "./support/receiver/stores.js";
+  expectedPods,
+  expectRemoteWriteOfEveryAgent,
+  expectVerifyReceiving,
+  podsOnceSettled,
+} from "./support/receiver/checks.js";
+import { AGENTS, receiverSkipReason, useReceiverProof } from "./support/receiver/stores.js";
 
 const RECEIVER_SPEC = `  url: https://mimir.example.com/api/v1/push
   receiver:
@@ -68,74 +65,33 @@ describeWith(
   receiverSkipReason("mimir", "prometheus"),
   "Grafana Mimir as the store, a tenant per cluster",
   () => {
-    let run: StoreRun | undefined;
-    let fleetDir = "";
     let mimirUrl = "";
-    let values = new Map<string, string>();
-    const truth = new Map<string, Record<string, number>>();
-    const r = () => {
-      if (!run) throw new Error("the store did not start");
-      return run;
-    };
-
-    beforeAll(async () => {
-      run = await StoreRun.create("mimir", 300);
-      const rendered = await renderReceiverFleet(RECEIVER_SPEC);
-      fleetDir = rendered.dir;
-      values = rendered.values;
-      const dir = path.join(r().runDir, "mimir-data");
-      const [http, grpc] = [await freePort(), await freePort()];
-      const configFile = path.join(r().runDir, "mimir.yaml");
-      await writeFile(configFile, mimirConfig(dir, http, grpc));
-      await r().startStore("mimir", "mimir", [`-config.file=${configFile}`], http, "/ready");
-      mimirUrl = `http://127.0.0.1:${http}`;
-      await Promise.all(
-        AGENTS.map(async (a) => {
-          const { exporter } = await r().startAgent(
-            a,
-            values.get(a) as string,
-            `${mimirUrl}/api/v1/push`,
-            "2s",
-            receiverBinary("prometheus"),
-          );
-          truth.set(a, Object.fromEntries(exporter.truth()));
-        }),
-      );
-    }, 180_000);
-
-    afterAll(async () => {
-      await run?.close();
-      if (fleetDir) await rm(fleetDir, { recursive: true, force: true });
-    }, 60_000);
-
-    beforeEach(({ onTestFailed }) => onTestFailed(() => run?.markFailed()));
+    const proof = useReceiverProof({
+      label: "mimir",
+      lifetimeSeconds: 300,
+      receiverYaml: RECEIVER_SPEC,
+      upstreamAgents: true,
+      startTimeoutMs: 180_000,
+      startStore: async (run) => {
+        const dir = path.join(run.runDir, "mimir-data");
+        const [http, grpc] = [await freePort(), await freePort()];
+        const configFile = path.join(run.runDir, "mimir.yaml");
+        await writeFile(configFile, mimirConfig(dir, http, grpc));
+        await run.startStore("mimir", "mimir", [`-config.file=${configFile}`], http, "/ready");
+        mimirUrl = `http://127.0.0.1:${http}`;
+        return () => `${mimirUrl}/api/v1/push`;
+      },
+    });
 
     it("renders Mimir's push URL and each cluster's X-Scope-OrgID into its remote_write", () => {
-      for (const a of AGENTS) {
-        const yml = promConfigOf(values.get(a) as string);
-        expect(yml.remote_write).toHaveLength(1);
-        expect(yml.remote_write?.[0]?.url).toBe("https://mimir.example.com/api/v1/push");
-        expect(yml.remote_write?.[0]?.headers).toEqual({ "X-Scope-OrgID": a });
-        expect(yml.global.external_labels).toMatchObject({ cluster: a });
-      }
+      expectRemoteWriteOfEveryAgent(proof.values, "https://mimir.example.com/api/v1/push", "X-Scope-OrgID");
     });
 
     it("sum(kube_pod_info) by (cluster, namespace) in each tenant equals that cluster's truth only", async () => {
       for (const a of AGENTS) {
-        const expected = Object.fromEntries(
-          Object.entries(truth.get(a) ?? {}).map(([ns, n]) => [`${a}/${ns}`, n]),
-        );
+        const expected = expectedPods(proof.truth, [a]);
         const tenantApi = new PromApi(`${mimirUrl}/prometheus`, { "X-Scope-OrgID": a });
-        let actual: Record<string, number> = {};
-        await Fleet.until(`tenant ${a} in Mimir`, 90_000, async () => {
-          const answer = await tenantApi.query("sum(kube_pod_info) by (cluster, namespace)");
-          actual = Object.fromEntries(
-            answer.map((s) => [`${s.metric.cluster}/${s.metric.namespace}`, Number(s.value[1])]),
-          );
-          return (
-            JSON.stringify(Object.entries(actual).sort()) === JSON.stringify(Object.entries(expected).sort())
-          );
-        }).catch(() => undefined);
+        const actual = await podsOnceSettled(tenantApi, expected, `tenant ${a} in Mimir`, 90_000);
         expect(actual, `tenant ${a}`).toEqual(expected);
       }
     }, 200_000);
@@ -149,19 +105,7 @@ describeWith(
     });
 
     it("promfleet verify exits 0 asking each cluster's tenant at /prometheus/api/v1/query", async () => {
-      const { code, stdout, stderr } = await promfleet(fleetDir, [
-        "verify",
-        "--aggregator-url",
-        mimirUrl,
-        "--wait",
-        "60s",
-        "--json",
-      ]);
-      expect(code, `${stderr}${stdout}`).toBe(0);
-      const result = JSON.parse(stdout) as { clusters: { cluster: string; status: string }[] };
-      expect(result.clusters.map((c) => `${c.cluster}:${c.status}`)).toEqual(
-        AGENTS.map((a) => `${a}:receiving`),
-      );
+      await expectVerifyReceiving(proof.fleetDir, mimirUrl);
     }, 90_000);
   },
 );

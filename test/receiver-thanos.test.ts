@@ -11,23 +11,26 @@
  * end-to-end tests: Debian's parses remote_write `headers` but never sends them (measured), so every
  * write would land in the receivers' default tenant.
  */
-import { rm } from "node:fs/promises";
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { promConfigOf } from "./helpers/values.js";
+import { expect, it } from "vitest";
 import { promfleet } from "./helpers/fleet-repo.js";
 import { describeWith } from "./support/prerequisites.js";
 import { Fleet } from "./support/e2e/fleet-harness.js";
 import { PromApi, fetchMetrics, sumMetric, type Labels, type MatrixSeries } from "./support/e2e/prom-api.js";
 import { freePort, sleep } from "./support/e2e/prometheus-process.js";
 import {
+  expectedPods,
+  expectRemoteWriteOfEveryAgent,
+  expectVerifyReceiving,
+  podsOnceSettled,
+} from "./support/receiver/checks.js";
+import {
+  AGENT_SCRAPE_SECONDS,
   AGENTS,
-  receiverBinary,
   receiverSkipReason,
-  renderReceiverFleet,
-  StoreRun,
+  useReceiverProof,
+  type StoreRun,
 } from "./support/receiver/stores.js";
 
-const SCRAPE_SECONDS = 2;
 const OUTAGE_SECONDS = 60;
 /**
  * Samples lost to the outage would leave a hole as long as the outage (60 s = 30 scrapes); on a busy
@@ -47,17 +50,6 @@ const RECEIVER_SPEC = `  url: https://thanos-receive.example.com/api/v1/receive
 `;
 
 const nowS = () => Date.now() / 1000;
-
-/** The article's query, as `cluster/namespace` -> pods. */
-async function podsByClusterNamespace(api: PromApi): Promise<Record<string, number>> {
-  const answer = await api.query("sum by (cluster, namespace) (kube_pod_info)");
-  return Object.fromEntries(
-    answer.map((s) => [`${s.metric.cluster}/${s.metric.namespace}`, Number(s.value[1])]),
-  );
-}
-
-const sameEntries = (a: object, b: object) =>
-  JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
 
 /** Raw samples of a range selector from every replica, united per series (receive_replica dropped). */
 async function unitedReplicas(queryUrl: string, selector: string, time: number): Promise<MatrixSeries[]> {
@@ -86,28 +78,13 @@ describeWith(
   receiverSkipReason("thanos", "prometheus"),
   "Thanos Receive hashring (RF 2) behind Thanos Query",
   () => {
-    let run: StoreRun | undefined;
-    let fleetDir = "";
     let query: PromApi;
     let queryUrl = "";
     /** The Thanos Query that enforces tenancy: it answers only the THANOS-TENANT header's tenant. */
     let tenantQueryUrl = "";
     const receiverPorts: { http: number; grpc: number; write: number; capnp: number }[] = [];
-    const truth = new Map<string, Record<string, number>>();
-    /** The exporters' pods as `cluster/namespace` -> count, for the given clusters. */
-    const expectedPods = (clusters: readonly string[]) =>
-      Object.fromEntries(
-        clusters.flatMap((c) => Object.entries(truth.get(c) ?? {}).map(([ns, n]) => [`${c}/${ns}`, n])),
-      );
-    const r = () => {
-      if (!run) throw new Error("the store did not start");
-      return run;
-    };
 
-    beforeAll(async () => {
-      run = await StoreRun.create("thanos", 400);
-      const rendered = await renderReceiverFleet(RECEIVER_SPEC);
-      fleetDir = rendered.dir;
+    async function startReceivers(run: StoreRun) {
       for (let i = 0; i < RECEIVERS; i++)
         receiverPorts.push({
           http: await freePort(),
@@ -118,7 +95,7 @@ describeWith(
       const hashring = JSON.stringify([{ endpoints: receiverPorts.map((p) => `127.0.0.1:${p.grpc}`) }]);
       await Promise.all(
         receiverPorts.map((p, i) =>
-          r().startStore(
+          run.startStore(
             `receive-${i}`,
             "thanos",
             [
@@ -127,7 +104,7 @@ describeWith(
               `--grpc-address=127.0.0.1:${p.grpc}`,
               `--remote-write.address=127.0.0.1:${p.write}`,
               `--receive.capnproto-address=127.0.0.1:${p.capnp}`,
-              `--tsdb.path=${r().runDir}/receive-${i}/data`,
+              `--tsdb.path=${run.runDir}/receive-${i}/data`,
               `--label=receive_replica="${i}"`,
               `--receive.local-endpoint=127.0.0.1:${p.grpc}`,
               `--receive.hashrings=${hashring}`,
@@ -138,67 +115,55 @@ describeWith(
           ),
         ),
       );
-      const startQuery = async (name: string, extraArgs: string[]) => {
-        const q = { http: await freePort(), grpc: await freePort() };
-        await r().startStore(
-          name,
-          "thanos",
-          [
-            "query",
-            `--http-address=127.0.0.1:${q.http}`,
-            `--grpc-address=127.0.0.1:${q.grpc}`,
-            "--query.replica-label=receive_replica",
-            ...receiverPorts.map((p) => `--endpoint=127.0.0.1:${p.grpc}`),
-            ...extraArgs,
-          ],
-          q.http,
-          "/-/ready",
-        );
-        return `http://127.0.0.1:${q.http}`;
-      };
-      queryUrl = await startQuery("query", []);
-      tenantQueryUrl = await startQuery("query-tenancy", ["--query.enforce-tenancy"]);
-      query = new PromApi(queryUrl);
-      await Promise.all(
-        AGENTS.map(async (a, i) => {
-          const p = receiverPorts[i % RECEIVERS] as { write: number };
-          const { exporter } = await r().startAgent(
-            a,
-            rendered.values.get(a) as string,
-            `http://127.0.0.1:${p.write}/api/v1/receive`,
-            `${SCRAPE_SECONDS}s`,
-            receiverBinary("prometheus"),
-          );
-          truth.set(a, Object.fromEntries(exporter.truth()));
-        }),
+    }
+
+    async function startQuery(run: StoreRun, name: string, extraArgs: string[]): Promise<string> {
+      const q = { http: await freePort(), grpc: await freePort() };
+      await run.startStore(
+        name,
+        "thanos",
+        [
+          "query",
+          `--http-address=127.0.0.1:${q.http}`,
+          `--grpc-address=127.0.0.1:${q.grpc}`,
+          "--query.replica-label=receive_replica",
+          ...receiverPorts.map((p) => `--endpoint=127.0.0.1:${p.grpc}`),
+          ...extraArgs,
+        ],
+        q.http,
+        "/-/ready",
       );
-    }, 180_000);
+      return `http://127.0.0.1:${q.http}`;
+    }
 
-    afterAll(async () => {
-      await run?.close();
-      if (fleetDir) await rm(fleetDir, { recursive: true, force: true });
-    }, 60_000);
+    const proof = useReceiverProof({
+      label: "thanos",
+      lifetimeSeconds: 400,
+      receiverYaml: RECEIVER_SPEC,
+      upstreamAgents: true,
+      startTimeoutMs: 180_000,
+      startStore: async (run) => {
+        await startReceivers(run);
+        queryUrl = await startQuery(run, "query", []);
+        tenantQueryUrl = await startQuery(run, "query-tenancy", ["--query.enforce-tenancy"]);
+        query = new PromApi(queryUrl);
+        return (_agent, i) =>
+          `http://127.0.0.1:${(receiverPorts[i % RECEIVERS] as { write: number }).write}/api/v1/receive`;
+      },
+    });
 
-    beforeEach(({ onTestFailed }) => onTestFailed(() => run?.markFailed()));
-
-    it("renders the tenant header and the cluster label into every agent's remote_write", async () => {
-      const { values } = await renderReceiverFleet(RECEIVER_SPEC);
-      for (const a of AGENTS) {
-        const yml = promConfigOf(values.get(a) as string);
-        expect(yml.remote_write).toHaveLength(1);
-        expect(yml.remote_write?.[0]?.url).toBe("https://thanos-receive.example.com/api/v1/receive");
-        expect(yml.remote_write?.[0]?.headers).toEqual({ "THANOS-TENANT": a });
-        expect(yml.global.external_labels).toMatchObject({ cluster: a });
-      }
+    it("renders the tenant header and the cluster label into every agent's remote_write", () => {
+      expectRemoteWriteOfEveryAgent(
+        proof.values,
+        "https://thanos-receive.example.com/api/v1/receive",
+        "THANOS-TENANT",
+      );
     });
 
     it("sum(kube_pod_info) by (cluster, namespace) through Thanos Query equals every exporter's truth", async () => {
-      let actual: Record<string, number> = {};
-      await Fleet.until("kube_pod_info from every cluster", 90_000, async () => {
-        actual = await podsByClusterNamespace(query);
-        return sameEntries(actual, expectedPods(AGENTS));
-      }).catch(() => undefined);
-      expect(actual).toEqual(expectedPods(AGENTS));
+      const expected = expectedPods(proof.truth, AGENTS);
+      const actual = await podsOnceSettled(query, expected, "kube_pod_info from every cluster", 90_000);
+      expect(actual).toEqual(expected);
     }, 120_000);
 
     it("every cluster's series are stored in its own tenant (tenant_id == cluster)", async () => {
@@ -214,42 +179,25 @@ describeWith(
         // Thanos Query learns each receiver's tenants (their tenant_id label sets) every few seconds and
         // skips a receiver not known to hold the asked tenant, so a new tenant's series (spread over the
         // hashring) show up in full a little later.
-        let actual: Record<string, number> = {};
-        await Fleet.until(`tenant ${a} through the enforcing Thanos Query`, 60_000, async () => {
-          actual = await podsByClusterNamespace(tenantApi);
-          return sameEntries(actual, expectedPods([a]));
-        }).catch(() => undefined);
-        expect(actual, `tenant ${a}`).toEqual(expectedPods([a]));
+        const expected = expectedPods(proof.truth, [a]);
+        const what = `tenant ${a} through the enforcing Thanos Query`;
+        expect(await podsOnceSettled(tenantApi, expected, what, 60_000), `tenant ${a}`).toEqual(expected);
       }
       // Without the header the request is the default tenant's, which nobody writes into.
       expect(await new PromApi(tenantQueryUrl).query("kube_pod_info")).toEqual([]);
     }, 200_000);
 
     it("promfleet verify exits 0 asking each cluster's tenant, through either Thanos Query", async () => {
-      for (const url of [queryUrl, tenantQueryUrl]) {
-        const { code, stdout, stderr } = await promfleet(fleetDir, [
-          "verify",
-          "--aggregator-url",
-          url,
-          "--wait",
-          "60s",
-          "--json",
-        ]);
-        expect(code, `${url}: ${stderr}${stdout}`).toBe(0);
-        const result = JSON.parse(stdout) as { clusters: { cluster: string; status: string }[] };
-        expect(result.clusters.map((c) => `${c.cluster}:${c.status}`)).toEqual(
-          AGENTS.map((a) => `${a}:receiving`),
-        );
-      }
+      for (const url of [queryUrl, tenantQueryUrl]) await expectVerifyReceiving(proof.fleetDir, url);
     }, 90_000);
 
     it(
       `one receiver down ${OUTAGE_SECONDS}s: no sample lost, no gap in any cluster's series, verify 0 after`,
       async () => {
         const tStop = nowS();
-        await r().member(`receive-${STOPPED}`).process.stop();
+        await proof.run.member(`receive-${STOPPED}`).process.stop();
         await sleep(OUTAGE_SECONDS * 1000);
-        await r().member(`receive-${STOPPED}`).process.start();
+        await proof.run.member(`receive-${STOPPED}`).process.start();
         const tBack = nowS();
         await Fleet.until("every agent past the restart", 120_000, async () => {
           const newest = await query.query("min by (cluster) (timestamp(kube_pod_info))");
@@ -269,13 +217,13 @@ describeWith(
         for (const a of AGENTS) {
           const mine = raw.filter((s) => s.metric.cluster === a);
           expect(mine.length, `${a}: kube_pod_info series`).toBe(
-            Object.values(truth.get(a) ?? {}).reduce((x, y) => x + y, 0),
+            Object.values(proof.truth.get(a) ?? {}).reduce((x, y) => x + y, 0),
           );
           let maxInterval = 0;
           for (const s of mine) {
             const ts = s.values.map(([t]) => t);
             expect(ts[0] as number, `${a}: first sample in the window`).toBeLessThanOrEqual(
-              tStop + SCRAPE_SECONDS,
+              tStop + AGENT_SCRAPE_SECONDS,
             );
             expect(ts[ts.length - 1] as number, `${a}: last sample in the window`).toBeGreaterThanOrEqual(
               tBack,
@@ -287,9 +235,9 @@ describeWith(
             `${a}: ${mine.length} series, largest interval between samples ${maxInterval.toFixed(2)} s`,
           );
           expect(maxInterval, `${a}: gap in kube_pod_info across the outage`).toBeLessThan(
-            GAP_SCRAPES * SCRAPE_SECONDS,
+            GAP_SCRAPES * AGENT_SCRAPE_SECONDS,
           );
-          const metrics = await fetchMetrics(r().member(a).process.url);
+          const metrics = await fetchMetrics(proof.run.member(a).process.url);
           expect(
             sumMetric(metrics, "prometheus_remote_storage_samples_dropped_total") ?? 0,
             `${a} dropped`,
@@ -300,7 +248,7 @@ describeWith(
           ).toBe(0);
         }
         console.log(`[receiver] outage ${OUTAGE_SECONDS}s of receive-${STOPPED}:\n  ${report.join("\n  ")}`);
-        const { code, stderr } = await promfleet(fleetDir, ["verify", "--aggregator-url", queryUrl]);
+        const { code, stderr } = await promfleet(proof.fleetDir, ["verify", "--aggregator-url", queryUrl]);
         expect(code, stderr).toBe(0);
       },
       (OUTAGE_SECONDS + 200) * 1000,

@@ -5,15 +5,14 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { e2eSkipReason } from "./support/e2e/env.js";
-import { Fleet } from "./support/e2e/fleet-harness.js";
-import { loadFleetValues } from "./support/e2e/fleet-input.js";
 import { sleep } from "./support/e2e/prometheus-process.js";
 import { describeWith } from "./support/prerequisites.js";
 import { exampleFleetRepo, promfleet, writeRepoFile } from "./helpers/fleet-repo.js";
-import { cloneBranch, githubFleet, type GitHubFleet } from "./helpers/github.js";
+import { cloneBranch, type GitHubFleet } from "./helpers/github.js";
+import { useRolloutFleet } from "./helpers/rollout-fleet.js";
 import { WAVE_FLEET } from "./helpers/wave-fleet.js";
 
 const OLD = "2.43.0+vmware.2-tkg.1";
@@ -31,34 +30,10 @@ const OVERLAY_TEXT = [
   "",
 ].join("\n");
 
-let prometheus: Fleet;
-let current: GitHubFleet | undefined;
-
-beforeAll(async () => {
-  if (e2eSkipReason()) return;
-  prometheus = await Fleet.start(await loadFleetValues(), {
-    label: "waves",
-    log: () => {},
-    maxLifetimeSeconds: 1200,
-  });
-}, 180_000);
-afterAll(async () => {
-  await prometheus?.close();
-});
-afterEach(async () => {
-  await current?.fake.close();
-  current = undefined;
-});
+const rollout = useRolloutFleet("waves");
 
 /** The wave fleet, rendered, on the fake's main branch. */
-async function setup(spec = WAVE_FLEET): Promise<GitHubFleet> {
-  const dir = await exampleFleetRepo();
-  await writeRepoFile(dir, "fleet.yaml", spec);
-  const rendered = await promfleet(dir, ["render"]);
-  expect(rendered.code, rendered.stderr).toBe(0);
-  current = await githubFleet(dir);
-  return current;
-}
+const setup = (spec = WAVE_FLEET) => rollout.onFakeGitHub(spec);
 
 async function json(run: GitHubFleet["run"], args: string[], code = 0) {
   const result = await run(["rollout", ...args, "--json"]);
@@ -71,7 +46,7 @@ function continueArgs(maxStaleness = "15s", wait = "30s"): string[] {
   return [
     "continue",
     "--aggregator-url",
-    prometheus.aggregatorUrl,
+    rollout.prometheus.aggregatorUrl,
     "--settle",
     "0s",
     "--wait",
@@ -278,7 +253,7 @@ describeWith(e2eSkipReason(), "rollout in waves (fake GitHub, real Prometheus)",
     await fake.mergePull(1);
     await json(run, continueArgs());
     await fake.mergePull(2); // wave early: kind
-    await prometheus.stop("kind");
+    await rollout.prometheus.stop("kind");
     await sleep(12_000); // kind's newest sample ages past --max-staleness
 
     const stopped = await json(run, continueArgs("8s", "3s"), 1);

@@ -1,14 +1,15 @@
 /**
  * Runs promfleet-rendered agents (real Prometheus in agent mode, as in the end-to-end test) against a
- * real remote-write store on loopback: Thanos Receive + Thanos Query, or VictoriaMetrics single-node.
- * Every process has a bounded lifetime; close() stops them all and removes the run dir unless the run
- * failed (then its path and logs are printed).
+ * real remote-write store on loopback: Thanos Receive + Thanos Query, Mimir, or VictoriaMetrics
+ * single-node. Every process has a bounded lifetime; close() stops them all and removes the run dir
+ * unless the run failed (then its path and logs are printed). useReceiverProof is a proof's lifecycle.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { loadFleet } from "../../../src/fleet/load.js";
 import { readRenderInputs, renderFleet } from "../../../src/render/render.js";
 import { exampleFleetRepo, repoRoot } from "../../helpers/fleet-repo.js";
@@ -20,6 +21,12 @@ import { planLocalProcess } from "../e2e/local-config.js";
 import { freePort, PrometheusProcess } from "../e2e/prometheus-process.js";
 
 export { AGENTS };
+
+/** How often every agent scrapes its kube-state-metrics stand-in. */
+export const AGENT_SCRAPE_SECONDS = 2;
+
+/** Each agent's pods per namespace, as its kube-state-metrics stand-in serves them. */
+export type Truth = ReadonlyMap<string, Readonly<Record<string, number>>>;
 
 /** Where scripts/install-receiver-tools.sh puts the binaries for the committed pins. */
 export function receiverBinDir(): string {
@@ -152,6 +159,30 @@ export class StoreRun {
     return { process, exporter, config: plan.config };
   }
 
+  /**
+   * Starts every agent of AGENTS from its rendered values, writing to `writeUrlOf(agent, index)`, with
+   * Debian's Prometheus unless `prometheusBinary` is given; returns each agent's truth.
+   */
+  async startAgents(
+    values: ReadonlyMap<string, string>,
+    writeUrlOf: (agent: string, index: number) => string,
+    prometheusBinary?: string,
+  ): Promise<Truth> {
+    const started = await Promise.all(
+      AGENTS.map(async (a, i) => {
+        const { exporter } = await this.startAgent(
+          a,
+          values.get(a) as string,
+          writeUrlOf(a, i),
+          `${AGENT_SCRAPE_SECONDS}s`,
+          prometheusBinary,
+        );
+        return [a, Object.fromEntries(exporter.truth())] as const;
+      }),
+    );
+    return new Map(started);
+  }
+
   member(name: string): Member {
     const m = this.members.get(name);
     if (!m) throw new Error(`no member ${name}`);
@@ -176,4 +207,75 @@ export class StoreRun {
       keepTestFiles();
     } else await rm(this.runDir, { recursive: true, force: true });
   }
+}
+
+export interface ReceiverProofOptions {
+  /** Names the run dir. */
+  label: string;
+  /** The longest any process of the run may live. */
+  lifetimeSeconds: number;
+  /** The lines under remoteWrite: of the fleet spec (see renderReceiverFleet). */
+  receiverYaml: string;
+  /** Starts the store in `run`; returns where each agent writes. */
+  startStore: (run: StoreRun) => Promise<(agent: string, index: number) => string>;
+  /** The agents run the upstream Prometheus of install-receiver-tools.sh, not Debian's. */
+  upstreamAgents: boolean;
+  /** How long rendering and starting everything may take. */
+  startTimeoutMs: number;
+}
+
+/** What a receiver proof's tests read; filled in before all of them. */
+export interface ReceiverProof {
+  /** The store and the agents (throws when they did not start). */
+  readonly run: StoreRun;
+  /** The rendered fleet repository. */
+  readonly fleetDir: string;
+  /** Each agent's rendered values.yaml. */
+  readonly values: ReadonlyMap<string, string>;
+  readonly truth: Truth;
+}
+
+/**
+ * Registers a receiver proof's lifecycle in the enclosing describe: before all, the fleet rendered, the
+ * store started and every agent started against it; after all, everything stopped and the fleet
+ * repository removed; a failing test keeps the run dir and prints its logs.
+ */
+export function useReceiverProof(options: ReceiverProofOptions): ReceiverProof {
+  let run: StoreRun | undefined;
+  let fleetDir = "";
+  let values: ReadonlyMap<string, string> = new Map();
+  let truth: Truth = new Map();
+
+  beforeAll(async () => {
+    run = await StoreRun.create(options.label, options.lifetimeSeconds);
+    const rendered = await renderReceiverFleet(options.receiverYaml);
+    fleetDir = rendered.dir;
+    values = rendered.values;
+    const writeUrlOf = await options.startStore(run);
+    const binary = options.upstreamAgents ? receiverBinary("prometheus") : undefined;
+    truth = await run.startAgents(values, writeUrlOf, binary);
+  }, options.startTimeoutMs);
+
+  afterAll(async () => {
+    await run?.close();
+    if (fleetDir) await rm(fleetDir, { recursive: true, force: true });
+  }, 60_000);
+
+  beforeEach(({ onTestFailed }) => onTestFailed(() => run?.markFailed()));
+
+  return {
+    get run() {
+      if (!run) throw new Error("the store did not start");
+      return run;
+    },
+    get fleetDir() {
+      return fleetDir;
+    },
+    get values() {
+      return values;
+    },
+    get truth() {
+      return truth;
+    },
+  };
 }
