@@ -65,6 +65,24 @@ interface Condition {
   message?: string;
 }
 
+/** A promise settled from outside: how one scenario hands a state over to another running beside it. */
+interface HandOff<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+function handOff<T>(): HandOff<T> {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // awaited by the receiving scenario; this only keeps it from going unhandled
+  return { promise, resolve, reject };
+}
+
 function reconcileState(o: KubeObject | undefined): string | undefined {
   const conditions = (o?.status?.conditions ?? []) as Condition[];
   return conditions.find((c) => c.status === "True")?.type;
@@ -565,14 +583,53 @@ function kappScenarios(startFlux: () => void): void {
     expect(w.cluster("edge-1").kubelet.prometheus?.config).toContain("45s");
   }, 300_000);
 
-  it("3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched", async () => {
+  /**
+   * Scenarios 3 and 5 wait for different clusters' syncs (3 for the aggregator's, 5 for edge-1's), so they
+   * run side by side: 5 starts from a checkout of main taken after 3's merge, and pushes its first change
+   * only once 3 has found edge-1 untouched by the teardown. Both hand-offs reject if 3 fails before them,
+   * so 5 never hangs.
+   */
+  const offboardedMain = handOff<string>();
+  const edge1Untouched = handOff<void>();
+
+  it.concurrent(
+    "3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched",
+    async () => {
+      try {
+        await offboarding();
+      } catch (e) {
+        const handedOver = new Error(`scenario 3 failed before handing over to 5: ${String(e)}`);
+        offboardedMain.reject(handedOver);
+        edge1Untouched.reject(handedOver);
+        throw e;
+      }
+    },
+    300_000,
+  );
+
+  async function offboarding(): Promise<void> {
     const w = world as World;
     const gone = "edge-2";
     const edge2Password = passwords.get(gone) ?? "";
     const kept = (await kube("edge-1").get(
       `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
     )) as KubeObject;
+    const mainBefore = await fleet.head();
     const number = await fleet.mergedPr(["offboard-cluster", gone]);
+    const offboarded = await fleet.checkout();
+    // what edge-1's App fetches did not change: its next sync deploys what it deployed before
+    const edge1Diff = await execa("git", [
+      "-C",
+      offboarded,
+      "diff",
+      "--name-only",
+      mainBefore,
+      "HEAD",
+      "--",
+      "clusters/edge-1",
+    ]);
+    expect(edge1Diff.stdout).toBe("");
+    offboardedMain.resolve(offboarded);
     const body = fleet.fake.pulls().find((p) => p.number === number)?.body ?? "";
     const teardown = shellBlocks(body);
     const commands = teardown.flatMap((block) => block.split("\n"));
@@ -603,6 +660,15 @@ function kappScenarios(startFlux: () => void): void {
       await kube(gone).get(`/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`),
     ).toBeUndefined();
 
+    // edge-1 untouched by the teardown: same Deployment, still reconciled (then scenario 5 may change it)
+    const after = (await kube("edge-1").get(
+      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+    )) as KubeObject;
+    expect(after.metadata.uid).toBe(kept.metadata.uid);
+    expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
+    expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
+    edge1Untouched.resolve();
+
     // the aggregator rolls out the web config without edge-2's hash: its credential is refused
     const write = (user: string, password: string) =>
       fetch(`http://127.0.0.1:${w.aggregatorPort}/api/v1/write`, {
@@ -615,20 +681,20 @@ function kappScenarios(startFlux: () => void): void {
       async () => ((await write(gone, edge2Password)) === 401 ? true : undefined),
       150_000,
     );
+    // the same web config still accepts the clusters that stay
     expect(await write(AGGREGATOR, passwords.get(AGGREGATOR) ?? "")).not.toBe(401);
+    expect(await write("edge-1", passwords.get("edge-1") ?? "")).not.toBe(401);
+  }
 
-    // edge-1 untouched: same Deployment generation, still reconciled
-    const after = (await kube("edge-1").get(
-      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
-    )) as KubeObject;
-    expect(after.metadata.uid).toBe(kept.metadata.uid);
-    expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
-    expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
-  }, 300_000);
+  it.concurrent(
+    "5. a broken change: the package's schema catches it in review; pushed anyway, the cluster's App and PackageInstall report it, and verify names the cluster whose metrics stop",
+    () => brokenChange(),
+    300_000,
+  );
 
-  it("5. a broken change: the package's schema catches it in review; pushed anyway, the cluster's App and PackageInstall report it, and verify names the cluster whose metrics stop", async () => {
+  async function brokenChange(): Promise<void> {
     const broken = "edge-1";
-    const checkout = await fleet.checkout();
+    const checkout = await offboardedMain.promise;
     const specFile = path.join(checkout, "fleet.yaml");
     // The fleet commits the package's Package as package.definition, as the README asks, so the review's
     // validate checks values against its schema (the vendored open-source Package stands in for it).
@@ -662,6 +728,7 @@ function kappScenarios(startFlux: () => void): void {
     );
 
     // slipped through (pushed without that check): what the cluster reports
+    await edge1Untouched.promise;
     await fleet.push(checkout, "edge-1: two replicas");
     const failure = await waitFor(
       `PackageInstall in ${broken} reporting the failure`,
@@ -745,7 +812,7 @@ function kappScenarios(startFlux: () => void): void {
     expect(verify.stdout).toMatch(new RegExp(`^${broken} +stale `, "m"));
     expect(verify.stdout).toMatch(new RegExp(`^${AGGREGATOR} +receiving `, "m"));
     expect(reconcileState(await packageInstall(broken))).toBe("Reconciling");
-  }, 300_000);
+  }
 }
 
 const AGE_KEY_PLACEHOLDER = "<age key file>";

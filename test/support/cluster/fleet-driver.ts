@@ -110,6 +110,11 @@ export class FleetDriver {
     return dir;
   }
 
+  /** The commit main points at now. */
+  async head(): Promise<string> {
+    return (await execa("git", ["-C", this.fake.bareRepo, "rev-parse", "refs/heads/main"])).stdout.trim();
+  }
+
   /** Commits everything changed in `checkout` and pushes it to main: a reviewed change being merged. */
   async push(checkout: string, message: string): Promise<void> {
     const env = {
