@@ -112,23 +112,30 @@ function kappScenarios(startFlux: () => void): void {
   let failed = false;
   /** Each cluster's password, read before the printed `rm` removes the file. */
   const passwords = new Map<string, string>();
+  /** The agents' onboarding pull requests, opened and merged while the clusters start: they need only GitHub. */
+  let onboarded: Promise<void> | undefined;
 
   beforeAll(async () => {
     world = await World.start();
     const w = world;
     // the operator's spec edits before the first push: least privilege, and the shortest sync period
     // kapp-controller allows (it raises anything below 30s to 30s)
+    const initialised = FleetDriver.init(
+      w,
+      AGGREGATOR,
+      [],
+      [
+        [["rbac"], "least-privilege"],
+        [["app", "syncPeriod"], SYNC_PERIOD],
+      ],
+    );
+    onboarded = initialised.then(async (f) => {
+      for (const agent of AGENTS) await f.mergedPr(["onboard-cluster", agent]);
+    });
+    onboarded.catch(() => undefined); // awaited by scenario 1; this only keeps it from going unhandled
     [fleet] = await timed("kapp clusters started and the fleet initialised", () =>
       Promise.all([
-        FleetDriver.init(
-          w,
-          AGGREGATOR,
-          [],
-          [
-            [["rbac"], "least-privilege"],
-            [["app", "syncPeriod"], SYNC_PERIOD],
-          ],
-        ),
+        initialised,
         w.addClusters(
           [
             { name: AGGREGATOR, role: "aggregator" },
@@ -146,6 +153,7 @@ function kappScenarios(startFlux: () => void): void {
 
   afterAll(async () => {
     try {
+      await onboarded?.catch(() => undefined); // no promfleet command left running against a closed fake
       await fleet?.close();
     } finally {
       await world?.close(failed);
@@ -220,7 +228,10 @@ function kappScenarios(startFlux: () => void): void {
 
   it("1. onboarding: promfleet's App and PackageInstall reconcile, the Deployment runs what values.yaml says, and the aggregator answers for every cluster", async () => {
     const w = world as World;
-    for (const agent of AGENTS) await fleet.mergedPr(["onboard-cluster", agent]);
+    await timed(
+      "onboarding pull requests merged (opened while the clusters started)",
+      () => onboarded as Promise<void>,
+    );
     const checkout = await fleet.checkout();
     const pulls = fleet.fake.pulls();
     const hubCommands = [
@@ -503,7 +514,34 @@ function kappScenarios(startFlux: () => void): void {
     };
   }
 
-  it("2. change rollout in waves (issue 18): each merged wave reaches exactly its clusters through kapp-controller, and rollout continue verifies it before opening the next", async () => {
+  /**
+   * Scenarios 2, 3 and 5 run side by side, each taking over from the one before where it starts waiting
+   * for clusters to sync: 3 opens its pull request once 2 merged its last wave and merges it once 2 has
+   * ended; 5 starts from a checkout of main taken after 3's merge, and pushes its first change only once
+   * 3 has found edge-1 untouched by the teardown. A hand-off rejects if its scenario fails before it, so
+   * no scenario waits forever.
+   */
+  const restWaveMerged = handOff<void>();
+  const rolloutEnded = handOff<void>();
+  const offboardedMain = handOff<string>();
+  const edge1Untouched = handOff<void>();
+
+  it.concurrent(
+    "2. change rollout in waves (issue 18): each merged wave reaches exactly its clusters through kapp-controller, and rollout continue verifies it before opening the next",
+    async () => {
+      try {
+        await changeRollout();
+      } catch (e) {
+        restWaveMerged.reject(new Error(`scenario 2 failed before its last wave was merged: ${String(e)}`));
+        throw e;
+      } finally {
+        rolloutEnded.resolve();
+      }
+    },
+    300_000,
+  );
+
+  async function changeRollout(): Promise<void> {
     const w = world as World;
     // from here on the kapp scenarios mostly wait for sync periods: scenario 4 runs in those waits
     startFlux();
@@ -563,6 +601,7 @@ function kappScenarios(startFlux: () => void): void {
     expect(rest).toMatchObject({ outcome: "created", step: "rest" });
     await fleet.fake.mergePull(rest.pr.number);
     const restMerged = Date.now();
+    restWaveMerged.resolve();
     await Promise.all([carriesOverlay("edge-2", restMerged), carriesOverlay(AGGREGATOR, restMerged)]);
 
     const main = await fleet.checkout();
@@ -581,16 +620,7 @@ function kappScenarios(startFlux: () => void): void {
     ]);
     expect(fleet.fake.validationErrors).toEqual([]);
     expect(w.cluster("edge-1").kubelet.prometheus?.config).toContain("45s");
-  }, 300_000);
-
-  /**
-   * Scenarios 3 and 5 wait for different clusters' syncs (3 for the aggregator's, 5 for edge-1's), so they
-   * run side by side: 5 starts from a checkout of main taken after 3's merge, and pushes its first change
-   * only once 3 has found edge-1 untouched by the teardown. Both hand-offs reject if 3 fails before them,
-   * so 5 never hangs.
-   */
-  const offboardedMain = handOff<string>();
-  const edge1Untouched = handOff<void>();
+  }
 
   it.concurrent(
     "3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched",
@@ -611,11 +641,14 @@ function kappScenarios(startFlux: () => void): void {
     const w = world as World;
     const gone = "edge-2";
     const edge2Password = passwords.get(gone) ?? "";
+    await restWaveMerged.promise;
+    const number = await fleet.openPr(["offboard-cluster", gone]);
+    await rolloutEnded.promise; // main stays what scenario 2 left until it has looked at it
     const kept = (await kube("edge-1").get(
       `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
     )) as KubeObject;
     const mainBefore = await fleet.head();
-    const number = await fleet.mergedPr(["offboard-cluster", gone]);
+    await fleet.fake.mergePull(number);
     const offboarded = await fleet.checkout();
     // what edge-1's App fetches did not change: its next sync deploys what it deployed before
     const edge1Diff = await execa("git", [
