@@ -114,6 +114,8 @@ function kappScenarios(startFlux: () => void): void {
   const passwords = new Map<string, string>();
   /** The agents' onboarding pull requests, opened and merged while the clusters start: they need only GitHub. */
   let onboarded: Promise<void> | undefined;
+  /** Scenario 2's first wave, opened during scenario 1's waits. */
+  let canaryWave: Promise<RolloutResult> | undefined;
 
   beforeAll(async () => {
     world = await World.start();
@@ -153,7 +155,8 @@ function kappScenarios(startFlux: () => void): void {
 
   afterAll(async () => {
     try {
-      await onboarded?.catch(() => undefined); // no promfleet command left running against a closed fake
+      // no promfleet command left running against a closed fake
+      await Promise.allSettled([onboarded, canaryWave]);
       await fleet?.close();
     } finally {
       await world?.close(failed);
@@ -244,6 +247,9 @@ function kappScenarios(startFlux: () => void): void {
       shellBlocks(pulls.find((p) => p.head === `promfleet/onboard-${agent}`)?.body ?? "").filter(
         (c) => c.startsWith("kubectl") || c.startsWith("rm"),
       );
+    // while the clusters reconcile, the operator prepares scenario 2's change (repository and GitHub only)
+    canaryWave = openCanaryWave();
+    canaryWave.catch(() => undefined); // awaited by scenario 2; this only keeps it from going unhandled
     // each cluster's printed commands in order; the clusters side by side (nothing couples them)
     await Promise.all([
       bootstrap(AGGREGATOR, hubCommands, checkout).then(() => reconciled(AGGREGATOR)),
@@ -502,16 +508,18 @@ function kappScenarios(startFlux: () => void): void {
     );
   }
 
+  interface RolloutResult {
+    outcome: string;
+    step: string;
+    pr: { number: number };
+    files: { added: string[]; modified: string[]; removed: string[] };
+  }
+
   /** `promfleet rollout start|continue … --json` in `dir`, against the fake GitHub. */
-  async function rollout(args: string[], dir: string) {
+  async function rollout(args: string[], dir: string): Promise<RolloutResult> {
     const r = await fleet.promfleet(["rollout", ...args, "--repo", "acme/fleet", "--json"], dir);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    return JSON.parse(r.stdout) as {
-      outcome: string;
-      step: string;
-      pr: { number: number };
-      files: { added: string[]; modified: string[]; removed: string[] };
-    };
+    return JSON.parse(r.stdout) as RolloutResult;
   }
 
   /**
@@ -541,10 +549,11 @@ function kappScenarios(startFlux: () => void): void {
     300_000,
   );
 
-  async function changeRollout(): Promise<void> {
-    const w = world as World;
-    // from here on the kapp scenarios mostly wait for sync periods: scenario 4 runs in those waits
-    startFlux();
+  /**
+   * Scenario 2's first wave, opened while scenario 1's clusters reconcile: the operator's reviewed spec
+   * change (waves; it changes no rendered file) pushed, then `rollout start` with the new overlay.
+   */
+  async function openCanaryWave(): Promise<RolloutResult> {
     // the operator's reviewed spec change first: waves, edge-1 first, then the aggregator and the rest
     const checkout = await fleet.checkout();
     await editSpec(checkout, [
@@ -560,7 +569,17 @@ function kappScenarios(startFlux: () => void): void {
     // the change: a new fleet-wide overlay, in the working tree only (rollout start carries it)
     await mkdir(path.join(checkout, path.dirname(OVERLAY)), { recursive: true });
     await writeFile(path.join(checkout, OVERLAY), SCRAPE_45S);
-    const canary = await rollout(["start", "--overlay", OVERLAY], checkout);
+    return rollout(["start", "--overlay", OVERLAY], checkout);
+  }
+
+  async function changeRollout(): Promise<void> {
+    const w = world as World;
+    // from here on the kapp scenarios mostly wait for sync periods: scenario 4 runs in those waits
+    startFlux();
+    const canary = await timed(
+      "scenario 2's first wave opened (during scenario 1)",
+      () => canaryWave ?? openCanaryWave(),
+    );
     expect(canary).toMatchObject({ outcome: "created", step: "canary" });
     const clusterFiles = [...canary.files.added, ...canary.files.modified, ...canary.files.removed].filter(
       (f) => f.startsWith("clusters/"),
