@@ -65,6 +65,24 @@ interface Condition {
   message?: string;
 }
 
+/** A promise settled from outside: how one scenario hands a state over to another running beside it. */
+interface HandOff<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+function handOff<T>(): HandOff<T> {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (reason: unknown) => void = () => undefined;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // awaited by the receiving scenario; this only keeps it from going unhandled
+  return { promise, resolve, reject };
+}
+
 function reconcileState(o: KubeObject | undefined): string | undefined {
   const conditions = (o?.status?.conditions ?? []) as Condition[];
   return conditions.find((c) => c.status === "True")?.type;
@@ -94,23 +112,32 @@ function kappScenarios(startFlux: () => void): void {
   let failed = false;
   /** Each cluster's password, read before the printed `rm` removes the file. */
   const passwords = new Map<string, string>();
+  /** The agents' onboarding pull requests, opened and merged while the clusters start: they need only GitHub. */
+  let onboarded: Promise<void> | undefined;
+  /** Scenario 2's first wave, opened during scenario 1's waits. */
+  let canaryWave: Promise<RolloutResult> | undefined;
 
   beforeAll(async () => {
     world = await World.start();
     const w = world;
     // the operator's spec edits before the first push: least privilege, and the shortest sync period
     // kapp-controller allows (it raises anything below 30s to 30s)
+    const initialised = FleetDriver.init(
+      w,
+      AGGREGATOR,
+      [],
+      [
+        [["rbac"], "least-privilege"],
+        [["app", "syncPeriod"], SYNC_PERIOD],
+      ],
+    );
+    onboarded = initialised.then(async (f) => {
+      for (const agent of AGENTS) await f.mergedPr(["onboard-cluster", agent]);
+    });
+    onboarded.catch(() => undefined); // awaited by scenario 1; this only keeps it from going unhandled
     [fleet] = await timed("kapp clusters started and the fleet initialised", () =>
       Promise.all([
-        FleetDriver.init(
-          w,
-          AGGREGATOR,
-          [],
-          [
-            [["rbac"], "least-privilege"],
-            [["app", "syncPeriod"], SYNC_PERIOD],
-          ],
-        ),
+        initialised,
         w.addClusters(
           [
             { name: AGGREGATOR, role: "aggregator" },
@@ -128,6 +155,8 @@ function kappScenarios(startFlux: () => void): void {
 
   afterAll(async () => {
     try {
+      // no promfleet command left running against a closed fake
+      await Promise.allSettled([onboarded, canaryWave]);
       await fleet?.close();
     } finally {
       await world?.close(failed);
@@ -202,7 +231,10 @@ function kappScenarios(startFlux: () => void): void {
 
   it("1. onboarding: promfleet's App and PackageInstall reconcile, the Deployment runs what values.yaml says, and the aggregator answers for every cluster", async () => {
     const w = world as World;
-    for (const agent of AGENTS) await fleet.mergedPr(["onboard-cluster", agent]);
+    await timed(
+      "onboarding pull requests merged (opened while the clusters started)",
+      () => onboarded as Promise<void>,
+    );
     const checkout = await fleet.checkout();
     const pulls = fleet.fake.pulls();
     const hubCommands = [
@@ -215,6 +247,9 @@ function kappScenarios(startFlux: () => void): void {
       shellBlocks(pulls.find((p) => p.head === `promfleet/onboard-${agent}`)?.body ?? "").filter(
         (c) => c.startsWith("kubectl") || c.startsWith("rm"),
       );
+    // while the clusters reconcile, the operator prepares scenario 2's change (repository and GitHub only)
+    canaryWave = openCanaryWave();
+    canaryWave.catch(() => undefined); // awaited by scenario 2; this only keeps it from going unhandled
     // each cluster's printed commands in order; the clusters side by side (nothing couples them)
     await Promise.all([
       bootstrap(AGGREGATOR, hubCommands, checkout).then(() => reconciled(AGGREGATOR)),
@@ -473,22 +508,52 @@ function kappScenarios(startFlux: () => void): void {
     );
   }
 
-  /** `promfleet rollout start|continue … --json` in `dir`, against the fake GitHub. */
-  async function rollout(args: string[], dir: string) {
-    const r = await fleet.promfleet(["rollout", ...args, "--repo", "acme/fleet", "--json"], dir);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    return JSON.parse(r.stdout) as {
-      outcome: string;
-      step: string;
-      pr: { number: number };
-      files: { added: string[]; modified: string[]; removed: string[] };
-    };
+  interface RolloutResult {
+    outcome: string;
+    step: string;
+    pr: { number: number };
+    files: { added: string[]; modified: string[]; removed: string[] };
   }
 
-  it("2. change rollout in waves (issue 18): each merged wave reaches exactly its clusters through kapp-controller, and rollout continue verifies it before opening the next", async () => {
-    const w = world as World;
-    // from here on the kapp scenarios mostly wait for sync periods: scenario 4 runs in those waits
-    startFlux();
+  /** `promfleet rollout start|continue … --json` in `dir`, against the fake GitHub. */
+  async function rollout(args: string[], dir: string): Promise<RolloutResult> {
+    const r = await fleet.promfleet(["rollout", ...args, "--repo", "acme/fleet", "--json"], dir);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    return JSON.parse(r.stdout) as RolloutResult;
+  }
+
+  /**
+   * Scenarios 2, 3 and 5 run side by side, each taking over from the one before where it starts waiting
+   * for clusters to sync: 3 opens its pull request once 2 merged its last wave and merges it once 2 has
+   * ended; 5 starts from a checkout of main taken after 3's merge, and pushes its first change only once
+   * 3 has found edge-1 untouched by the teardown. A hand-off rejects if its scenario fails before it, so
+   * no scenario waits forever.
+   */
+  const restWaveMerged = handOff<void>();
+  const rolloutEnded = handOff<void>();
+  const offboardedMain = handOff<string>();
+  const edge1Untouched = handOff<void>();
+
+  it.concurrent(
+    "2. change rollout in waves (issue 18): each merged wave reaches exactly its clusters through kapp-controller, and rollout continue verifies it before opening the next",
+    async () => {
+      try {
+        await changeRollout();
+      } catch (e) {
+        restWaveMerged.reject(new Error(`scenario 2 failed before its last wave was merged: ${String(e)}`));
+        throw e;
+      } finally {
+        rolloutEnded.resolve();
+      }
+    },
+    300_000,
+  );
+
+  /**
+   * Scenario 2's first wave, opened while scenario 1's clusters reconcile: the operator's reviewed spec
+   * change (waves; it changes no rendered file) pushed, then `rollout start` with the new overlay.
+   */
+  async function openCanaryWave(): Promise<RolloutResult> {
     // the operator's reviewed spec change first: waves, edge-1 first, then the aggregator and the rest
     const checkout = await fleet.checkout();
     await editSpec(checkout, [
@@ -504,7 +569,17 @@ function kappScenarios(startFlux: () => void): void {
     // the change: a new fleet-wide overlay, in the working tree only (rollout start carries it)
     await mkdir(path.join(checkout, path.dirname(OVERLAY)), { recursive: true });
     await writeFile(path.join(checkout, OVERLAY), SCRAPE_45S);
-    const canary = await rollout(["start", "--overlay", OVERLAY], checkout);
+    return rollout(["start", "--overlay", OVERLAY], checkout);
+  }
+
+  async function changeRollout(): Promise<void> {
+    const w = world as World;
+    // from here on the kapp scenarios mostly wait for sync periods: scenario 4 runs in those waits
+    startFlux();
+    const canary = await timed(
+      "scenario 2's first wave opened (during scenario 1)",
+      () => canaryWave ?? openCanaryWave(),
+    );
     expect(canary).toMatchObject({ outcome: "created", step: "canary" });
     const clusterFiles = [...canary.files.added, ...canary.files.modified, ...canary.files.removed].filter(
       (f) => f.startsWith("clusters/"),
@@ -545,6 +620,7 @@ function kappScenarios(startFlux: () => void): void {
     expect(rest).toMatchObject({ outcome: "created", step: "rest" });
     await fleet.fake.mergePull(rest.pr.number);
     const restMerged = Date.now();
+    restWaveMerged.resolve();
     await Promise.all([carriesOverlay("edge-2", restMerged), carriesOverlay(AGGREGATOR, restMerged)]);
 
     const main = await fleet.checkout();
@@ -563,16 +639,49 @@ function kappScenarios(startFlux: () => void): void {
     ]);
     expect(fleet.fake.validationErrors).toEqual([]);
     expect(w.cluster("edge-1").kubelet.prometheus?.config).toContain("45s");
-  }, 300_000);
+  }
 
-  it("3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched", async () => {
+  it.concurrent(
+    "3. offboarding: the printed teardown removes edge-2's install, the aggregator refuses its credential, the others are untouched",
+    async () => {
+      try {
+        await offboarding();
+      } catch (e) {
+        const handedOver = new Error(`scenario 3 failed before handing over to 5: ${String(e)}`);
+        offboardedMain.reject(handedOver);
+        edge1Untouched.reject(handedOver);
+        throw e;
+      }
+    },
+    300_000,
+  );
+
+  async function offboarding(): Promise<void> {
     const w = world as World;
     const gone = "edge-2";
     const edge2Password = passwords.get(gone) ?? "";
+    await restWaveMerged.promise;
+    const number = await fleet.openPr(["offboard-cluster", gone]);
+    await rolloutEnded.promise; // main stays what scenario 2 left until it has looked at it
     const kept = (await kube("edge-1").get(
       `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
     )) as KubeObject;
-    const number = await fleet.mergedPr(["offboard-cluster", gone]);
+    const mainBefore = await fleet.head();
+    await fleet.fake.mergePull(number);
+    const offboarded = await fleet.checkout();
+    // what edge-1's App fetches did not change: its next sync deploys what it deployed before
+    const edge1Diff = await execa("git", [
+      "-C",
+      offboarded,
+      "diff",
+      "--name-only",
+      mainBefore,
+      "HEAD",
+      "--",
+      "clusters/edge-1",
+    ]);
+    expect(edge1Diff.stdout).toBe("");
+    offboardedMain.resolve(offboarded);
     const body = fleet.fake.pulls().find((p) => p.number === number)?.body ?? "";
     const teardown = shellBlocks(body);
     const commands = teardown.flatMap((block) => block.split("\n"));
@@ -603,6 +712,15 @@ function kappScenarios(startFlux: () => void): void {
       await kube(gone).get(`/api/v1/namespaces/${MONITORING_NS}/configmaps/prometheus-server`),
     ).toBeUndefined();
 
+    // edge-1 untouched by the teardown: same Deployment, still reconciled (then scenario 5 may change it)
+    const after = (await kube("edge-1").get(
+      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
+    )) as KubeObject;
+    expect(after.metadata.uid).toBe(kept.metadata.uid);
+    expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
+    expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
+    edge1Untouched.resolve();
+
     // the aggregator rolls out the web config without edge-2's hash: its credential is refused
     const write = (user: string, password: string) =>
       fetch(`http://127.0.0.1:${w.aggregatorPort}/api/v1/write`, {
@@ -615,20 +733,20 @@ function kappScenarios(startFlux: () => void): void {
       async () => ((await write(gone, edge2Password)) === 401 ? true : undefined),
       150_000,
     );
+    // the same web config still accepts the clusters that stay
     expect(await write(AGGREGATOR, passwords.get(AGGREGATOR) ?? "")).not.toBe(401);
+    expect(await write("edge-1", passwords.get("edge-1") ?? "")).not.toBe(401);
+  }
 
-    // edge-1 untouched: same Deployment generation, still reconciled
-    const after = (await kube("edge-1").get(
-      `/apis/apps/v1/namespaces/${MONITORING_NS}/deployments/prometheus-server`,
-    )) as KubeObject;
-    expect(after.metadata.uid).toBe(kept.metadata.uid);
-    expect(reconcileState(await app("edge-1"))).toBe("ReconcileSucceeded");
-    expect(reconcileState(await packageInstall("edge-1"))).toBe("ReconcileSucceeded");
-  }, 300_000);
+  it.concurrent(
+    "5. a broken change: the package's schema catches it in review; pushed anyway, the cluster's App and PackageInstall report it, and verify names the cluster whose metrics stop",
+    () => brokenChange(),
+    300_000,
+  );
 
-  it("5. a broken change: the package's schema catches it in review; pushed anyway, the cluster's App and PackageInstall report it, and verify names the cluster whose metrics stop", async () => {
+  async function brokenChange(): Promise<void> {
     const broken = "edge-1";
-    const checkout = await fleet.checkout();
+    const checkout = await offboardedMain.promise;
     const specFile = path.join(checkout, "fleet.yaml");
     // The fleet commits the package's Package as package.definition, as the README asks, so the review's
     // validate checks values against its schema (the vendored open-source Package stands in for it).
@@ -662,6 +780,7 @@ function kappScenarios(startFlux: () => void): void {
     );
 
     // slipped through (pushed without that check): what the cluster reports
+    await edge1Untouched.promise;
     await fleet.push(checkout, "edge-1: two replicas");
     const failure = await waitFor(
       `PackageInstall in ${broken} reporting the failure`,
@@ -745,7 +864,7 @@ function kappScenarios(startFlux: () => void): void {
     expect(verify.stdout).toMatch(new RegExp(`^${broken} +stale `, "m"));
     expect(verify.stdout).toMatch(new RegExp(`^${AGGREGATOR} +receiving `, "m"));
     expect(reconcileState(await packageInstall(broken))).toBe("Reconciling");
-  }, 300_000);
+  }
 }
 
 const AGE_KEY_PLACEHOLDER = "<age key file>";

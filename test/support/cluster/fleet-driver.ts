@@ -94,13 +94,18 @@ export class FleetDriver {
     return r;
   }
 
-  /** Opens the pull request with `args` (…, --pr, --repo acme/fleet), merges it, returns its number. */
-  async mergedPr(args: string[]): Promise<number> {
+  /** Opens the pull request with `args` (…, --pr, --repo acme/fleet), returns its number. */
+  async openPr(args: string[]): Promise<number> {
     const r = await this.promfleet([...args, "--pr", "--repo", "acme/fleet", "--json"]);
     if (r.code !== 0) throw new Error(`promfleet ${args.join(" ")} --pr failed (${r.code}): ${r.stderr}`);
-    const { pr } = JSON.parse(r.stdout) as { pr: { number: number } };
-    await this.fake.mergePull(pr.number);
-    return pr.number;
+    return (JSON.parse(r.stdout) as { pr: { number: number } }).pr.number;
+  }
+
+  /** Opens the pull request with `args` and merges it, returns its number. */
+  async mergedPr(args: string[]): Promise<number> {
+    const number = await this.openPr(args);
+    await this.fake.mergePull(number);
+    return number;
   }
 
   /** A fresh checkout of main, as the operator's `git pull` would give. */
@@ -108,6 +113,11 @@ export class FleetDriver {
     const dir = path.join(await this.tempFolder("promfleet-checkout-"), "fleet");
     await execa("git", ["clone", "-q", "--branch", "main", this.fake.bareRepo, dir]);
     return dir;
+  }
+
+  /** The commit main points at now. */
+  async head(): Promise<string> {
+    return (await execa("git", ["-C", this.fake.bareRepo, "rev-parse", "refs/heads/main"])).stdout.trim();
   }
 
   /** Commits everything changed in `checkout` and pushes it to main: a reviewed change being merged. */
