@@ -876,7 +876,7 @@ const ready = (o: KubeObject | undefined) =>
  * source-controller and kustomize-controller v1.9.6 (and kapp-controller for the PackageInstall) pulls
  * the fleet repository from its own local https git server; credentials are SOPS-encrypted for an age
  * key whose Secret is created with exactly the command promfleet prints. Its world is its own, stopped
- * (and its folder kept on failure) when it ends.
+ * and removed (its logs' tails printed on failure) when it ends.
  */
 async function fluxScenario(): Promise<void> {
   let world: World | undefined;

@@ -5,12 +5,11 @@
  * stand-in and the kubelet stand-in. `close()` stops every process and removes every folder; it is
  * meant for afterAll and never throws.
  */
-import { mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { startKsmExporter, type KsmExporter } from "../e2e/ksm-exporter.js";
 import { freePort } from "../e2e/prometheus-process.js";
-import { keepTestFiles } from "../global-tmp.js";
 import { issueCert, caPair, makePki, type Pki } from "./certs.js";
 import { startControlPlane, writeFleetKubeconfig, type ControlPlane } from "./control-plane.js";
 import { startGitServer, type GitServer } from "./git-server.js";
@@ -193,14 +192,29 @@ export class World {
 
   /**
    * Stops every cluster (side by side, each in reverse order of starting), then the git server, then
-   * removes the folder (kept, with logs, on failure).
+   * removes the folder. On failure it first prints the end of every process's log, so the folder can go
+   * whatever happened; PROMFLEET_KEEP_TEST_TMP=1 keeps it whole for a post-mortem.
    */
   async close(failed: boolean): Promise<void> {
     await timed("world stopped", async () => {
       await Promise.all(this.clusterClosers.map(stopInReverse));
       await stopInReverse(this.closers);
     });
-    if (failed) keepTestFiles();
-    else await rm(this.dir, { recursive: true, force: true });
+    if (failed) console.error(await logTails(this.dir));
+    if (process.env.PROMFLEET_KEEP_TEST_TMP !== "1") await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+const LOG_TAIL_LINES = 40;
+
+/** The last lines of every `*.log` under `dir`, each headed by its path relative to `dir`. */
+export async function logTails(dir: string): Promise<string> {
+  const logs = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith(".log")).sort();
+  const tails = await Promise.all(
+    logs.map(async (log) => {
+      const lines = (await readFile(path.join(dir, log), "utf8")).trimEnd().split("\n");
+      return [`--- ${log} (last ${LOG_TAIL_LINES} lines)`, ...lines.slice(-LOG_TAIL_LINES)].join("\n");
+    }),
+  );
+  return tails.join("\n");
 }
