@@ -1,6 +1,6 @@
 /**
- * diff parses what clusters' values share once (src/validate/yaml-memo.ts): after a fleet-wide change,
- * a cluster whose shared-looking part changed differently is still described in its own terms.
+ * diff after a fleet-wide change (values read by src/validate/fast-yaml.ts): a cluster whose
+ * shared-looking part changed differently is still described in its own terms.
  */
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";

@@ -148,6 +148,20 @@ describe("validate --changed-since", () => {
     expect(report.clusters).toHaveLength(5);
   });
 
+  it("selects no cluster for a spec edit outside package:, also when package: ends the file", async () => {
+    const spec = await readRepoFile(dir, "fleet.yaml");
+    const start = spec.indexOf("\npackage:\n") + 1;
+    const end = spec.indexOf("\n\n", start) + 1;
+    const packageLast = `${spec.slice(0, start)}${spec.slice(end)}${spec.slice(start, end)}`;
+    expect(packageLast.endsWith("definition: packages/prometheus.yaml\n")).toBe(true);
+    await writeRepoFile(dir, "fleet.yaml", packageLast);
+    await git("commit", "-qam", "package: last");
+    await writeRepoFile(dir, "fleet.yaml", packageLast.replace("\ngit:\n", "\n# a comment\ngit:\n"));
+    const { report } = await validate("--changed-since", "HEAD");
+    expect(report.changedSince).toMatchObject({ all: false, reasons: [] });
+    expect(report.clusters).toEqual([]);
+  });
+
   it("leaves a broken unchanged cluster to the full run, which reports it", async () => {
     await editCluster(
       "edge-3",

@@ -1,6 +1,7 @@
 /**
- * validate parses what clusters' files share once (src/validate/yaml-memo.ts): a cluster whose shared
- * part alone is broken is still named, and so is each of several broken alike.
+ * validate checks byte-identical files once and reads values with the fast YAML reader
+ * (src/validate/fast-yaml.ts): a cluster whose shared part alone is broken is still named, and so is
+ * each of several broken alike.
  */
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
 /** The rendered files at a git ref, read by object id from one ls-tree. */
-import { execa } from "execa";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { run, runText } from "../validate/run.js";
 
 /** Every file under clusters/ at a git ref, listed with `git ls-tree` and read by object id with one `git cat-file --batch`. */
 export async function filesAtRef(root: string, ref: string): Promise<Map<string, string>> {
@@ -13,11 +13,11 @@ export async function filesAtRef(root: string, ref: string): Promise<Map<string,
 /** Path -> blob object id of every file under clusters/ at a git ref, from one `git ls-tree`. */
 export async function blobIdsAtRef(root: string, ref: string): Promise<Map<string, string>> {
   const commit = await resolveCommit(root, ref);
-  const ls = await execa("git", ["-C", root, "ls-tree", "-r", "-z", commit, "--", `${CLUSTERS_DIR}/`]);
+  const ls = await runText("git", ["-C", root, "ls-tree", "-r", "-z", commit, "--", `${CLUSTERS_DIR}/`]);
   // "<mode> <type> <object id>\t<path>": blobs are read by id, which git finds directly (a
   // "<commit>:<path>" name is resolved by walking the tree again for every file).
   return new Map(
-    ls.stdout
+    ls
       .split("\0")
       .filter(Boolean)
       .map((line) => {
@@ -30,12 +30,9 @@ export async function blobIdsAtRef(root: string, ref: string): Promise<Map<strin
 /** The content of blobs by object id, in order, with one `git cat-file --batch`. */
 export async function readBlobs(root: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const { stdout } = await execa("git", ["-C", root, "cat-file", "--batch"], {
-    input: ids.join("\n") + "\n",
-    encoding: "buffer",
-    maxBuffer: 1024 * 1024 * 1024,
-  });
-  return parseBatch(Buffer.from(stdout), ids.length);
+  const r = await run("git", ["-C", root, "cat-file", "--batch"], { input: ids.join("\n") + "\n" });
+  if (r.exitCode !== 0) throw new Error(`git cat-file --batch in ${root} failed: ${r.all.trim()}`);
+  return parseBatch(r.stdout, ids.length);
 }
 
 /**
@@ -45,15 +42,17 @@ export async function readBlobs(root: string, ids: string[]): Promise<string[]> 
 export async function resolveCommit(root: string, ref: string, flag = "--base"): Promise<string> {
   const r = ref.startsWith("-")
     ? undefined
-    : await execa(
-        "git",
-        ["-C", root, "rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`],
-        {
-          reject: false,
-        },
-      );
-  if (r?.exitCode === 0) return r.stdout.trim();
-  const why = r?.stderr.trim().split("\n")[0];
+    : await run("git", [
+        "-C",
+        root,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        `${ref}^{commit}`,
+      ]);
+  if (r?.exitCode === 0) return r.stdout.toString("utf8").trim();
+  const why = r?.all.trim().split("\n")[0];
   throw new PromfleetError(
     `${flag} ${ref}: not a commit in ${root}${why ? ` (${why})` : ""}\n` +
       "fix: pass a branch, tag or commit (git fetch it first if it lives on the remote)",
@@ -76,6 +75,6 @@ function parseBatch(out: Buffer, count: number): string[] {
 
 /** The merge base with origin/<branch> when that exists (a pull request's base), else HEAD. */
 export async function defaultBase(root: string, branch: string): Promise<string> {
-  const mb = await execa("git", ["-C", root, "merge-base", "HEAD", `origin/${branch}`], { reject: false });
-  return mb.exitCode === 0 ? mb.stdout.trim() : "HEAD";
+  const mb = await run("git", ["-C", root, "merge-base", "HEAD", `origin/${branch}`]);
+  return mb.exitCode === 0 ? mb.stdout.toString("utf8").trim() : "HEAD";
 }

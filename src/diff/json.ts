@@ -1,6 +1,6 @@
 /** Small helpers over parsed YAML/JSON values: paths, changed leaves, embedded YAML. */
 import { isDeepStrictEqual } from "node:util";
-import { parseAllDocuments } from "yaml";
+import { parseYamlDocuments } from "../validate/fast-yaml.js";
 
 /** A parsed YAML mapping. */
 export type Json = Record<string, unknown>;
@@ -79,9 +79,9 @@ export function expandEmbeddedYaml(v: unknown): unknown {
 }
 
 function embeddedYaml(text: string): unknown {
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0)) return undefined;
-  const objects = docs.map((d) => d.toJS() as unknown).filter(isObject);
+  const { values, errors } = parseYamlDocuments(text);
+  if (errors.length > 0) return undefined;
+  const objects = values.filter(isObject);
   if (objects.length === 0) return undefined;
   if (objects.length === 1) return expandEmbeddedYaml(objects[0]);
   return Object.fromEntries(

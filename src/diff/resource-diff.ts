@@ -1,6 +1,6 @@
 /** Kubernetes resources compared field by field, with credentials named by cluster, never by hash. */
 import { isDeepStrictEqual } from "node:util";
-import { parseAllDocuments } from "yaml";
+import { parseYamlDocuments } from "../validate/fast-yaml.js";
 import { arrow, changedPaths, expandEmbeddedYaml, get, isObject, type Json } from "./json.js";
 
 /** Generic changed paths shown per resource before "and N more". */
@@ -35,10 +35,10 @@ const NAMED: Named[] = [
 /** Resources added, removed or changed between two versions of a manifest file. */
 export function diffResources(file: string, before: string, after: string): string[] {
   if (file.endsWith(".sops.yaml")) return [`${file}: encrypted content changed`];
-  const broken = [before, after].flatMap((t) => parseAllDocuments(t).flatMap((d) => d.errors));
-  if (broken.length > 0)
-    return [`${file} changed, and is not valid YAML: ${broken[0]?.message.split("\n")[0]}`];
-  const [b, a] = [index(before), index(after)];
+  const [parsedBefore, parsedAfter] = [parseYamlDocuments(before), parseYamlDocuments(after)];
+  const broken = [...parsedBefore.errors, ...parsedAfter.errors];
+  if (broken.length > 0) return [`${file} changed, and is not valid YAML: ${broken[0]?.split("\n")[0]}`];
+  const [b, a] = [index(parsedBefore.values), index(parsedAfter.values)];
   const keys = [...new Set([...b.keys(), ...a.keys()])].sort();
   return keys.flatMap((key) => {
     const [rb, ra] = [b.get(key), a.get(key)];
@@ -48,10 +48,9 @@ export function diffResources(file: string, before: string, after: string): stri
   });
 }
 
-function index(text: string): Map<string, Json> {
+function index(documents: unknown[]): Map<string, Json> {
   return new Map(
-    parseAllDocuments(text)
-      .map((d) => d.toJS() as unknown)
+    documents
       .filter((r): r is Json => isObject(r) && Boolean(r.kind))
       .map((r) => [`${String(r.kind)} ${String(get(r, ["metadata", "name"]))}`, r]),
   );

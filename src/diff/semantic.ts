@@ -1,8 +1,9 @@
 /** Per-cluster semantic diff of two rendered trees: added, removed, changed clusters and what changed. */
 import { CREDENTIALS_FILE, RENDER_RECORD } from "../layout/names.js";
 import { isObject, type Json } from "./json.js";
+import { parseYaml } from "../validate/fast-yaml.js";
 import { diffResources } from "./resource-diff.js";
-import { diffValues, parseYaml } from "./values-diff.js";
+import { diffValues } from "./values-diff.js";
 
 export interface ClusterDiff {
   cluster: string;

@@ -1,6 +1,6 @@
 /** Package values compared in Prometheus' terms: args, scrape jobs, remote_write, external labels. */
 import { isDeepStrictEqual } from "node:util";
-import { YamlMemo } from "../validate/yaml-memo.js";
+import { parseYaml } from "../validate/fast-yaml.js";
 import { arrow, changedKeys, changedPaths, get, isObject, listChange, type Json } from "./json.js";
 
 const ARGS = ["prometheus", "deployment", "containers", "args"];
@@ -8,17 +8,6 @@ const PVC_SIZE = ["prometheus", "pvc", "storage"];
 const CONFIG = ["prometheus", "config", "prometheus_yml"];
 /** Aggregator TSDB retention and agent WAL retention: both are "retention" to a reviewer. */
 const RETENTION_FLAGS = ["--storage.tsdb.retention.time", "--storage.agent.retention.max-time"];
-
-/**
- * Values files and their prometheus.yml, parsed with what clusters share parsed once: a fleet-wide change
- * leaves most entries (scrape_configs) the same text in every cluster. Bounded; values are read-only.
- */
-const yaml = new YamlMemo();
-
-/** A values file (or anything YAML) parsed as `yaml.parse` would. */
-export function parseYaml(text: string): unknown {
-  return yaml.parse(text);
-}
 
 /** What changed between two package values files, in a reviewer's terms, most telling first. */
 export function diffValues(before: Json, after: Json): string[] {
@@ -41,7 +30,7 @@ function args(values: Json): string[] {
 
 function config(values: Json): Json {
   const text = get(values, CONFIG);
-  const parsed: unknown = typeof text === "string" ? yaml.parse(text) : undefined;
+  const parsed: unknown = typeof text === "string" ? parseYaml(text) : undefined;
   return isObject(parsed) ? parsed : {};
 }
 

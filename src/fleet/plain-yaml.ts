@@ -48,7 +48,8 @@ const CORE_1_2 = FAILSAFE_SCHEMA.extend({
  * An anchor, alias or tag where a node may start, an explicit key (`? `), a directive, a document marker,
  * a comment glued to the end of a flow collection or quoted scalar (an error for the yaml library), and
  * keys the two libraries turn into different strings: a null key (`""` in yaml, `"null"` in js-yaml) and a
- * flow collection as a key.
+ * flow collection as a key; a carriage return without a line feed (a line break for js-yaml, a character
+ * of the scalar for the yaml library).
  */
 const LEFT_TO_THE_YAML_LIBRARY = new RegExp(
   [
@@ -58,6 +59,7 @@ const LEFT_TO_THE_YAML_LIBRARY = new RegExp(
     /[\]}"']#/,
     /(?:^|[\s{,])(?:~|null|Null|NULL)[ ]*:(?:\s|$)/,
     /[\]}][ ]*:(?:\s|$)/,
+    /\r(?!\n)/,
   ]
     .map((r) => r.source)
     .join("|"),

@@ -6,10 +6,10 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { execa } from "execa";
 import { resolveCommit } from "../diff/git-tree.js";
 import type { FleetSpec } from "../fleet/spec.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
+import { run, runText } from "./run.js";
 
 /** Where a fleet repository pins promfleet: its version decides the checks and the CRD pins. */
 const PROMFLEET_PINS = ["package.json", "package-lock.json", ".github/workflows"];
@@ -56,12 +56,12 @@ function repoRelative(root: string, p: string): string | undefined {
  * differ between `commit` and the working tree, untracked files included.
  */
 async function changedPaths(root: string, commit: string, pathspecs: string[]): Promise<string[]> {
-  const git = (args: string[]) => execa("git", ["-C", root, ...args, "--", ...pathspecs]);
+  const git = (args: string[]) => runText("git", ["-C", root, ...args, "--", ...pathspecs]);
   const [tracked, untracked] = await Promise.all([
     git(["diff", "--name-only", "--relative", "--no-renames", "-z", commit]),
     git(["ls-files", "-z", "--others", "--exclude-standard"]),
   ]);
-  return [...tracked.stdout.split("\0"), ...untracked.stdout.split("\0")].filter(Boolean);
+  return [...tracked.split("\0"), ...untracked.split("\0")].filter(Boolean);
 }
 
 function clusterNames(files: string[]): string[] {
@@ -81,9 +81,12 @@ function clusterNames(files: string[]): string[] {
  * start of a line to the next top-level line. An alias inside it could point anywhere: that counts as changed.
  */
 async function packageSectionChanged(spec: FleetSpec, commit: string, specFile: string): Promise<boolean> {
-  const before = await execa("git", ["-C", spec.root, "show", `${commit}:./${specFile}`], { reject: false });
+  const before = await run("git", ["-C", spec.root, "show", `${commit}:./${specFile}`]);
   const after = await readFile(path.resolve(spec.root, spec.file), "utf8");
-  const [b, a] = [topLevelSection(before.stdout, "package"), topLevelSection(after, "package")];
+  const [b, a] = [
+    topLevelSection(before.stdout.toString("utf8"), "package"),
+    topLevelSection(after, "package"),
+  ];
   return before.exitCode !== 0 || b !== a || /\*|<</.test(a);
 }
 

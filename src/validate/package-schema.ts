@@ -5,9 +5,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { parse } from "yaml";
 import type { FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { AJV_OPTIONS } from "./crd.js";
+import { parseYaml } from "./fast-yaml.js";
 
 /** A Package resource file, and where it was named (for messages). */
 export interface PackageDefinition {
@@ -41,7 +42,7 @@ export async function loadValuesSchema(pkg: PackageDefinition): Promise<Validate
         "fix: export it from a cluster with the package repository: kubectl get package <refName>.<version> -n <namespace> -o yaml",
       ExitCode.badInput,
     );
-  return new Ajv({ strict: false, allErrors: true }).compile(closed(schema as Schema));
+  return new Ajv(AJV_OPTIONS).compile(closed(schema as Schema));
 }
 
 type Schema = Record<string, unknown>;
@@ -101,7 +102,7 @@ async function readPackage(file: string): Promise<PackageRead> {
 
 function parseOrUndefined(text: string): unknown {
   try {
-    return parse(text);
+    return parseYaml(text);
   } catch {
     return undefined;
   }

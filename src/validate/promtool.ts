@@ -2,11 +2,11 @@
 import { mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { execa } from "execa";
 import { toYaml } from "../render/yaml-format.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
+import { run } from "./run.js";
 
 const PROMTOOL_PINNED = "2.43.1";
 const PROMTOOL_MIN = "2.37.0";
@@ -63,14 +63,9 @@ async function probeKubernetesSd(promtool: Tool, env: NodeJS.ProcessEnv): Promis
   try {
     const config = path.join(dir, "prometheus.yml");
     await writeFile(config, KUBERNETES_SD_PROBE);
-    const r = await execa(promtool.path, ["check", "config", config], {
-      reject: false,
-      all: true,
-      env,
-      timeout: PROMTOOL_TIMEOUT_MS,
-    });
+    const r = await run(promtool.path, ["check", "config", config], { env, timeoutMs: PROMTOOL_TIMEOUT_MS });
     if (r.exitCode === 0) return undefined;
-    const lines = (r.all ?? r.message).split("\n").map((l) => l.trim());
+    const lines = r.all.split("\n").map((l) => l.trim());
     return lines.find((l) => l.includes("kubernetes_sd_configs")) ?? lines.filter(Boolean).pop() ?? "";
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -126,7 +121,7 @@ export async function checkPrometheusConfig(
     await writeFiles(mapped.files);
     await writeFile(configFile, toYaml(mapped.config));
     const r = await runPromtool(promtool, agent, [configFile]);
-    return r.exitCode === 0 ? undefined : promtoolMessage(r.all ?? r.message, root);
+    return r.exitCode === 0 ? undefined : promtoolMessage(r.all, root);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -168,7 +163,7 @@ async function checkBatch(promtool: Tool, checks: ConfigCheck[]): Promise<(strin
   try {
     const files = await stageBatch(root, checks);
     const r = await runPromtool(promtool, Boolean(checks[0]?.agent), files);
-    const valid = new Set(r.exitCode === 0 ? files : reportedValid(String(r.stdout), files));
+    const valid = new Set(r.exitCode === 0 ? files : reportedValid(r.stdout.toString("utf8"), files));
     // promtool checks a config's rule files after calling the config valid: known rule files are rechecked
     passed = files.map((f, i) => valid.has(f) && (r.exitCode === 0 || isEmpty(checks[i]?.known)));
   } finally {
@@ -228,10 +223,8 @@ async function writeFiles(files: Map<string, string>): Promise<void> {
 }
 
 function runPromtool(promtool: Tool, agent: boolean, files: string[]) {
-  return execa(promtool.path, ["check", "config", ...(agent ? ["--agent"] : []), ...files], {
-    reject: false,
-    all: true,
-    timeout: PROMTOOL_TIMEOUT_MS,
+  return run(promtool.path, ["check", "config", ...(agent ? ["--agent"] : []), ...files], {
+    timeoutMs: PROMTOOL_TIMEOUT_MS,
   });
 }
 

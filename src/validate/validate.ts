@@ -16,7 +16,7 @@ import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from ".
 import { checkPrometheusConfigs, findPromtool, type ConfigCheck } from "./promtool.js";
 import type { CheckName, CheckResult, ClusterReport, ValidationReport } from "./report.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
-import { YamlMemo } from "./yaml-memo.js";
+import { parseYamlDocuments } from "./fast-yaml.js";
 
 export interface ValidateOptions {
   /** promtool, when already being looked for; found here otherwise. */
@@ -40,8 +40,6 @@ const CHECK_CONCURRENCY = 2;
 const GROUP_SIZE = 400;
 
 interface Checkers {
-  /** What clusters' files share is parsed once. */
-  yaml: YamlMemo;
   promtool: Tool;
   crds?: { validator: CrdValidator; results: Map<string, string[] | undefined> };
   valuesSchema?: ValidateFunction;
@@ -68,7 +66,6 @@ export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promis
     o.packageBundle ? findYtt() : undefined,
   ]);
   const checkers: Checkers = {
-    yaml: new YamlMemo(),
     promtool,
     crds: o.crds ? { validator: o.crds, results: new Map() } : undefined,
     valuesSchema,
@@ -89,7 +86,8 @@ export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promis
 
 function selectClusters(spec: FleetSpec, names: string[] | undefined): ClusterSpec[] {
   if (names === undefined) return spec.clusters;
-  const unknown = names.filter((n) => !spec.clusters.some((c) => c.name === n));
+  const known = new Set(spec.clusters.map((c) => c.name));
+  const unknown = names.filter((n) => !known.has(n));
   if (unknown.length > 0)
     throw new PromfleetError(
       `--cluster ${unknown.join(", ")}: not in ${spec.file} (clusters: ${spec.clusters.map((c) => c.name).join(", ")})`,
@@ -108,8 +106,9 @@ function chunks<T>(items: T[], size: number): T[][] {
 /** Folders in clusters/ that the fleet spec does not list: deployed by nothing promfleet checks. */
 export async function unlistedClusterFolders(spec: FleetSpec): Promise<string[]> {
   const entries = await readdir(path.join(spec.root, CLUSTERS_DIR), { withFileTypes: true }).catch(() => []);
+  const listed = new Set(spec.clusters.map((c) => c.name));
   return entries
-    .filter((e) => e.isDirectory() && !spec.clusters.some((c) => c.name === e.name))
+    .filter((e) => e.isDirectory() && !listed.has(e.name))
     .map((e) => `${CLUSTERS_DIR}/${e.name}/`)
     .sort();
 }
@@ -131,7 +130,7 @@ async function withPromtool(promtool: Tool, prepared: Prepared[]): Promise<Clust
 async function prepareCluster(root: string, cluster: ClusterSpec, k: Checkers): Promise<Prepared> {
   const dir = `${CLUSTERS_DIR}/${cluster.name}`;
   const valuesFile = `${dir}/values.yaml`;
-  const read = readClusterValues(root, valuesFile, k.yaml);
+  const read = readClusterValues(root, valuesFile);
   const prepared: Prepared = { name: cluster.name, results: [] };
   if (read.problem !== undefined) prepared.results.push(result("values", valuesFile, read.problem));
   else {
@@ -144,7 +143,7 @@ async function prepareCluster(root: string, cluster: ClusterSpec, k: Checkers): 
       );
     if (k.bundle) prepared.results.push(await bundleCheck(root, dir, values, agent, k));
   }
-  if (k.crds) prepared.results.push(...checkCrds(root, dir, k.crds, k.yaml));
+  if (k.crds) prepared.results.push(...checkCrds(root, dir, k.crds));
   return prepared;
 }
 
@@ -176,12 +175,7 @@ function result(check: CheckName, file: string, message: string | undefined): Ch
  * file. Results are kept by the file's sha256: many clusters commit byte-identical files (RBAC, the
  * package overlay), which are then parsed and checked once.
  */
-function checkCrds(
-  root: string,
-  dir: string,
-  crds: NonNullable<Checkers["crds"]>,
-  yaml: YamlMemo,
-): CheckResult[] {
+function checkCrds(root: string, dir: string, crds: NonNullable<Checkers["crds"]>): CheckResult[] {
   const results: CheckResult[] = [];
   for (const sub of ["manifests", "bootstrap"]) {
     const files = listDir(path.join(root, dir, sub))
@@ -191,7 +185,7 @@ function checkCrds(
       const file = `${dir}/${sub}/${f}`;
       const text = readFileSync(path.join(root, file), "utf8");
       const key = sha256Hex(text);
-      if (!crds.results.has(key)) crds.results.set(key, crdProblems(text, crds.validator, yaml));
+      if (!crds.results.has(key)) crds.results.set(key, crdProblems(text, crds.validator));
       const problems = crds.results.get(key);
       if (problems) results.push(result("crds", file, problems.join("; ") || undefined));
     }
@@ -208,8 +202,8 @@ function listDir(dir: string): string[] {
 }
 
 /** Problems of the file's resources that CRDs cover; undefined when the file holds none. */
-function crdProblems(text: string, crds: CrdValidator, yaml: YamlMemo): string[] | undefined {
-  const { values, errors } = yaml.documents(text);
+function crdProblems(text: string, crds: CrdValidator): string[] | undefined {
+  const { values, errors } = parseYamlDocuments(text);
   if (errors.length > 0) return errors.map((e) => `not valid YAML: ${e}`);
   const covered = (values as Array<KubeResource | null>)
     .filter((r): r is KubeResource => r !== null && typeof r === "object")

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ContainerFiles } from "./promtool.js";
-import { YamlMemo } from "./yaml-memo.js";
+import { parseYaml } from "./fast-yaml.js";
 
 /** The parts of the package values (clusters/<name>/values.yaml) validate looks at. */
 export interface PackageValues {
@@ -28,10 +28,10 @@ export type ReadValues =
   { values: PackageValues; config: Record<string, unknown>; problem?: undefined } | { problem: string };
 
 /**
- * Reads and parses a cluster's values.yaml and the prometheus.yml embedded in it (`yaml` shares what
- * clusters share between calls). Read synchronously: many small files, and the CPU is the bottleneck.
+ * Reads and parses a cluster's values.yaml and the prometheus.yml embedded in it. Read synchronously:
+ * many small files, and the CPU is the bottleneck.
  */
-export function readClusterValues(root: string, file: string, yaml = new YamlMemo()): ReadValues {
+export function readClusterValues(root: string, file: string): ReadValues {
   let text: string;
   try {
     text = readFileSync(path.join(root, file), "utf8");
@@ -39,13 +39,13 @@ export function readClusterValues(root: string, file: string, yaml = new YamlMem
     return { problem: "missing: run promfleet render" };
   }
   try {
-    const values = yaml.parse(text) as PackageValues | null;
+    const values = parseYaml(text) as PackageValues | null;
     const embedded = values?.prometheus?.config?.prometheus_yml;
     if (typeof embedded !== "string")
       return { problem: "prometheus.config.prometheus_yml is missing or not a string" };
     const args = values?.prometheus?.deployment?.containers?.args;
     if (!Array.isArray(args)) return { problem: "prometheus.deployment.containers.args is missing" };
-    const config = yaml.parse(embedded) as Record<string, unknown> | null;
+    const config = parseYaml(embedded) as Record<string, unknown> | null;
     if (typeof config !== "object" || config === null)
       return { problem: "prometheus.config.prometheus_yml is not a YAML mapping" };
     return { values: values as PackageValues, config };
