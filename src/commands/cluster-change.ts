@@ -144,18 +144,20 @@ export function alreadyDonePlan(
  * The repository files of a change: the new spec, the clusters it touches rendered from it and compared
  * with their folders at `source.root`, and extra files (credentials, overlays; computed from the parsed
  * new spec when a function). `existed` says which paths the base has, to list a write as added or
- * modified. `rendered` lists the rendered files it writes.
+ * modified; `edited` names the only clusters whose entries the new spec changes, when the caller knows
+ * (else every entry is compared). `rendered` lists the rendered files it writes.
  */
 export async function planFiles(
   source: SpecSource,
   specAfter: string,
   extraFiles: FileChange[] | ((spec: FleetSpec) => Promise<FileChange[]>),
   existed: (rel: string) => boolean = (rel) => existsSync(path.join(source.root, rel)),
+  edited?: readonly string[],
 ): Promise<{ spec: FleetSpec; changes: FileChange[]; listing: FileListing; rendered: string[] }> {
   const spec = await parseFleet(specAfter, source.root, source.file);
   const extra = typeof extraFiles === "function" ? await extraFiles(spec) : extraFiles;
   const written = extra.filter((c) => c.kind === "write").map((c) => c.path);
-  const touched = touchedClusters(source.before, spec, written);
+  const touched = touchedClusters(source.before, spec, written, edited);
   // credentials the change itself writes or deletes are render inputs too (a Flux kustomization lists
   // them); only the touched clusters' are read
   const inputs = inputsAfterChange(
@@ -181,20 +183,18 @@ export async function planFiles(
  * lists every credential, and those applying a file the change writes. These are the clusters whose
  * render fingerprint (src/render/fingerprint.ts) the change can alter, so every other folder's render
  * record stays exactly as true as it was. Undefined when a fleet-level field changes: the whole tree.
+ * `edited`, when given, names the only entries that differ (comparing 10,000 entries costs ~50 ms).
  */
 export function touchedClusters(
   before: FleetSpec,
   after: FleetSpec,
   written: readonly string[],
+  edited?: readonly string[],
 ): { render: ClusterSpec[]; folders: string[] } | undefined {
   if (!isDeepStrictEqual({ ...before, clusters: [] }, { ...after, clusters: [] })) return undefined;
   const afterNames = new Set(after.clusters.map((c) => c.name));
-  const removed = before.clusters.map((c) => c.name).filter((name) => !afterNames.has(name));
-  // as JSON, as the fingerprint reads them (a key order that differs only costs a render)
-  const old = new Map(before.clusters.map((c) => [c.name, JSON.stringify(c)]));
-  const changed = new Set(
-    after.clusters.filter((c) => JSON.stringify(c) !== old.get(c.name)).map((c) => c.name),
-  );
+  const removed = (edited ?? before.clusters.map((c) => c.name)).filter((name) => !afterNames.has(name));
+  const changed = new Set(edited ?? changedEntries(before, after));
   const credentials = changed.size + removed.length > 0 && after.remoteWrite.auth === "basic";
   const files = new Set(written.filter((rel) => !rel.startsWith(`${CLUSTERS_DIR}/`)));
   const render = after.clusters.filter(
@@ -204,6 +204,12 @@ export function touchedClusters(
       (files.size > 0 && appliedFiles(after, c).some((f) => files.has(f))),
   );
   return { render, folders: [...render.map((c) => c.name), ...removed] };
+}
+
+/** Clusters whose entry differs, as JSON, as the fingerprint reads them (a key order only costs a render). */
+function changedEntries(before: FleetSpec, after: FleetSpec): string[] {
+  const old = new Map(before.clusters.map((c) => [c.name, JSON.stringify(c)]));
+  return after.clusters.filter((c) => JSON.stringify(c) !== old.get(c.name)).map((c) => c.name);
 }
 
 function listChanges(changes: FileChange[], existed: (rel: string) => boolean): FileListing {

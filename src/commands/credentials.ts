@@ -44,7 +44,7 @@ export function registerCredentialCommands(program: Command): void {
               ? `${cluster.name}'s previous credential is no longer accepted once the aggregator rolls out`
               : `no rotation of ${cluster.name}'s credential is rolling out; nothing to finish`,
           );
-          const rendered = await applySpecChange(source, specAfter ?? source.text);
+          const rendered = await applySpecChange(source, cluster.name, specAfter ?? source.text);
           out.result(
             { cluster: cluster.name, finished: specAfter !== undefined, rendered },
             rendered.map((f) => `~ ${f}`).join("\n"),
@@ -64,7 +64,7 @@ export function registerCredentialCommands(program: Command): void {
           out.result({ cluster: cluster.name, dryRun: true, spec: spec.file, file }, "");
           return ExitCode.ok;
         }
-        const rendered = await applySpecChange(source, enrollment.specText, enrollment.files);
+        const rendered = await applySpecChange(source, cluster.name, enrollment.specText, enrollment.files);
         const { nextSteps } = enrollment.files;
         out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${file}`);
         for (const step of nextSteps) out.info(`  ${step}`);
@@ -113,12 +113,13 @@ function rotatable(spec: FleetSpec, name: string): ClusterSpec {
  */
 async function applySpecChange(
   source: SpecSource,
+  cluster: string,
   specAfter: string,
   files?: CredentialFiles,
 ): Promise<string[]> {
   const asChanges = (m: Map<string, string> | undefined) =>
     [...(m ?? [])].map(([rel, content]) => writeFile(rel, content));
-  const planned = await planFiles(source, specAfter, asChanges(files?.repo));
+  const planned = await planFiles(source, specAfter, asChanges(files?.repo), undefined, [cluster]);
   await applyInWorkingTree(source.root, { changes: planned.changes, local: asChanges(files?.local) });
   return planned.rendered;
 }
