@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { appendClusterEntry, removeClusterEntry } from "../src/fleet/edit.js";
+import { appendClusterEntry, removeClusterEntry, removeViaDocument } from "../src/fleet/edit.js";
 
 /** Flow lists, comments (trailing, above an entry, after the list), anchors and blank lines. */
 const SPEC = `# top
@@ -95,6 +95,15 @@ clusters:
 # trailing comment
 `);
     expect(removeClusterEntry(SPEC, "nope")).toBe(SPEC);
+  });
+
+  it("removes an entry followed by comments, and only its lines (the document path too)", () => {
+    const text =
+      "clusters:\n  - name: a\n    role: agent\n    # about a's role\n  # about b\n  - name: b\n    role: agent\n";
+    const expected = "clusters:\n    # about a's role\n  # about b\n  - name: b\n    role: agent\n";
+    expect(removeClusterEntry(text, "a")).toBe(expected);
+    expect(removeViaDocument(text, "a")).toBe(expected);
+    expect(removeViaDocument(`x: &y 1\n${text}`, "a")).toBe(`x: &y 1\n${expected}`);
   });
 
   it("a flow-style clusters list is edited through the document (still valid, same entries)", () => {

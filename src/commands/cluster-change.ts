@@ -5,8 +5,9 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { loadFleet, parseFleet, readFleetText } from "../fleet/load.js";
-import type { FleetSpec } from "../fleet/spec.js";
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 // the GitHub modules (octokit, handlebars, execa) are imported where a pull request needs them: a
 // local change never pays for them
 import type { BaseSnapshot } from "../github/base-snapshot.js";
@@ -14,9 +15,11 @@ import type { GitHub } from "../github/client.js";
 import type { OpenPull } from "../github/pull-request.js";
 import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
-import { planTree, readClusterTree, type Plan } from "../layout/tree.js";
+import { CLUSTERS_DIR } from "../layout/names.js";
+import { planTree, readClusterFolders, readClusterTree, type Plan } from "../layout/tree.js";
 import { inputsAfterChange, readRenderInputs, renderChanged } from "../render/render.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { appliedFiles } from "../ytt/stage.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 import type { GlobalOptions } from "./action.js";
@@ -138,36 +141,75 @@ export function alreadyDonePlan(
 }
 
 /**
- * The repository files of a change: the new spec, the fleet rendered from it compared with the tree at
- * `source.root`, and extra files (credentials, overlays; computed from the parsed new spec when a
- * function). `existed` says which paths the base has, to
- * list a write as added or modified.
+ * The repository files of a change: the new spec, the clusters it touches rendered from it and compared
+ * with their folders at `source.root`, and extra files (credentials, overlays; computed from the parsed
+ * new spec when a function). `existed` says which paths the base has, to list a write as added or
+ * modified; `edited` names the only clusters whose entries the new spec changes, when the caller knows
+ * (else every entry is compared). `rendered` lists the rendered files it writes.
  */
 export async function planFiles(
   source: SpecSource,
   specAfter: string,
   extraFiles: FileChange[] | ((spec: FleetSpec) => Promise<FileChange[]>),
   existed: (rel: string) => boolean = (rel) => existsSync(path.join(source.root, rel)),
-): Promise<{ spec: FleetSpec; changes: FileChange[]; listing: FileListing }> {
+  edited?: readonly string[],
+): Promise<{ spec: FleetSpec; changes: FileChange[]; listing: FileListing; rendered: string[] }> {
   const spec = await parseFleet(specAfter, source.root, source.file);
   const extra = typeof extraFiles === "function" ? await extraFiles(spec) : extraFiles;
-  // credentials the change itself writes or deletes are render inputs too (a Flux kustomization lists them)
+  const written = extra.filter((c) => c.kind === "write").map((c) => c.path);
+  const touched = touchedClusters(source.before, spec, written, edited);
+  // credentials the change itself writes or deletes are render inputs too (a Flux kustomization lists
+  // them); only the touched clusters' are read
   const inputs = inputsAfterChange(
-    await readRenderInputs(spec),
-    extra.filter((c) => c.kind === "write").map((c) => c.path),
+    await readRenderInputs(touched ? { ...spec, clusters: touched.render } : spec),
+    written,
     extra.filter((c) => c.kind === "delete").map((c) => c.path),
   );
-  // only the clusters the change touches (and any the tree holds stale) go through ytt
-  const current = readClusterTree(source.root);
-  const { fleet } = await renderChanged(spec, inputs, current);
+  const current = touched ? readClusterFolders(source.root, touched.folders) : readClusterTree(source.root);
+  const { fleet } = await renderChanged(spec, inputs, current, undefined, touched?.render);
   const tree = await planTree(source.root, fleet.files, current);
   const changes = normaliseChanges([
-    writeFile(source.file, specAfter),
+    ...(specAfter === source.text ? [] : [writeFile(source.file, specAfter)]),
     ...[...tree.contents].map(([rel, content]) => writeFile(rel, content)),
     ...tree.remove.map(deleteFile),
     ...extra,
   ]);
-  return { spec, changes, listing: listChanges(changes, existed) };
+  return { spec, changes, listing: listChanges(changes, existed), rendered: [...tree.contents.keys()] };
+}
+
+/**
+ * The clusters a change renders (`render`) and whose folders it reads (`folders`, removed clusters'
+ * included): those whose spec entry it adds, changes or removes, the aggregator when its web config
+ * lists every credential, and those applying a file the change writes. These are the clusters whose
+ * render fingerprint (src/render/fingerprint.ts) the change can alter, so every other folder's render
+ * record stays exactly as true as it was. Undefined when a fleet-level field changes: the whole tree.
+ * `edited`, when given, names the only entries that differ (comparing 10,000 entries costs ~50 ms).
+ */
+export function touchedClusters(
+  before: FleetSpec,
+  after: FleetSpec,
+  written: readonly string[],
+  edited?: readonly string[],
+): { render: ClusterSpec[]; folders: string[] } | undefined {
+  if (!isDeepStrictEqual({ ...before, clusters: [] }, { ...after, clusters: [] })) return undefined;
+  const afterNames = new Set(after.clusters.map((c) => c.name));
+  const removed = (edited ?? before.clusters.map((c) => c.name)).filter((name) => !afterNames.has(name));
+  const changed = new Set(edited ?? changedEntries(before, after));
+  const credentials = changed.size + removed.length > 0 && after.remoteWrite.auth === "basic";
+  const files = new Set(written.filter((rel) => !rel.startsWith(`${CLUSTERS_DIR}/`)));
+  const render = after.clusters.filter(
+    (c) =>
+      changed.has(c.name) ||
+      (credentials && c.role === "aggregator") ||
+      (files.size > 0 && appliedFiles(after, c).some((f) => files.has(f))),
+  );
+  return { render, folders: [...render.map((c) => c.name), ...removed] };
+}
+
+/** Clusters whose entry differs, as JSON, as the fingerprint reads them (a key order only costs a render). */
+function changedEntries(before: FleetSpec, after: FleetSpec): string[] {
+  const old = new Map(before.clusters.map((c) => [c.name, JSON.stringify(c)]));
+  return after.clusters.filter((c) => JSON.stringify(c) !== old.get(c.name)).map((c) => c.name);
 }
 
 function listChanges(changes: FileChange[], existed: (rel: string) => boolean): FileListing {
@@ -215,14 +257,17 @@ async function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output)
  * Machine-only files first (a password file the spec's new hash needs), then every repository file in
  * one journaled apply, then machine-only deletions (a password whose hash the spec no longer holds).
  */
-async function applyInWorkingTree(root: string, plan: ChangePlan): Promise<void> {
+export async function applyInWorkingTree(
+  root: string,
+  plan: Pick<ChangePlan, "changes" | "local">,
+): Promise<void> {
   await writeLocalFiles(root, plan);
   await applyPlan(root, asTreePlan(plan.changes));
   for (const c of plan.local) if (c.kind === "delete") await rm(path.join(root, c.path), { force: true });
 }
 
 /** Machine-only files are secrets (a password): mode 0600, never through the shared staging folder. */
-async function writeLocalFiles(root: string, plan: ChangePlan): Promise<void> {
+async function writeLocalFiles(root: string, plan: Pick<ChangePlan, "local">): Promise<void> {
   for (const c of plan.local)
     if (c.kind === "write") await writeFileAtomic(path.join(root, c.path), c.content, 0o600);
 }

@@ -1,12 +1,14 @@
 /** The rotate-credential command: a new password for one cluster, overlapping the old one until --finish. */
 import type { Command } from "commander";
-import { loadFleet } from "../fleet/load.js";
-import { credentialFile } from "../secrets/credentials.js";
-import { applyEnrollment, finishRotation, planEnrollment } from "../secrets/enroll.js";
+import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
+import { writeFile } from "../layout/file-change.js";
+import { recoverInterrupted } from "../layout/transaction.js";
+import { credentialFile, type CredentialFiles } from "../secrets/credentials.js";
+import { finishRotation, planEnrollment } from "../secrets/enroll.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
-import { renderTree } from "./render.js";
+import { applyInWorkingTree, planFiles, readSpec, type SpecSource } from "./cluster-change.js";
 
 /** What happens to the old password, and why no pod restarts (see README, "Rotating a credential"). */
 const rolloutNote = (cluster: string) =>
@@ -31,48 +33,28 @@ export function registerCredentialCommands(program: Command): void {
     .action(
       action<{ json?: boolean; dryRun?: boolean; finish?: boolean }>(async (o, args) => {
         const out = createOutput(Boolean(o.json));
-        const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-        const cluster = spec.clusters.find((c) => c.name === args[0]);
-        if (!cluster)
-          throw new PromfleetError(`cluster ${args[0]} is not in ${spec.file}`, ExitCode.badInput, [
-            {
-              file: spec.file,
-              path: "clusters",
-              message: `no cluster named ${args[0]}`,
-              fix: "check the name, or onboard it first",
-            },
-          ]);
-        if (spec.remoteWrite.auth !== "basic")
-          throw new PromfleetError(
-            "remoteWrite.auth is none: clusters have no credentials to rotate",
-            ExitCode.badInput,
-            [
-              {
-                file: spec.file,
-                path: "remoteWrite.auth",
-                message: "authentication is off",
-                fix: "remove `auth: none` (basic is the default)",
-              },
-            ],
-          );
+        if (!o.dryRun && (await recoverInterrupted(o.dir)))
+          out.info("finished the file moves of an interrupted render");
+        const source = await readSpec(o.dir, o.fleet);
+        const cluster = rotatable(source.before, args[0] as string);
         if (o.finish && !o.dryRun) {
-          const finished = await finishRotation(spec, cluster);
+          const specAfter = finishRotation(cluster, source.text);
           out.info(
-            finished
+            specAfter
               ? `${cluster.name}'s previous credential is no longer accepted once the aggregator rolls out`
               : `no rotation of ${cluster.name}'s credential is rolling out; nothing to finish`,
           );
-          const { summary } = await renderTree({ dir: o.dir, fleet: o.fleet }, out);
-          const changed = [...summary.created, ...summary.updated];
+          const rendered = await applySpecChange(source, cluster.name, specAfter ?? source.text);
           out.result(
-            { cluster: cluster.name, finished, rendered: changed },
-            changed.map((f) => `~ ${f}`).join("\n"),
+            { cluster: cluster.name, finished: specAfter !== undefined, rendered },
+            rendered.map((f) => `~ ${f}`).join("\n"),
           );
           return ExitCode.ok;
         }
-        const enrollment = await planEnrollment(spec, cluster);
+        const spec = source.before;
+        const enrollment = await planEnrollment(spec, cluster, source.text);
+        const file = credentialFile(enrollment.files);
         if (o.dryRun) {
-          const file = credentialFile(enrollment.files);
           out.info(
             `dry run, nothing written: a new credential for ${cluster.name} would put its hash in ${spec.file}`,
           );
@@ -82,17 +64,62 @@ export function registerCredentialCommands(program: Command): void {
           out.result({ cluster: cluster.name, dryRun: true, spec: spec.file, file }, "");
           return ExitCode.ok;
         }
-        const stored = await applyEnrollment(spec, enrollment);
-        out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${stored.file}`);
-        for (const step of stored.nextSteps) out.info(`  ${step}`);
+        const rendered = await applySpecChange(source, cluster.name, enrollment.specText, enrollment.files);
+        const { nextSteps } = enrollment.files;
+        out.info(`new credential for ${cluster.name}: hash in ${spec.file}, password in ${file}`);
+        for (const step of nextSteps) out.info(`  ${step}`);
         out.info(rolloutNote(cluster.name));
-        const { summary } = await renderTree({ dir: o.dir, fleet: o.fleet }, out);
-        const changed = [...summary.created, ...summary.updated];
         out.result(
-          { cluster: cluster.name, file: stored.file, nextSteps: stored.nextSteps, rendered: changed },
-          changed.map((f) => `~ ${f}`).join("\n"),
+          { cluster: cluster.name, file, nextSteps, rendered },
+          rendered.map((f) => `~ ${f}`).join("\n"),
         );
         return ExitCode.ok;
       }),
     );
+}
+
+/** The named cluster, when the fleet authenticates writes; exit 2 otherwise. */
+function rotatable(spec: FleetSpec, name: string): ClusterSpec {
+  const cluster = spec.clusters.find((c) => c.name === name);
+  if (!cluster)
+    throw new PromfleetError(`cluster ${name} is not in ${spec.file}`, ExitCode.badInput, [
+      {
+        file: spec.file,
+        path: "clusters",
+        message: `no cluster named ${name}`,
+        fix: "check the name, or onboard it first",
+      },
+    ]);
+  if (spec.remoteWrite.auth !== "basic")
+    throw new PromfleetError(
+      "remoteWrite.auth is none: clusters have no credentials to rotate",
+      ExitCode.badInput,
+      [
+        {
+          file: spec.file,
+          path: "remoteWrite.auth",
+          message: "authentication is off",
+          fix: "remove `auth: none` (basic is the default)",
+        },
+      ],
+    );
+  return cluster;
+}
+
+/**
+ * Writes the new spec, the credential's files and the clusters it touches rendered again (the cluster,
+ * and the aggregator whose web config lists the hashes): the password file first (0600, this machine
+ * only), then the rest in one journaled apply. Returns the rendered files written.
+ */
+async function applySpecChange(
+  source: SpecSource,
+  cluster: string,
+  specAfter: string,
+  files?: CredentialFiles,
+): Promise<string[]> {
+  const asChanges = (m: Map<string, string> | undefined) =>
+    [...(m ?? [])].map(([rel, content]) => writeFile(rel, content));
+  const planned = await planFiles(source, specAfter, asChanges(files?.repo), undefined, [cluster]);
+  await applyInWorkingTree(source.root, { changes: planned.changes, local: asChanges(files?.local) });
+  return planned.rendered;
 }

@@ -45,6 +45,8 @@ export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
     source,
     specAfter,
     existsSync(path.join(source.root, credential)) ? [deleteFile(credential)] : [],
+    undefined,
+    [name],
   );
   return {
     kind: "offboard",

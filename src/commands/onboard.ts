@@ -79,7 +79,7 @@ export async function planOnboard(input: OnboardInput): Promise<ChangePlan> {
     return [...(input.carried ?? []), ...(secret?.repo ?? [])];
   };
   const files = await explainFailure(request.name, () =>
-    planFiles(source, specAfter, withCredential, input.existed),
+    planFiles(source, specAfter, withCredential, input.existed, [request.name]),
   );
   const cluster = files.spec.clusters.find((c) => c.name === request.name) as ClusterSpec;
   return {

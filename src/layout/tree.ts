@@ -33,6 +33,13 @@ export function readClusterTree(root: string): Map<string, string> {
   return new Map(files.map((rel) => [rel, readFileSync(`${base}/${rel}`, "utf8")]));
 }
 
+/** readClusterTree for the named clusters' folders only: what a change that touches only them reads. */
+export function readClusterFolders(root: string, clusters: Iterable<string>): Map<string, string> {
+  const base = path.resolve(root);
+  const files = [...clusters].flatMap((c) => walk(base, `${CLUSTERS_DIR}/${c}`)).sort();
+  return new Map(files.map((rel) => [rel, readFileSync(`${base}/${rel}`, "utf8")]));
+}
+
 /** Every file under clusters/, and the content of those promfleet generated (first line is the marker). */
 function scanClusters(files: ReadonlyMap<string, string>): {
   all: Set<string>;

@@ -88,18 +88,21 @@ export interface ChangedRender {
  * The whole fleet's files, as renderFleet makes them, running ytt only for the clusters whose folder in
  * `tree` (the current clusters/, path -> content) is not exactly what its render record says it was
  * rendered as from today's inputs. A missing, stale or wrong record only makes a cluster render again.
+ * `clusters` narrows it to some clusters' files (a change that touches only them; `tree` may then hold
+ * only their folders).
  */
 export async function renderChanged(
   spec: FleetSpec,
   inputs: RenderInputs,
   tree: ReadonlyMap<string, string>,
   ytt?: Ytt,
+  clusters: readonly ClusterSpec[] = spec.clusters,
 ): Promise<ChangedRender> {
   const binary = ytt ?? (await findYtt());
-  const prints = await fingerprints(spec, fingerprintSources(spec, inputs, binary));
+  const prints = await fingerprints(spec, fingerprintSources(spec, inputs, binary), clusters);
   const folders = managedFolders(tree);
   const reused = new Map<string, ClusterRender>();
-  for (const c of spec.clusters) {
+  for (const c of clusters) {
     const files = reusableFiles(c.name, prints.get(c.name) as string, folders.get(c.name) ?? new Map());
     if (files)
       reused.set(c.name, {
@@ -109,14 +112,12 @@ export async function renderChanged(
         problems: [],
       });
   }
-  const stale = spec.clusters.filter((c) => !reused.has(c.name));
+  const stale = clusters.filter((c) => !reused.has(c.name));
   const rendered = new Map(
     (await renderClusters(spec, inputs, stale, binary, prints)).map((r) => [r.cluster, r]),
   );
   return {
-    fleet: foldClusters(
-      spec.clusters.map((c) => (reused.get(c.name) ?? rendered.get(c.name)) as ClusterRender),
-    ),
+    fleet: foldClusters(clusters.map((c) => (reused.get(c.name) ?? rendered.get(c.name)) as ClusterRender)),
     rendered: stale.map((c) => c.name),
   };
 }
