@@ -23,7 +23,7 @@ import {
   type YAMLSeq,
 } from "yaml";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import { readPlainYaml } from "./plain-yaml.js";
+import { readPlainYamlShared } from "./plain-yaml.js";
 import { locateClusterBlock, type ClusterBlock } from "./spec-text.js";
 import { setCredentialText, type CredentialFields } from "./spec-text-credential.js";
 import type { Role } from "./spec.js";
@@ -117,13 +117,13 @@ function checkedEdit(
   change: (clusters: readonly unknown[]) => unknown[],
 ): string | undefined {
   const block = locateClusterBlock(text);
-  const before = block && readPlainYaml(text);
+  const before = block && readPlainYamlShared(text);
   const clusters = (before as { clusters?: unknown } | undefined)?.clusters;
   if (!block || !Array.isArray(clusters) || clusters.length !== block.entries.length) return undefined;
   const after = edit(block, (name) => clusters.findIndex((c) => nameOf(c) === name));
   if (after === undefined) return undefined;
   const expected = { ...(before as object), clusters: change(clusters) };
-  return isDeepStrictEqual(readPlainYaml(after), expected) ? after : undefined;
+  return isDeepStrictEqual(readPlainYamlShared(after), expected) ? after : undefined;
 }
 
 function nameOf(entry: unknown): unknown {

@@ -100,8 +100,13 @@ function pairsUp(line: string): boolean {
 const recent = new Map<string, Value | undefined>();
 const RECENT_TEXTS = 2;
 
-/** The single document's value (frozen), or undefined when the yaml library must read the text. */
+/** The single document's value, or undefined when the yaml library must read the text. */
 export function readPlainYaml(text: string): Value | undefined {
+  return read(text);
+}
+
+/** readPlainYaml for the spec, which a command reads more than once: shared, so frozen. */
+export function readPlainYamlShared(text: string): Value | undefined {
   if (recent.has(text)) return recent.get(text);
   const value = read(text);
   recent.set(text, value === undefined ? undefined : deepFreeze(value));

@@ -7,7 +7,7 @@ import path from "node:path";
 import { isScalar, LineCounter, parseAllDocuments, type Document, type YAMLError } from "yaml";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import type { SpecSource } from "./locate.js";
-import { readPlainYaml } from "./plain-yaml.js";
+import { readPlainYamlShared } from "./plain-yaml.js";
 
 /** Parse options for every reader of the spec: `<<` merge keys are supported (YAML 1.1's), keys are unique. */
 export const SPEC_YAML_OPTIONS = { uniqueKeys: true, merge: true } as const;
@@ -55,7 +55,7 @@ export type ParsedSpec = SpecSource & { raw: unknown };
  * js-yaml (plain-yaml.ts); the yaml library's document (for pointing at problems) is then parsed on first use.
  */
 export function parseSpecYaml(text: string, file: string): ParsedSpec | Problem[] {
-  const raw = readPlainYaml(text);
+  const raw = readPlainYamlShared(text);
   if (raw === undefined) return parseDocument(text, file);
   let full: ParsedSpec | undefined;
   const document = (): ParsedSpec => (full ??= parseDocument(text, file) as ParsedSpec);
