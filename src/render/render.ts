@@ -9,8 +9,7 @@ import path from "node:path";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
-import { parseConcatenatedJson } from "../util/json-stream.js";
-import { appliedFiles, stageFleet } from "../ytt/stage.js";
+import { appliedFiles, chunkValues, stageFleet } from "../ytt/stage.js";
 import { findYtt, runYtt, type Ytt } from "../ytt/ytt.js";
 import { credentialSlot, MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
 import {
@@ -32,7 +31,6 @@ import { fingerprints, type FingerprintSources } from "./fingerprint.js";
 import { receiverDataValues } from "../receiver/render.js";
 
 const HEADER = `${GENERATED_MARKER}\n#! Edit fleet.yaml or overlays/, then run: promfleet render\n`;
-const MARKER_KEY = "promfleet.dev/cluster";
 
 export interface RenderedFleet {
   /** Repository-relative path -> file content, for every file promfleet generates. */
@@ -164,11 +162,11 @@ async function renderClusters(
         output: "json",
         renamePaths: stage.renamePaths,
       });
-      const docs = valuesByCluster(parseConcatenatedJson(output));
+      const values = chunkValues(output);
       const memo = new MemoYaml();
       return staged.clusters.map((c) =>
         withRecord(
-          assembleCluster(spec, c, docs.get(c.name) ?? [], inputs, memo),
+          assembleCluster(spec, c, values.has(c.name) ? [values.get(c.name)] : [], inputs, memo),
           inputPrints.get(c.name) as string,
         ),
       );
@@ -276,18 +274,6 @@ export function clusterDataValues(spec: FleetSpec, c: ClusterSpec) {
       webConfigFile: MOUNTS.webConfigFile,
     },
   };
-}
-
-/** Each marker document names the cluster whose values document follows it. */
-function valuesByCluster(docs: unknown[]): Map<string, unknown[]> {
-  const byCluster = new Map<string, unknown[]>();
-  let current: unknown[] | undefined;
-  for (const doc of docs) {
-    const marker = (doc as Record<string, unknown> | null)?.[MARKER_KEY];
-    if (typeof marker === "string") byCluster.set(marker, (current = []));
-    else if (doc !== null && current) current.push(doc);
-  }
-  return byCluster;
 }
 
 /** Serialises the documents `build` makes for one cluster, memoised across clusters by shape. */
