@@ -31,9 +31,17 @@ export async function runChunks<R>(run: ChunkRun<R>): Promise<R[]> {
   const { chunks } = run.stage;
   let failed = false;
   let next = 0;
+  // chunks whose output the finishing loop has taken; a chunk starts only within `parallel + 1` of it,
+  // so outputs do not pile up in memory when finishing is the slower side
+  let taken = 0;
+  let wake: Array<() => void> = [];
   const outputs = chunks.map(() => deferred<string | undefined>());
   const slot = async (): Promise<void> => {
     while (next < chunks.length && !failed) {
+      if (next >= taken + run.parallel + 1) {
+        await new Promise<void>((resolve) => wake.push(resolve));
+        continue;
+      }
       const i = next++;
       const output = outputs[i] as Deferred<string | undefined>;
       try {
@@ -51,6 +59,10 @@ export async function runChunks<R>(run: ChunkRun<R>): Promise<R[]> {
     const results: R[] = [];
     for (const [i, output] of outputs.entries()) {
       const text = await output.promise;
+      taken = i + 1;
+      const waiting = wake;
+      wake = [];
+      waiting.forEach((resolve) => resolve());
       if (text === undefined) continue;
       const values = chunkValues(text);
       for (const [k, cluster] of (chunks[i] as StagedChunk).clusters.entries()) {
@@ -61,6 +73,7 @@ export async function runChunks<R>(run: ChunkRun<R>): Promise<R[]> {
     return results;
   } finally {
     failed = true;
+    wake.forEach((resolve) => resolve());
     await slots;
   }
 }
