@@ -249,3 +249,25 @@ describe("a base that yields no values document", () => {
     );
   });
 });
+
+describe("a base and overlays that yield several documents", () => {
+  it("is ytt's own document error naming the generated template, exit 2, no Go backtrace", async () => {
+    const dir = await exampleFleetRepo();
+    await writeRepoFile(
+      dir,
+      "overlays/base/values.yaml",
+      "#@ def values(cluster):\n---\na: 1\n---\nb: 2\n#@ end\n",
+    );
+    const matchAll = `#@ load("@ytt:overlay", "overlay")\n#@ def overlay_for(cluster):\n#@overlay/match by=overlay.all, expects="1+"\n---\n#@overlay/match missing_ok=True\nc: 3\n#@ end\n`;
+    for (const role of ["agent", "aggregator"])
+      await writeRepoFile(dir, `overlays/roles/${role}.yaml`, matchAll);
+    const spec = await loadFleet(dir);
+    const error = await renderFleet(spec, await readRenderInputs(spec)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PromfleetError);
+    expect((error as PromfleetError).exitCode).toBe(2);
+    const message = (error as PromfleetError).message;
+    expect(message).toContain("documents can only contain arrays, maps, or scalars; this is a document set");
+    expect(message).toContain("root.yaml is promfleet's generated template");
+    expect(message).not.toMatch(/goroutine|panic|\.lib\.yaml/);
+  });
+});

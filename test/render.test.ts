@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { Ajv } from "ajv";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadFleet } from "../src/fleet/load.js";
 import { readRenderInputs, renderFleet } from "../src/render/render.js";
+import { fastYaml, libraryYaml, toYaml } from "../src/render/yaml-format.js";
 import { CrdValidator } from "../src/validate/crd.js";
 import { findYtt } from "../src/ytt/ytt.js";
 import {
@@ -281,3 +282,80 @@ function overlay(snippet: string, at: "prometheus_yml", missingOk = false): stri
   const annotate = missingOk ? "      #@overlay/match missing_ok=True\n" : "";
   return `#@ load("@ytt:overlay", "overlay")\n#@ def overlay_for(cluster):\nprometheus:\n  config:\n    ${at}:\n${annotate}${body}\n#@ end\n`;
 }
+
+describe("the fast YAML writer", () => {
+  /** Strings YAML may read as something else, quote, or write in several ways, and plain ones. */
+  const STRINGS = [
+    ...[
+      "a",
+      "_x",
+      "/etc/x",
+      "./x",
+      "a.b/c-d_e",
+      "A1",
+      "a-",
+      "a.",
+      "a/",
+      "_",
+      "/",
+      "./",
+      "x...",
+      "agent-00010",
+    ],
+    ...["Yes", "NO", "On", "off", "true", "True", "FALSE", "null", "Null", "NULL", "y", "N", "~", "", " "],
+    ...[" a", "a ", "a b", "a: b", "a:b", "a #b", "a#b", "#a", "-a", "- a", "-", "--", "---", "...", "."],
+    ...[".5", ".inf", ".NaN", "1", "01", "1.0", "1e3", "0x1f", "0o7", "+1", "-1", "1_000", "12:30"],
+    ...["2001-12-14", "*a", "&a", "!a", "|a", ">a", "'a'", '"a"', "%a", "@a", "`a", "a,b", "[a]", "{a}"],
+    ...["a]", "a}", "?a", "? a", "a?", "=", "<<", "a\tb", "a\nb", "a\n", "\n", "é", "日本", "a\\b"],
+    ...["\u2028", "a'b", 'a"b', "a=b", "$1:$2", "(.+)", "https://x.example:9090/p?q=1&r=2"],
+    "status.conditions.exists(c, c.type == 'X' && c.status == 'True')",
+  ];
+  const SCALARS: unknown[] = [null, true, false, 0, 7, -1, 2 ** 53, 1.5, 1e21, -0, NaN, Infinity];
+
+  /** Each string and scalar as a key, a value and a list item, nested in maps and lists, empty ones beside. */
+  function values(): unknown[] {
+    const out: unknown[] = [];
+    for (const s of STRINGS)
+      out.push(
+        { [s]: s },
+        [s],
+        { k: [s, { [s]: [s, [s, s]] }], e: {}, l: [], n: null },
+        [[s, [s]], {}, [], { a: {}, [s]: { b: [] } }, [{ [s]: null }]],
+        { apiVersion: "v1", kind: s, metadata: { name: s, namespace: "x", labels: { [s]: s } }, a: 1, Z: 2 },
+      );
+    for (const v of SCALARS) out.push({ v }, [v], { l: [v, [v]] });
+    out.push({ u: undefined, k: 1 }, [undefined], { m: new Map([["a", 1]]) }, { d: new Date(0) }, "top", 1);
+    return out;
+  }
+
+  it("writes exactly what the yaml library writes, or leaves the value to it", () => {
+    let fast = 0;
+    for (const value of values()) {
+      const text = fastYaml(value);
+      if (text !== undefined) {
+        fast++;
+        expect(text, JSON.stringify(value)).toBe(libraryYaml(value));
+      }
+      expect(toYaml(value), JSON.stringify(value)).toBe(libraryYaml(value));
+    }
+    // the awkward strings are written through the library's own scalars, not given up on
+    expect(fast).toBeGreaterThan(values().length * 0.85);
+  });
+
+  it("writes every document of the rendered example fleet itself, as the library does", async () => {
+    const tree = await renderFleet(await loadFleet(dir), await readRenderInputs(await loadFleet(dir)));
+    let documents = 0;
+    for (const [file, text] of tree.files) {
+      if (!file.endsWith(".yaml") || file.endsWith(".promfleet-render.yaml")) continue;
+      for (const doc of parseAllDocuments(text)) {
+        const value = doc.toJS() as unknown;
+        const fastText = fastYaml(value);
+        // prometheus_yml and values.yaml are multi-line strings: the library writes those
+        if (fastText === undefined) expect(JSON.stringify(value)).toMatch(/\\n/);
+        else documents++;
+        expect(toYaml(value), file).toBe(libraryYaml(value));
+      }
+    }
+    expect(documents).toBeGreaterThan(10);
+  });
+});

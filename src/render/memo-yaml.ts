@@ -1,5 +1,5 @@
 /** Serialises YAML that is the same for many clusters once, byte-identical to plain serialisation. */
-import { toYaml, toYamlDocuments } from "./yaml-format.js";
+import { surelyPlain, toYaml, toYamlDocuments } from "./yaml-format.js";
 
 /**
  * Serialising YAML is most of render's own CPU time on large fleets, and most of what it serialises is
@@ -66,7 +66,7 @@ export class MemoYaml {
 
   /** Whether YAML writes `name` as it is (not quoted: "true", "123" and the like are). */
   private isPlain(name: string): boolean {
-    return cached(this.plainNames, name, () => toYaml(name) === `${name}\n`);
+    return surelyPlain(name) || cached(this.plainNames, name, () => toYaml(name) === `${name}\n`);
   }
 
   private shape(docs: unknown[]): string {
@@ -80,18 +80,40 @@ function cached<T>(cache: Map<string, T>, key: string, produce: () => T): T {
   return value;
 }
 
+/** Where a template's one `key: <sentinel>` line is: the text around it and its indent. */
+interface SpliceSite {
+  before: string;
+  after: string;
+  indent: string;
+}
+
+const spliceSites = new Map<string, Map<string, SpliceSite | null>>();
+
+function spliceSite(template: string, key: string): SpliceSite | null {
+  const line = `${key}: ${TEXT_SENTINEL}`;
+  const lines = template.split("\n").filter((l) => l.trimStart() === line);
+  const found = lines[0];
+  if (lines.length !== 1 || found === undefined) return null;
+  const at = template.indexOf(`${found}\n`);
+  return {
+    before: template.slice(0, at),
+    after: template.slice(at + found.length + 1),
+    indent: found.slice(0, found.length - found.trimStart().length),
+  };
+}
+
 /** `template` with its one `key: <sentinel>` line turned into `key: |` and the indented text; else undefined. */
 function spliceBlock(template: string, key: string, text: string): string | undefined {
-  const lines = template.split("\n").filter((l) => l.trimStart() === `${key}: ${TEXT_SENTINEL}`);
-  const line = lines[0];
-  if (lines.length !== 1 || line === undefined || !isSimpleBlock(text)) return undefined;
-  const indent = line.slice(0, line.length - line.trimStart().length);
-  const block = text
-    .slice(0, -1)
-    .split("\n")
-    .map((l) => (l ? `${indent}  ${l}` : ""))
-    .join("\n");
-  return template.replace(`${line}\n`, `${indent}${key}: |\n${block}\n`);
+  let byKey = spliceSites.get(template);
+  if (!byKey) spliceSites.set(template, (byKey = new Map()));
+  let site = byKey.get(key);
+  if (site === undefined) byKey.set(key, (site = spliceSite(template, key)));
+  if (site === null || !isSimpleBlock(text)) return undefined;
+  // every non-empty line indented (an empty line stays empty), without the final newline's
+  const pad = `${site.indent}  `;
+  const body = text.slice(0, -1);
+  const block = (body.startsWith("\n") ? "" : pad) + body.replace(/\n(?=[^\n])/g, `\n${pad}`);
+  return `${site.before}${site.indent}${key}: |\n${block}\n${site.after}`;
 }
 
 function valueAt(map: unknown, at: string[]): unknown {
@@ -115,11 +137,5 @@ function replaceAt(
 
 /** One trailing newline, no leading or trailing blanks on any line, no tabs or carriage returns. */
 function isSimpleBlock(text: string): boolean {
-  return (
-    text.endsWith("\n") &&
-    !text.endsWith("\n\n") &&
-    !/^ /.test(text) &&
-    !/[ \t\r]$/m.test(text) &&
-    !/\t|\r/.test(text)
-  );
+  return text.endsWith("\n") && !text.endsWith("\n\n") && !/^ /.test(text) && !/[\t\r]| $/m.test(text);
 }

@@ -3,15 +3,13 @@
  * problems).
  */
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
-import { mapBounded } from "../util/pool.js";
-import { parseConcatenatedJson } from "../util/json-stream.js";
 import { appliedFiles, stageFleet } from "../ytt/stage.js";
-import { findYtt, runYtt, type Ytt } from "../ytt/ytt.js";
+import { findYtt, type Ytt } from "../ytt/ytt.js";
+import { runChunks } from "../ytt/chunks.js";
 import { credentialSlot, MOUNTS, needsPackageOverlay, packageOverlayFiles } from "./package-overlay.js";
 import {
   bootstrapApp,
@@ -32,7 +30,6 @@ import { fingerprints, type FingerprintSources } from "./fingerprint.js";
 import { receiverDataValues } from "../receiver/render.js";
 
 const HEADER = `${GENERATED_MARKER}\n#! Edit fleet.yaml or overlays/, then run: promfleet render\n`;
-const MARKER_KEY = "promfleet.dev/cluster";
 
 export interface RenderedFleet {
   /** Repository-relative path -> file content, for every file promfleet generates. */
@@ -156,25 +153,19 @@ async function renderClusters(
   const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(spec, inputs, ytt), clusters));
   const stage = await stageFleet(spec, clusters, CLUSTERS_PER_CHUNK);
   try {
-    const parts = await mapBounded(stage.chunks, os.availableParallelism(), async (staged, i) => {
-      const dataValues = path.join(stage.dir, `fleet-values-${i}.json`);
-      await writeFile(dataValues, JSON.stringify(yttDataValues(spec, staged.clusters, staged.stackOf)));
-      const output = await runYtt(ytt, {
-        files: [staged.dir],
-        dataValuesFiles: [dataValues],
-        output: "json",
-        renamePaths: stage.renamePaths,
-      });
-      const docs = valuesByCluster(parseConcatenatedJson(output));
-      const memo = new MemoYaml();
-      return staged.clusters.map((c) =>
+    const memo = new MemoYaml();
+    const rendered = await runChunks({
+      ytt,
+      stage,
+      parallel: os.availableParallelism(),
+      dataValues: (staged) => yttDataValues(spec, staged.clusters, staged.stackOf),
+      finish: (c, values) =>
         withRecord(
-          assembleCluster(spec, c, docs.get(c.name) ?? [], inputs, memo),
+          assembleCluster(spec, c, values === undefined ? [] : [values], inputs, memo),
           inputPrints.get(c.name) as string,
         ),
-      );
     });
-    const byName = new Map(parts.flat().map((r) => [r.cluster, r]));
+    const byName = new Map(rendered.map((r) => [r.cluster, r]));
     return clusters.map((c) => byName.get(c.name) as ClusterRender);
   } finally {
     await stage.cleanup();
@@ -277,18 +268,6 @@ export function clusterDataValues(spec: FleetSpec, c: ClusterSpec) {
       webConfigFile: MOUNTS.webConfigFile,
     },
   };
-}
-
-/** Each marker document names the cluster whose values document follows it. */
-function valuesByCluster(docs: unknown[]): Map<string, unknown[]> {
-  const byCluster = new Map<string, unknown[]>();
-  let current: unknown[] | undefined;
-  for (const doc of docs) {
-    const marker = (doc as Record<string, unknown> | null)?.[MARKER_KEY];
-    if (typeof marker === "string") byCluster.set(marker, (current = []));
-    else if (doc !== null && current) current.push(doc);
-  }
-  return byCluster;
 }
 
 /** Serialises the documents `build` makes for one cluster, memoised across clusters by shape. */
