@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { gitBlobId, listClustersInGit, parseListing } from "../src/layout/git-index.js";
+import { parseRecord, reusableFiles } from "../src/layout/render-record.js";
 import { readClusterTree, scanClusterTree } from "../src/layout/tree.js";
 import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 
@@ -147,6 +148,47 @@ describe("render in a git work tree", () => {
   });
 });
 
+describe("a folder git vouches for, whose record has no warnings, is checked from the index alone", () => {
+  const ORBSTACK = "clusters/orbstack"; // the aggregator: its render gives no warnings
+
+  it("its record and files need no reading: gone from the disk after the listing, the folder still holds", async () => {
+    const fleet = await committedFleet();
+    const record = fleet.expected.get(`${ORBSTACK}/.promfleet-render.yaml`) as string;
+    expect(record).toContain('"warnings": []');
+    const inputs = (parseRecord(record) as { inputs: string }).inputs;
+    const tree = await scanClusterTree(fleet.dir);
+    const folder = tree.paths.filter((rel) => rel.startsWith(`${ORBSTACK}/`));
+    await rm(path.join(fleet.dir, ORBSTACK), { recursive: true });
+    expect(reusableFiles("orbstack", inputs, tree, folder)).toEqual({ files: folder, warnings: [] });
+    // other inputs are not predicted: the record is read, and it is gone
+    expect(() => reusableFiles("orbstack", "0".repeat(64), tree, folder)).toThrow(/ENOENT/);
+  });
+
+  it.each<[string, (text: string) => string, string]>([
+    ["its record reformatted", (t) => t.replace(/\n {2}/g, "\n    "), ".promfleet-render.yaml"],
+    [
+      "its record naming a warning",
+      (t) => t.replace('"warnings": []', '"warnings": ["x"]'),
+      ".promfleet-render.yaml",
+    ],
+    [
+      "its record naming other inputs",
+      (t) => t.replace(/"inputs": "[0-9a-f]/, '"inputs": "x'),
+      ".promfleet-render.yaml",
+    ],
+    ["a file of it", (t) => `${t}# note\n`, "values.yaml"],
+  ])("%s, edited and committed, renders it again", async (_what, edit, file) => {
+    const fleet = await committedFleet();
+    const rel = `fleet/${ORBSTACK}/${file}`;
+    await writeRepoFile(fleet.repo, rel, edit(await readRepoFile(fleet.repo, rel)));
+    await fleet.git("commit", "-qam", "hand edit");
+    const { check, render } = await checkThenRender(fleet.dir);
+    expect(check.updated).toEqual([`${ORBSTACK}/${file}`]);
+    expect(render.rendered).toEqual(["orbstack"]);
+    expect(readClusterTree(fleet.dir)).toEqual(fleet.expected);
+  });
+});
+
 describe("git's listing of clusters/", () => {
   it("vouches for committed files with their blob ids, which git hash-object gives too; read from the index, not the disk", async () => {
     const fleet = await committedFleet();
@@ -158,6 +200,10 @@ describe("git's listing of clusters/", () => {
       expect(listing?.vouched.get(rel)).toBe(id);
       expect(gitBlobId(content)).toBe(id);
     }
+    const unicode = "#! é ü 😀\n";
+    const hashed = await execa("git", ["hash-object", "--stdin"], { input: unicode });
+    expect(gitBlobId(unicode)).toBe(hashed.stdout);
+    expect(gitBlobId(Buffer.from(unicode))).toBe(hashed.stdout);
     const tree = await scanClusterTree(fleet.dir);
     const rel = "clusters/kind/values.yaml";
     await rm(path.join(fleet.dir, rel)); // gone from the disk: only the index can answer

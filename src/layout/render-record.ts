@@ -95,6 +95,7 @@ export function reusableFiles(
 ): { files: string[]; warnings: string[] } | undefined {
   const own = recordPath(cluster);
   if (!folder.includes(own)) return undefined;
+  if (isPredictedRecord(cluster, inputs, tree, folder)) return { files: [...folder], warnings: [] };
   const recordText = tree.content(own);
   const record = parseRecord(recordText);
   if (!record || record.inputs !== inputs) return undefined;
@@ -107,4 +108,26 @@ export function reusableFiles(
   // the record itself must be exactly what rendering writes, or it is rewritten like any stale file
   if (serialize(record) !== recordText) return undefined;
   return { files: [own, ...listed], warnings: record.warnings };
+}
+
+/**
+ * True when git vouches that the folder's record is, byte for byte, the record a render without warnings
+ * writes for `inputs` and the folder's other files as they are: then the folder is exactly what it
+ * records (nothing else in it, each file with its recorded id) and neither the record nor any file needs
+ * reading. Anything else (a warning, a file that is not promfleet's, a file git is not sure of) is
+ * answered by reading the record.
+ */
+function isPredictedRecord(cluster: string, inputs: string, tree: ClusterTree, folder: readonly string[]) {
+  const own = recordPath(cluster);
+  const recordId = tree.vouchedBlobId(own);
+  if (recordId === undefined) return false;
+  const files: Record<string, string> = {};
+  const prefix = `${CLUSTERS_DIR}/${cluster}/`;
+  for (const rel of folder) {
+    if (rel === own) continue;
+    const id = tree.vouchedBlobId(rel);
+    if (id === undefined) return false;
+    files[rel.slice(prefix.length)] = id;
+  }
+  return gitBlobId(serialize({ inputs, files, warnings: [] })) === recordId;
 }

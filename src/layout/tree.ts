@@ -43,6 +43,8 @@ export interface ClusterTree {
   readonly paths: readonly string[];
   /** The file's git blob id: git's, when git vouches the file is its index entry, else from its content. */
   blobId(rel: string): string;
+  /** The file's blob id when git vouches for it (known without reading the file), else undefined. */
+  vouchedBlobId(rel: string): string | undefined;
   /** The file's content (read on first use, then kept). */
   content(rel: string): string;
 }
@@ -52,6 +54,7 @@ export function treeOfFiles(files: ReadonlyMap<string, string>): ClusterTree {
   return {
     paths: [...files.keys()].sort(),
     blobId: (rel) => gitBlobId(files.get(rel) ?? ""),
+    vouchedBlobId: () => undefined,
     content: (rel) => files.get(rel) ?? "",
   };
 }
@@ -75,6 +78,7 @@ export async function scanClusterTree(root: string): Promise<ClusterTree> {
 /** The regular files of a git listing: those git vouches for, and its other paths as the disk has them. */
 function listedPaths(base: string, listing: GitListing): string[] {
   const paths = [...listing.vouched.keys()];
+  if (listing.unsure.length === 0) return paths.sort();
   for (const rel of listing.unsure) {
     // a nested repository is listed as its folder ("dir/"); a listed path may be gone or a symlink
     const stats = lstatOrUndefined(`${base}/${rel}`);
@@ -104,6 +108,10 @@ class DiskTree implements ClusterTree {
 
   blobId(rel: string): string {
     return this.vouched.get(rel) ?? gitBlobId(this.content(rel));
+  }
+
+  vouchedBlobId(rel: string): string | undefined {
+    return this.vouched.get(rel);
   }
 
   content(rel: string): string {

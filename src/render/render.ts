@@ -104,7 +104,7 @@ export async function renderChanged(
   ytt?: Ytt | Promise<Ytt>,
 ): Promise<ChangedRender> {
   const binary = await (ytt ?? findYtt());
-  const prints = await fingerprints(spec, fingerprintSources(spec, inputs, binary));
+  const prints = await fingerprints(spec, fingerprintSources(inputs, binary));
   const files = tree instanceof Map ? tree : undefined;
   const scanned = files ? treeOfFiles(files) : (tree as ClusterTree);
   const folders = clusterFolders(scanned.paths);
@@ -162,11 +162,10 @@ function clusterFolders(paths: readonly string[]): Map<string, string[]> {
   return folders;
 }
 
-function fingerprintSources(spec: FleetSpec, inputs: RenderInputs, ytt: Ytt): FingerprintSources {
+function fingerprintSources(inputs: RenderInputs, ytt: Ytt): FingerprintSources {
   return {
     committedManifests: inputs.committedManifests,
     yttVersion: ytt.version,
-    dataValues: (c) => clusterDataValues(spec, c),
   };
 }
 
@@ -179,7 +178,7 @@ async function renderClusters(
   prints?: ReadonlyMap<string, string>,
 ): Promise<ClusterRender[]> {
   if (clusters.length === 0) return [];
-  const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(spec, inputs, ytt), clusters));
+  const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(inputs, ytt), clusters));
   const stage = await stageFleet(spec, clusters, CLUSTERS_PER_CHUNK);
   try {
     const parts = await mapBounded(stage.chunks, os.availableParallelism(), async (staged, i) => {
