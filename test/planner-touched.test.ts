@@ -10,18 +10,13 @@ import { appendClusterEntry, removeClusterEntry, setCredentialFields } from "../
 import { parseFleet } from "../src/fleet/load.js";
 import type { FleetSpec } from "../src/fleet/spec.js";
 import { fingerprints } from "../src/render/fingerprint.js";
-import { clusterDataValues } from "../src/render/render.js";
 import { exampleFleetRepo, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 import { secureFleetRepo } from "./helpers/secure-fleet.js";
 
 const HASH = bcrypt.hashSync("new password", 4);
 
 async function prints(spec: FleetSpec): Promise<Map<string, string>> {
-  return fingerprints(spec, {
-    committedManifests: new Map(),
-    yttVersion: "0.0.0",
-    dataValues: (c) => clusterDataValues(spec, c),
-  });
+  return fingerprints(spec, { committedManifests: new Map(), yttVersion: "0.0.0" });
 }
 
 /** The clusters whose fingerprint a change from `before` to `after` alters (new ones included). */

@@ -4,8 +4,9 @@
  */
 import { loadFleet } from "../fleet/load.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
-import { hasChanges, planTree, readClusterTree, type Plan } from "../layout/tree.js";
+import { hasChanges, planTree, scanClusterTree, type Plan } from "../layout/tree.js";
 import { readRenderInputs, renderChanged } from "../render/render.js";
+import { findYtt } from "../ytt/ytt.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 
@@ -43,12 +44,17 @@ export async function renderTree(
   const readOnly = Boolean(o.check || o.dryRun);
   if (!readOnly && (await recoverInterrupted(o.dir)))
     out.info("finished the file moves of an interrupted render");
+  // git lists clusters/ and ytt reports its version in their own processes while the spec loads
+  const scanning = scanClusterTree(o.dir);
+  const ytt = findYtt();
+  ytt.catch(() => undefined); // awaited (and its error reported) by renderChanged, after the spec's errors
   const spec = await loadFleet(o.dir, o.fleet);
   out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file} (ytt only where inputs changed)`);
-  const tree = readClusterTree(o.dir);
-  const { fleet, rendered } = await renderChanged(spec, await readRenderInputs(spec), tree);
+  const tree = await scanning;
+  const inputs = await readRenderInputs(spec, tree);
+  const { fleet, rendered, unchanged } = await renderChanged(spec, inputs, tree, ytt);
   fleet.warnings.forEach((w) => out.warn(w));
-  const plan = await planTree(o.dir, fleet.files, tree);
+  const plan = await planTree(o.dir, fleet.files, tree, unchanged);
   const write = !readOnly && hasChanges(plan);
   if (write) await applyPlan(o.dir, plan);
   return { summary: summarize(spec.clusters.length, rendered, plan, fleet.warnings, write), plan };

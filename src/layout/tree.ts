@@ -2,8 +2,9 @@
  * Reading clusters/ and planning what a render changes in it (create, update, remove; promfleet's files
  * only).
  */
-import { readdirSync, readFileSync, type Dirent } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from "node:fs";
 import path from "node:path";
+import { gitBlobId, listClustersInGit, type GitListing } from "./git-index.js";
 import { CLUSTERS_DIR, GENERATED_MARKER } from "./names.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 
@@ -40,14 +41,95 @@ export function readClusterFolders(root: string, clusters: Iterable<string>): Ma
   return new Map(files.map((rel) => [rel, readFileSync(`${base}/${rel}`, "utf8")]));
 }
 
-/** Every file under clusters/, and the content of those promfleet generated (first line is the marker). */
-function scanClusters(files: ReadonlyMap<string, string>): {
-  all: Set<string>;
-  managed: Map<string, string>;
-} {
-  const managed = new Map([...files].filter(([, content]) => content.startsWith(GENERATED_MARKER)));
-  return { all: new Set(files.keys()), managed };
+/**
+ * The files under clusters/, each read only when asked for: what render compares its records with.
+ * Paths are repository-relative.
+ */
+export interface ClusterTree {
+  /** Every regular file under clusters/, in path order. */
+  readonly paths: readonly string[];
+  /** The file's git blob id: git's, when git vouches the file is its index entry, else from its content. */
+  blobId(rel: string): string;
+  /** The file's blob id when git vouches for it (known without reading the file), else undefined. */
+  vouchedBlobId(rel: string): string | undefined;
+  /** The file's content (read on first use, then kept). */
+  content(rel: string): string;
 }
+
+/** A tree whose contents are all in hand (readClusterTree's, or a test's). */
+export function treeOfFiles(files: ReadonlyMap<string, string>): ClusterTree {
+  return {
+    paths: [...files.keys()].sort(),
+    blobId: (rel) => gitBlobId(files.get(rel) ?? ""),
+    vouchedBlobId: () => undefined,
+    content: (rel) => files.get(rel) ?? "",
+  };
+}
+
+/**
+ * clusters/ as it is on disk, reading no file yet. In a git work tree, git lists the files and vouches
+ * for those that are exactly their index entry (their blob ids come from the index, so a clean tree
+ * of thousands of files is never read); every file it is not sure of, and the whole tree outside git,
+ * is found by walking the folders and read from disk when asked for.
+ */
+export async function scanClusterTree(root: string): Promise<ClusterTree> {
+  const base = path.resolve(root);
+  const listing = await listClustersInGit(base);
+  return new DiskTree(
+    base,
+    listing ? listedPaths(base, listing) : walk(base, CLUSTERS_DIR),
+    listing?.vouched,
+  );
+}
+
+/** The regular files of a git listing: those git vouches for, and its other paths as the disk has them. */
+function listedPaths(base: string, listing: GitListing): string[] {
+  const paths = [...listing.vouched.keys()];
+  if (listing.unsure.length === 0) return paths.sort();
+  for (const rel of listing.unsure) {
+    // a nested repository is listed as its folder ("dir/"); a listed path may be gone or a symlink
+    const stats = lstatOrUndefined(`${base}/${rel}`);
+    if (stats === "unreadable" || stats?.isFile()) paths.push(rel);
+    else if (stats?.isDirectory()) paths.push(...walk(base, rel.replace(/\/$/, "")));
+  }
+  return [...new Set(paths)].sort();
+}
+
+/** A path's lstat; "unreadable" when it cannot be looked at (reading it reports why). */
+function lstatOrUndefined(file: string): Stats | "unreadable" | undefined {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    return "unreadable";
+  }
+}
+
+class DiskTree implements ClusterTree {
+  private readonly contents = new Map<string, string>();
+
+  constructor(
+    private readonly base: string,
+    readonly paths: readonly string[],
+    private readonly vouched: ReadonlyMap<string, string> = new Map(),
+  ) {}
+
+  blobId(rel: string): string {
+    return this.vouched.get(rel) ?? gitBlobId(this.content(rel));
+  }
+
+  vouchedBlobId(rel: string): string | undefined {
+    return this.vouched.get(rel);
+  }
+
+  content(rel: string): string {
+    let content = this.contents.get(rel);
+    if (content === undefined)
+      this.contents.set(rel, (content = readFileSync(`${this.base}/${rel}`, "utf8")));
+    return content;
+  }
+}
+
+const isManaged = (content: string) => content.startsWith(GENERATED_MARKER);
 
 /** Files under `rel`, repository-relative; `root` is absolute. */
 function walk(root: string, rel: string): string[] {
@@ -65,21 +147,26 @@ function walk(root: string, rel: string): string[] {
 }
 
 /**
- * Compares the rendered files with the tree (`current`: readClusterTree(root), when the caller read it
- * already); refuses to overwrite a file promfleet did not write.
+ * Compares the rendered files with the tree (`current`: the tree as readClusterTree or scanClusterTree
+ * read it, when the caller read it already); refuses to overwrite a file promfleet did not write.
+ * `unchanged` names promfleet's files known to be as they must stay (clusters whose render record holds):
+ * they are neither compared nor removed.
  */
 export async function planTree(
   root: string,
   desired: Map<string, string>,
-  current: ReadonlyMap<string, string> = readClusterTree(root),
+  current: ClusterTree | ReadonlyMap<string, string> = readClusterTree(root),
+  unchanged: ReadonlySet<string> = new Set(),
 ): Promise<Plan> {
-  const { all, managed } = scanClusters(current);
-  const plan: Plan = { create: [], update: [], remove: [], unchanged: 0, contents: new Map() };
+  const tree = current instanceof Map ? treeOfFiles(current) : (current as ClusterTree);
+  const all = new Set(tree.paths);
+  const managed = (rel: string) => all.has(rel) && isManaged(tree.content(rel));
+  const plan: Plan = { create: [], update: [], remove: [], unchanged: unchanged.size, contents: new Map() };
   const conflicts: Problem[] = [];
   for (const [rel, content] of [...desired].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const current = managed.get(rel);
-    if (current === content) plan.unchanged++;
-    else if (current !== undefined) plan.update.push(rel);
+    const existing = managed(rel) ? tree.content(rel) : undefined;
+    if (existing === content) plan.unchanged++;
+    else if (existing !== undefined) plan.update.push(rel);
     else if (all.has(rel))
       conflicts.push({
         file: rel,
@@ -87,9 +174,9 @@ export async function planTree(
         fix: "move your file elsewhere (or delete it), then render again",
       });
     else plan.create.push(rel);
-    if (current !== content) plan.contents.set(rel, content);
+    if (existing !== content) plan.contents.set(rel, content);
   }
-  plan.remove = [...managed.keys()].filter((rel) => !desired.has(rel)).sort();
+  plan.remove = tree.paths.filter((rel) => !desired.has(rel) && !unchanged.has(rel) && managed(rel));
   if (conflicts.length > 0)
     throw new PromfleetError(
       "rendering would overwrite files promfleet does not own",

@@ -26,6 +26,7 @@ import { MemoYaml } from "./memo-yaml.js";
 import { toYaml } from "./yaml-format.js";
 import { CLUSTERS_DIR, CREDENTIALS_FILE, GENERATED_MARKER } from "../layout/names.js";
 import { formatRecord, recordPath, reusableFiles } from "../layout/render-record.js";
+import { treeOfFiles, type ClusterTree } from "../layout/tree.js";
 import { fingerprints, type FingerprintSources } from "./fingerprint.js";
 import { receiverDataValues } from "../receiver/render.js";
 
@@ -75,39 +76,47 @@ export async function renderFleet(spec: FleetSpec, inputs: RenderInputs, ytt?: Y
 
 /** What a render of the tree ran: the fleet's files, and which clusters went through ytt. */
 export interface ChangedRender {
-  /** Every cluster's files and warnings; `values` only of the clusters rendered again. */
+  /**
+   * The files of the clusters rendered again, and of the others those whose content was read (with a
+   * tree given as a map: every file); warnings of every cluster; `values` only of the clusters rendered
+   * again.
+   */
   fleet: RenderedFleet;
   /** Clusters rendered again (in fleet order); every other cluster's files were reused as they are. */
   rendered: string[];
+  /** Files of reused clusters left out of `fleet.files` (never read): as they are, they are right. */
+  unchanged: Set<string>;
 }
 
 /**
  * The whole fleet's files, as renderFleet makes them, running ytt only for the clusters whose folder in
- * `tree` (the current clusters/, path -> content) is not exactly what its render record says it was
- * rendered as from today's inputs. A missing, stale or wrong record only makes a cluster render again.
- * `clusters` narrows it to some clusters' files (a change that touches only them; `tree` may then hold
- * only their folders).
+ * `tree` (the current clusters/: scanClusterTree's, or path -> content) is not exactly what its render
+ * record says it was rendered as from today's inputs. A missing, stale or wrong record only makes a
+ * cluster render again. `clusters` narrows it to some clusters' files (a change that touches only them;
+ * `tree` may then hold only their folders).
  */
 export async function renderChanged(
   spec: FleetSpec,
   inputs: RenderInputs,
-  tree: ReadonlyMap<string, string>,
-  ytt?: Ytt,
+  tree: ClusterTree | ReadonlyMap<string, string>,
+  ytt?: Ytt | Promise<Ytt>,
   clusters: readonly ClusterSpec[] = spec.clusters,
 ): Promise<ChangedRender> {
-  const binary = ytt ?? (await findYtt());
-  const prints = await fingerprints(spec, fingerprintSources(spec, inputs, binary), clusters);
-  const folders = managedFolders(tree);
+  const binary = await (ytt ?? findYtt());
+  const prints = await fingerprints(spec, fingerprintSources(inputs, binary), clusters);
+  const files = tree instanceof Map ? tree : undefined;
+  const scanned = files ? treeOfFiles(files) : (tree as ClusterTree);
+  const folders = clusterFolders(scanned.paths);
   const reused = new Map<string, ClusterRender>();
+  const unchanged = new Set<string>();
   for (const c of clusters) {
-    const files = reusableFiles(c.name, prints.get(c.name) as string, folders.get(c.name) ?? new Map());
-    if (files)
-      reused.set(c.name, {
-        cluster: c.name,
-        files: files.files,
-        warnings: files.warnings.map((message) => ({ cluster: c.name, message })),
-        problems: [],
-      });
+    const kept = reusableFiles(c.name, prints.get(c.name) as string, scanned, folders.get(c.name) ?? []);
+    if (!kept) continue;
+    if (files) reused.set(c.name, reusedCluster(c.name, kept.warnings, kept.files, files));
+    else {
+      kept.files.forEach((rel) => unchanged.add(rel));
+      reused.set(c.name, reusedCluster(c.name, kept.warnings));
+    }
   }
   const stale = clusters.filter((c) => !reused.has(c.name));
   const rendered = new Map(
@@ -116,28 +125,44 @@ export async function renderChanged(
   return {
     fleet: foldClusters(clusters.map((c) => (reused.get(c.name) ?? rendered.get(c.name)) as ClusterRender)),
     rendered: stale.map((c) => c.name),
+    unchanged,
   };
 }
 
-/** Cluster name -> promfleet's files in its folder (repository path -> content). */
-function managedFolders(tree: ReadonlyMap<string, string>): Map<string, Map<string, string>> {
-  const folders = new Map<string, Map<string, string>>();
-  for (const [rel, content] of tree) {
-    const [dir, cluster, ...rest] = rel.split("/");
-    if (dir !== CLUSTERS_DIR || cluster === undefined || rest.length === 0) continue;
-    if (!content.startsWith(GENERATED_MARKER)) continue;
-    let folder = folders.get(cluster);
-    if (!folder) folders.set(cluster, (folder = new Map()));
-    folder.set(rel, content);
+/** A cluster whose files stay as they are: their content from `contents` when given, else none. */
+function reusedCluster(
+  cluster: string,
+  warnings: string[],
+  paths: string[] = [],
+  contents: ReadonlyMap<string, string> = new Map(),
+): ClusterRender {
+  return {
+    cluster,
+    files: new Map(paths.map((rel) => [rel, contents.get(rel) as string])),
+    warnings: warnings.map((message) => ({ cluster, message })),
+    problems: [],
+  };
+}
+
+/** Cluster name -> every file path in its folder (repository paths). */
+function clusterFolders(paths: readonly string[]): Map<string, string[]> {
+  const folders = new Map<string, string[]>();
+  const prefix = `${CLUSTERS_DIR}/`;
+  for (const rel of paths) {
+    const end = rel.indexOf("/", prefix.length);
+    if (!rel.startsWith(prefix) || end === -1) continue;
+    const cluster = rel.slice(prefix.length, end);
+    const folder = folders.get(cluster);
+    if (folder) folder.push(rel);
+    else folders.set(cluster, [rel]);
   }
   return folders;
 }
 
-function fingerprintSources(spec: FleetSpec, inputs: RenderInputs, ytt: Ytt): FingerprintSources {
+function fingerprintSources(inputs: RenderInputs, ytt: Ytt): FingerprintSources {
   return {
     committedManifests: inputs.committedManifests,
     yttVersion: ytt.version,
-    dataValues: (c) => clusterDataValues(spec, c),
   };
 }
 
@@ -150,7 +175,7 @@ async function renderClusters(
   prints?: ReadonlyMap<string, string>,
 ): Promise<ClusterRender[]> {
   if (clusters.length === 0) return [];
-  const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(spec, inputs, ytt), clusters));
+  const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(inputs, ytt), clusters));
   const stage = await stageFleet(spec, clusters, CLUSTERS_PER_CHUNK);
   try {
     const memo = new MemoYaml();
@@ -181,13 +206,16 @@ function withRecord(render: ClusterRender, inputs: string): ClusterRender {
 }
 
 /**
- * Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials.
- * Synchronous on purpose (see readClusterTree): a promise per cluster costs more than the check.
+ * Reads the render inputs that live in the working tree at spec.root: committed SOPS credentials, from
+ * `tree` when the caller scanned clusters/ already. Synchronous on purpose (see readClusterTree): a
+ * promise per cluster costs more than the check.
  */
-export async function readRenderInputs(spec: FleetSpec): Promise<RenderInputs> {
+export async function readRenderInputs(spec: FleetSpec, tree?: ClusterTree): Promise<RenderInputs> {
+  const listed = tree && new Set(tree.paths);
+  const exists = (rel: string) => (listed ? listed.has(rel) : existsSync(path.join(spec.root, rel)));
   const committedManifests = new Map<string, string[]>();
   for (const c of spec.clusters)
-    if (existsSync(path.join(spec.root, CLUSTERS_DIR, c.name, CREDENTIALS_FILE)))
+    if (exists(`${CLUSTERS_DIR}/${c.name}/${CREDENTIALS_FILE}`))
       committedManifests.set(c.name, [CREDENTIALS_FILE]);
   return { committedManifests };
 }
