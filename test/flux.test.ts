@@ -113,6 +113,8 @@ describe("a Flux fleet across commands", () => {
     const dir = await exampleFleetRepo();
     const spec = await readRepoFile(dir, "fleet.yaml");
     await writeRepoFile(dir, "fleet.yaml", spec.replace("kind: Fleet\n", "kind: Fleet\ndelivery: flux\n"));
+    // onboarding renders only the cluster it adds (and what its credential touches): the fleet first
+    expect((await promfleet(dir, ["render"])).code).toBe(0);
     const onboard = await promfleet(dir, ["onboard-cluster", "edge-1", "--json"]);
     expect(onboard.code, onboard.stderr).toBe(0);
     expect(JSON.parse(onboard.stdout).files).toEqual(
