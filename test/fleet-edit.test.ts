@@ -17,6 +17,7 @@ import {
   type CredentialFields,
   type NewCluster,
 } from "../src/fleet/edit.js";
+import { changedLines } from "../src/util/changed-lines.js";
 
 const HASH_A = "$2a$10$abcdefghijklmnopqrstuv.ABCDEFGHIJKLMNOPQRSTUVWXYZ01234";
 const HASH_B = "$2b$10$zyxwvutsrqponmlkjihgfe.ZYXWVUTSRQPONMLKJIHGFEDCBA98765";
@@ -114,22 +115,6 @@ const newCluster: NewCluster = {
 };
 
 const crlf = (text: string) => text.replace(/\n/g, "\r\n");
-
-/** Lines that differ between two texts, as the common head and tail leave them. */
-function changedLines(before: string, after: string): { removed: string[]; added: string[] } {
-  const a = before.split("\n");
-  const b = after.split("\n");
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (
-    tail < a.length - head &&
-    tail < b.length - head &&
-    a[a.length - 1 - tail] === b[b.length - 1 - tail]
-  )
-    tail++;
-  return { removed: a.slice(head, a.length - tail), added: b.slice(head, b.length - tail) };
-}
 
 function credentialOf(text: string, name: string): unknown {
   const clusters = parse(text).clusters as Array<{ name: string; credential?: unknown }>;

@@ -23,6 +23,7 @@ import { appliedFiles } from "../ytt/stage.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
 import type { GlobalOptions } from "./action.js";
+import { changedLines } from "../util/changed-lines.js";
 
 export interface ChangeOptions extends GlobalOptions {
   pr?: boolean;
@@ -390,21 +391,8 @@ function alreadyDoneOutcome(plan: ChangePlan): Outcome {
   return { ...outcomeOf(plan), written: false, message: plan.alreadyDone };
 }
 
-/**
- * Added and removed lines of the spec. promfleet's edits are one contiguous block (an entry appended
- * or removed, a hash replaced), so the lines between the common head and tail are exactly the change.
- */
+/** Added and removed lines of the spec: promfleet's edits are one contiguous block. */
 export function specDiff(before: string, after: string): string {
-  const a = before.split("\n");
-  const b = after.split("\n");
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (
-    tail < a.length - head &&
-    tail < b.length - head &&
-    a[a.length - 1 - tail] === b[b.length - 1 - tail]
-  )
-    tail++;
-  return `fleet spec: +${b.length - head - tail} -${a.length - head - tail} lines`;
+  const { added, removed } = changedLines(before, after);
+  return `fleet spec: +${added.length} -${removed.length} lines`;
 }
