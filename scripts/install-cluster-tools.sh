@@ -12,8 +12,8 @@
 # .tools/cluster/<hash of the pins>/bin, so a second run with the same pins builds nothing, and a bump
 # (cd tools/cluster/<group> && go get <module>@<version> && go mod tidy) builds into a new folder.
 # etcd is Debian's etcd-server package (apt-get install etcd-server), ytt the one install-tools.sh builds.
-# Needs Go (GOTOOLCHAIN=local; Flux v1.9 needs Go 1.26) and the Go module proxy; a cold build takes
-# 15-20 minutes on 2 cores.
+# Needs Go (GOTOOLCHAIN=local; Flux v1.9 needs Go 1.26) and the Go module proxy; a cold build took
+# 14.5 minutes on 2 idle cores (1,561 CPU-s; measured 2026-11-26).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
