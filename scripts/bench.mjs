@@ -5,7 +5,10 @@
 //   full render · no-change render · render --check · onboard / offboard / rotate-credential (local) ·
 //   validate (all) · validate --changed-since (one changed cluster) · diff after a fleet-wide change
 // and, in the same run, the honest baseline: a plain shell loop running ytt once per cluster with the
-// same overlay files promfleet applies to it, sequentially and two at a time (xargs -P2).
+// same overlay files promfleet applies to it, sequentially and two at a time (xargs -P2), and the file
+// system's floor: `cp -r` of the rendered clusters/ (creating the same files, no rendering).
+// Everything runs in os.tmpdir() ($TMPDIR): on a disk where creating files is slow the full render and the
+// copy row both show it (the row's sys figure is the kernel's time).
 // Each row: wall time, median of --runs, and peak RSS from GNU time's %M (the largest single process of
 // the command's tree: promfleet or one of its ytt/promtool/git children).
 // Options: --clusters 1000,10000 (default 1000) · --runs N (default 3) · --quick (1 run, baseline on 50
@@ -179,7 +182,9 @@ function timed(cmd, args, { cwd, expect = [0], input } = {}) {
 /** GNU time's line: peak RSS (MiB) and CPU seconds (user + system, children included). */
 function usage(stderr) {
   const m = /PEAK_KB=(\d+) CPU=([\d.]+)\+([\d.]+)/.exec(stderr);
-  return m ? { peakMb: Number(m[1]) / 1024, cpu: Number(m[2]) + Number(m[3]) } : { peakMb: NaN, cpu: NaN };
+  return m
+    ? { peakMb: Number(m[1]) / 1024, cpu: Number(m[2]) + Number(m[3]), sys: Number(m[3]) }
+    : { peakMb: NaN, cpu: NaN, sys: NaN };
 }
 
 const promfleet = (dir, args, o = {}) => timed("node", [cli, "-C", dir, ...args], o);
@@ -207,6 +212,7 @@ function summary(samples, note = "") {
     max: Math.max(...secs),
     peakMb: Math.max(...samples.map((s) => s.peakMb)),
     cpu: median(samples.map((s) => s.cpu)),
+    sys: median(samples.map((s) => s.sys)),
     runs: samples.length,
     note,
   };
@@ -237,6 +243,21 @@ function fullRender(template) {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   const files = JSON.parse(samples[0].stdout).created.length;
   return { dir: keep, row: summary(samples, `${files} files written`) };
+}
+
+/**
+ * The file system's floor: `cp -r` of the rendered clusters/ into a new folder beside it creates the
+ * same files (no rendering at all). File creation is kernel time, and on some disks it dominates.
+ */
+function copyFloor(dir) {
+  const dests = [];
+  const samples = measure(() => {
+    const dest = mkdtempSync(`${dir}-copy-`);
+    dests.push(dest);
+    return timedShell(dir, `cp -r clusters "${dest}/clusters"`);
+  });
+  for (const d of dests) rmSync(d, { recursive: true, force: true });
+  return summary(samples, "the same files, no rendering");
 }
 
 function changedFiles(stdout) {
@@ -454,6 +475,7 @@ const ROWS = [
   ["validate", "`validate` (all clusters)"],
   ["changed", "`validate --changed-since` (1 changed cluster)"],
   ["diff", "`diff` after a fleet-wide change"],
+  ["copy", "baseline: `cp -r` of the rendered clusters/ (file creation alone)"],
   ["loop", "baseline: shell loop, one ytt per cluster"],
   ["xargs", "baseline: the same loop two at a time (`xargs -P2`)"],
 ];
@@ -470,7 +492,9 @@ async function benchSize(count) {
     const r = fn();
     results.set(key, r);
     // printed as it comes, so a failing later row does not lose the earlier ones
-    log(`   ${key}: ${secs(r.seconds)} s (CPU ${secs(r.cpu)} s), ${mib(r.peakMb)}; ${r.note}`);
+    log(
+      `   ${key}: ${secs(r.seconds)} s (CPU ${secs(r.cpu)} s, sys ${secs(r.sys)} s), ${mib(r.peakMb)}; ${r.note}`,
+    );
   };
   let dir;
   step("full", () => {
@@ -478,6 +502,7 @@ async function benchSize(count) {
     dir = r.dir;
     return r.row;
   });
+  step("copy", () => copyFloor(dir));
   git(dir, "add", "-A");
   git(dir, "commit", "-qm", "rendered");
   const probe = agentName(count > 3 ? 3 : 1);
@@ -515,7 +540,7 @@ function printTable(bySize) {
     const cells = sizes.map((n) => {
       const r = bySize.get(n).get(key);
       return r
-        ? `${secs(r.seconds)} s (${secs(r.min)}–${secs(r.max)}; CPU ${secs(r.cpu)} s), ${mib(r.peakMb)}`
+        ? `${secs(r.seconds)} s (${secs(r.min)}–${secs(r.max)}; CPU ${secs(r.cpu)} s, sys ${secs(r.sys)}), ${mib(r.peakMb)}`
         : "—";
     });
     if (cells.some((c) => c !== "—")) console.log(`| ${label} | ${cells.join(" | ")} |`);
@@ -544,7 +569,7 @@ console.log(
     `load average ${os
       .loadavg()
       .map((l) => l.toFixed(2))
-      .join(" ")}`,
+      .join(" ")}, temporary folder ${os.tmpdir()}`,
 );
 const bySize = new Map();
 for (const n of opts.sizes) bySize.set(n, await benchSize(n));
