@@ -138,6 +138,8 @@ function generateFleet(count) {
   write(dir, "fleet.yaml", fleetSpec(count, hash));
   write(dir, ".gitignore", ".promfleet/\n");
   git(dir, "init", "-q", "-b", "main");
+  // no background `git gc` while a row is timed (or while the folder is being removed: ENOTEMPTY)
+  git(dir, "config", "gc.auto", "0");
   git(dir, "add", "-A");
   git(dir, "commit", "-qm", "generated fleet");
   return dir;
@@ -522,7 +524,7 @@ async function benchSize(count) {
     step("loop", () => baseline(stage, count, LOOP));
     step("xargs", () => baseline(stage, count, XARGS));
   }
-  if (!opts.keep) for (const d of [template, dir]) rmSync(d, { recursive: true, force: true });
+  if (!opts.keep) for (const d of [template, dir]) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
   else log(`   kept ${template} and ${dir}`);
   return results;
 }
