@@ -39,7 +39,7 @@ describe("ytt chunks", () => {
         { clusters: ["e3", "e2"], staged: ["a.lib.yaml", "agent.lib.yaml", "b.lib.yaml", "values.lib.yaml"] },
         { clusters: ["e4"], staged: ["agent.lib.yaml", "b.lib.yaml", "values.lib.yaml"] },
       ]);
-      const root = await readFile(path.join(stage.chunks[3]?.dir as string, "root.yaml"), "utf8");
+      const root = await readFile(path.join(stage.chunks[3]?.dir as string, "root.txt"), "utf8");
       expect(root).not.toContain("a.lib.yaml");
     } finally {
       await stage.cleanup();

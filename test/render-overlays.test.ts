@@ -245,7 +245,7 @@ describe("a base that yields no values document", () => {
     expect((error as PromfleetError).exitCode).toBe(2);
     expect((error as PromfleetError).message).toContain("overlay.apply: Expected map, but was null");
     expect((error as PromfleetError).message).toContain(
-      "root.yaml is promfleet's generated template: it calls values(cluster) from overlays/base/values.yaml",
+      "root.txt is promfleet's generated template: it calls values(cluster) from overlays/base/values.yaml",
     );
   });
 });
@@ -267,7 +267,8 @@ describe("a base and overlays that yield several documents", () => {
     expect((error as PromfleetError).exitCode).toBe(2);
     const message = (error as PromfleetError).message;
     expect(message).toContain("documents can only contain arrays, maps, or scalars; this is a document set");
-    expect(message).toContain("root.yaml is promfleet's generated template");
-    expect(message).not.toMatch(/goroutine|panic|\.lib\.yaml/);
+    expect(message).toMatch(/(root\.txt|document\.lib\.yaml) is promfleet's generated template/);
+    // staged copies of the user's files (u/000-values.lib.yaml, ...) are named by their real paths
+    expect(message).not.toMatch(/goroutine|panic|u\/\d+-\S*\.lib\.yaml/);
   });
 });

@@ -2,8 +2,8 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ClusterSpec } from "../fleet/spec.js";
-import { chunkValues, type Stage, type StagedChunk } from "./stage.js";
-import { runYtt, type Ytt } from "./ytt.js";
+import { chunkOutput, chunkValues, type Stage, type StagedChunk } from "./stage.js";
+import { runYttBulk, type Ytt } from "./ytt.js";
 
 export interface ChunkRun<R> {
   ytt: Ytt;
@@ -82,15 +82,15 @@ export async function runChunks<R>(run: ChunkRun<R>): Promise<R[]> {
  * The data values file is written synchronously (a fraction of a millisecond), so ytt starts in the
  * same turn of the event loop as the run before it ended, not after the clusters being finished.
  */
-function yttChunk<R>(run: ChunkRun<R>, chunk: StagedChunk, i: number): Promise<string> {
+async function yttChunk<R>(run: ChunkRun<R>, chunk: StagedChunk, i: number): Promise<string> {
   const dataValues = path.join(run.stage.dir, `fleet-values-${i}.json`);
   writeFileSync(dataValues, JSON.stringify(run.dataValues(chunk)));
-  return runYtt(run.ytt, {
+  const files = await runYttBulk(run.ytt, {
     files: [chunk.dir],
     dataValuesFiles: [dataValues],
-    output: "json",
     renamePaths: run.stage.renamePaths,
   });
+  return chunkOutput(files);
 }
 
 interface Deferred<T> {

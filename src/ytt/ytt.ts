@@ -36,7 +36,8 @@ export interface YttRun {
   /** Files and directories passed with -f, in order. */
   files: string[];
   dataValuesFiles?: string[];
-  output?: "yaml" | "json";
+  /** bulk: every output file, text templates' too, as JSON (`--bulk-out`; see runYttBulk). */
+  output?: "yaml" | "bulk";
   timeoutMs?: number;
   /** Rewrites paths in ytt's messages (staged path -> the user's file). */
   renamePaths?: (message: string) => string;
@@ -48,7 +49,7 @@ export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
     ...run.files.flatMap((f) => ["-f", f]),
     ...(run.dataValuesFiles ?? []).flatMap((f) => ["--data-values-file", f]),
   ];
-  if (run.output === "json") args.push("--output", "json");
+  if (run.output === "bulk") args.push("--bulk-out");
   const timeout = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
     // imported here: a render that runs no ytt (nothing changed) never pays execa's import
@@ -67,6 +68,17 @@ export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
     const message = String(err.stderr || err.message).trim();
     throw new YttError((run.renamePaths ?? ((m) => m))(message));
   }
+}
+
+/**
+ * Runs ytt with `--bulk-out`: every output file, text templates' too, by name. ytt reports a template
+ * error inside that JSON (and exits 0), so it is raised here as a YttError.
+ */
+export async function runYttBulk(ytt: Ytt, run: Omit<YttRun, "output">): Promise<Map<string, string>> {
+  const output = await runYtt(ytt, { ...run, output: "bulk" });
+  const bulk = JSON.parse(output) as { files?: Array<{ name: string; data: string }>; errors?: string };
+  if (bulk.errors) throw new YttError((run.renamePaths ?? ((m) => m))(bulk.errors.trim()));
+  return new Map((bulk.files ?? []).map((f) => [f.name, f.data]));
 }
 
 /** ytt rejected a template; the message names the template file and line. */
