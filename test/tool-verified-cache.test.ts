@@ -12,6 +12,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { beforeAll, expect, it } from "vitest";
 import { ExitCode, PromfleetError } from "../src/util/errors.js";
+import { findTool, type ToolSpec } from "../src/util/tool.js";
 import { findYtt } from "../src/ytt/ytt.js";
 import { toolPath } from "./helpers/secure-fleet.js";
 import { describeWith } from "./support/prerequisites.js";
@@ -80,7 +81,7 @@ describeWith(missing, "the stat-keyed cache of a built tool's sha256 check", () 
   };
 
   beforeAll(async () => {
-    settled = await Promise.all(Array.from({ length: 6 }, () => toolsWithYtt()));
+    settled = await Promise.all(Array.from({ length: 7 }, () => toolsWithYtt()));
     await sleep(1100);
   });
 
@@ -143,6 +144,30 @@ describeWith(missing, "the stat-keyed cache of a built tool's sha256 check", () 
     await writeFile(replaced.record, `${other}  ytt\n`);
     const error = await refusal(replaced);
     expect(error.message).toContain(`is not the ${other} recorded when it was built`);
+  });
+
+  it("is written only once the binary passed the tool's own check, which a warm run then skips", async () => {
+    const checked = settledTools();
+    const checks: string[] = [];
+    const spec = (check: ToolSpec["check"]): ToolSpec => ({
+      name: "ytt",
+      envVar: "PROMFLEET_TEST_NO_SUCH_VARIABLE",
+      versionArgs: ["version"],
+      parseVersion: (out) => /ytt version (\S+)/.exec(out)?.[1],
+      accepts: () => true,
+      minimum: "0.0.0",
+      installHint: "",
+      check,
+    });
+    const env = { ...process.env, PROMFLEET_TOOLS_DIR: checked.dir };
+    const refusing = spec(() => Promise.reject(new PromfleetError("cannot do it", ExitCode.missingTool)));
+    await expect(findTool(refusing, env)).rejects.toThrow("cannot do it");
+    expect(existsSync(checked.cache)).toBe(false);
+
+    const passing = spec(async (tool) => void checks.push(tool.path));
+    await findTool(passing, env);
+    await findTool(passing, env);
+    expect(checks).toEqual([checked.ytt]);
   });
 
   it("never stops a command when the cache cannot be written", async () => {

@@ -52,19 +52,21 @@ export async function findTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.
   const local = path.join(toolsDir(env), "bin", spec.name);
   const fromEnv = env[spec.envVar];
   const candidate = fromEnv || (existsSync(local) ? local : spec.name);
-  const output =
-    !fromEnv && candidate === local
-      ? await builtToolVersionOutput(spec, env)
-      : await versionOutput(spec, candidate, env);
+  if (!fromEnv && candidate === local) return findBuiltTool(spec, env);
+  const tool = acceptedVersion(spec, candidate, await versionOutput(spec, candidate, env));
+  await spec.check?.(tool, env);
+  return tool;
+}
+
+/** The tool at `candidate` whose version command printed `output`; exit 3 when that version is too old. */
+function acceptedVersion(spec: ToolSpec, candidate: string, output: string): Tool {
   const version = spec.parseVersion(output) ?? "unknown";
   if (!spec.accepts(version))
     throw new PromfleetError(
       `${spec.name} ${version} at ${candidate} is older than ${spec.minimum}\n${spec.installHint}`,
       ExitCode.missingTool,
     );
-  const tool = { name: spec.name, path: candidate, version };
-  await spec.check?.(tool, env);
-  return tool;
+  return { name: spec.name, path: candidate, version };
 }
 
 const VERSION_TIMEOUT_MS = 10_000;
@@ -91,12 +93,13 @@ const SETTLED_MS = 1000;
 /**
  * A built tool must still be the binary install-tools.sh built: its version output alone proves nothing
  * (a replaced or corrupted binary can print anything), its sha256 against the recorded one does. Hashing
- * costs a command up to a tenth of a second (promtool is 114 MB), so a pass is cached beside the record,
- * keyed by the binary's stat identity the way git's index is: ctime cannot be set from user space and any
- * write or rename changes it, and whoever can write the cache can rewrite the record beside it anyway.
- * The cache also keeps the version output, which saves starting the binary.
+ * costs a command up to a tenth of a second (promtool is 114 MB), so a binary that passed is cached beside
+ * the record, keyed by its stat identity the way git's index is: ctime cannot be set from user space and
+ * any write or rename changes it, and whoever can write the cache can rewrite the record beside it anyway.
+ * The cache keeps the version output too, and a hit skips `spec.check` (both start the binary, and depend
+ * on nothing but it).
  */
-async function builtToolVersionOutput(spec: ToolSpec, env: NodeJS.ProcessEnv): Promise<string> {
+async function findBuiltTool(spec: ToolSpec, env: NodeJS.ProcessEnv): Promise<Tool> {
   const dir = toolsDir(env);
   const binary = path.join(dir, "bin", spec.name);
   const started = Date.now();
@@ -105,15 +108,18 @@ async function builtToolVersionOutput(spec: ToolSpec, env: NodeJS.ProcessEnv): P
   const key = JSON.stringify([recorded, statIdentity(identity), spec.versionArgs]);
   const cacheFile = path.join(dir, "sha256", `.${spec.name}.verified`);
   const known = await cachedVersionOutput(cacheFile, key);
-  if (known !== undefined) return known;
+  if (known !== undefined) return acceptedVersion(spec, binary, known);
+
   await checkSha256(binary, recorded, spec.name);
   const output = await versionOutput(spec, binary, env);
+  const tool = acceptedVersion(spec, binary, output);
+  await spec.check?.(tool, env);
   if (identity.ctimeNs < BigInt(started - SETTLED_MS) * 1_000_000n)
     // only a shortcut: a read-only tools folder verifies every time
     await writeFileAtomic(cacheFile, `${JSON.stringify({ key, versionOutput: output })}\n`).catch(
       () => undefined,
     );
-  return output;
+  return tool;
 }
 
 async function checkSha256(binary: string, recorded: string, name: string): Promise<void> {
