@@ -1,7 +1,7 @@
 /** The rendered files at a git ref, read by object id from one ls-tree. */
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import { run, runText } from "../validate/run.js";
+import { run, runText } from "../util/process.js";
 
 /** Every file under clusters/ at a git ref, listed with `git ls-tree` and read by object id with one `git cat-file --batch`. */
 export async function filesAtRef(root: string, ref: string): Promise<Map<string, string>> {

@@ -3,8 +3,8 @@
  * their index entry (so their blob id is known without reading them). Only ever a shortcut: outside a
  * git repository, or when git fails, there is no listing and the tree is read from disk.
  */
-import { execFile } from "node:child_process";
 import * as crypto from "node:crypto";
+import { run } from "../util/process.js";
 import { CLUSTERS_DIR } from "./names.js";
 
 /** What git says about the files under clusters/, paths repository-relative (relative to the root). */
@@ -29,16 +29,13 @@ const PATH_OFFSET = 52;
  * when git is missing, `root` is not in a work tree, or the repository does not use SHA-1 ids (records
  * name SHA-1 blob ids).
  */
-export function listClustersInGit(root: string): Promise<GitListing | undefined> {
+export async function listClustersInGit(root: string): Promise<GitListing | undefined> {
   const args = [
     ...["-c", "core.fsmonitor=false", "-c", "core.checkStat=default", "-c", "core.trustctime=true"],
     ...["ls-files", "-z", "-s", "-m", "-o", "-v", "--", CLUSTERS_DIR],
   ];
-  return new Promise((resolve) => {
-    execFile("git", args, { cwd: root, maxBuffer: 1 << 30, encoding: "utf8" }, (error, stdout) =>
-      resolve(error ? undefined : parseListing(stdout)),
-    );
-  });
+  const listing = await run("git", args, { cwd: root });
+  return listing.exitCode === 0 ? parseListing(listing.stdout.toString("utf8")) : undefined;
 }
 
 /**

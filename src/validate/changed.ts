@@ -9,7 +9,7 @@ import path from "node:path";
 import { resolveCommit } from "../diff/git-tree.js";
 import type { FleetSpec } from "../fleet/spec.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
-import { run, runText } from "./run.js";
+import { run, runText } from "../util/process.js";
 
 /** Where a fleet repository pins promfleet: its version decides the checks and the CRD pins. */
 const PROMFLEET_PINS = ["package.json", "package-lock.json", ".github/workflows"];

@@ -6,7 +6,7 @@ import { toYaml } from "../render/yaml-format.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { mapBounded } from "../util/pool.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
-import { run } from "./run.js";
+import { run } from "../util/process.js";
 
 const PROMTOOL_PINNED = "2.43.1";
 const PROMTOOL_MIN = "2.37.0";

@@ -1,6 +1,6 @@
 /**
- * git and promtool runs for `validate` and `diff`, with node's child_process: loading execa costs
- * either command about a tenth of a second of CPU, as much as checking one cluster.
+ * Running a command to its end with node's child_process: the one process runner for tool checks, git and
+ * promtool (loading execa costs a command about a tenth of a second of CPU, as much as checking one cluster).
  */
 import { spawn } from "node:child_process";
 
@@ -11,6 +11,8 @@ export interface RunResult {
   stdout: Buffer;
   /** stdout and stderr as they arrived; why the process did not start or was killed, when so. */
   all: string;
+  /** Why the process did not start (code ENOENT: no such file), when it did not. */
+  startError?: NodeJS.ErrnoException;
 }
 
 export interface RunOptions {
@@ -18,12 +20,15 @@ export interface RunOptions {
   /** Added to the process environment. */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** Working directory; the process's own when absent. */
+  cwd?: string;
 }
 
 /** Runs a command to its end; never rejects (a command that does not start has no exit code). */
 export function run(file: string, args: string[], o: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(file, args, {
+      cwd: o.cwd,
       env: o.env ? { ...process.env, ...o.env } : process.env,
       timeout: o.timeoutMs,
       stdio: [o.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -31,30 +36,37 @@ export function run(file: string, args: string[], o: RunOptions = {}): Promise<R
     const [stdout, all]: [Buffer[], Buffer[]] = [[], []];
     child.stdout?.on("data", (b: Buffer) => (stdout.push(b), all.push(b)));
     child.stderr?.on("data", (b: Buffer) => all.push(b));
-    let failure = "";
-    child.on("error", (e) => (failure = e.message));
+    let startError: NodeJS.ErrnoException | undefined;
+    child.on("error", (e) => (startError = e));
     child.stdin?.on("error", () => undefined); // a process that exits before reading all its input
     child.stdin?.end(o.input);
     child.on("close", (code, signal) => {
       const timedOut = signal !== null && child.killed && o.timeoutMs !== undefined;
-      const why = timedOut ? `timed out after ${o.timeoutMs} ms` : signal ? `killed by ${signal}` : failure;
+      const why = timedOut
+        ? `timed out after ${o.timeoutMs} ms`
+        : signal
+          ? `killed by ${signal}`
+          : (startError?.message ?? "");
       const output = Buffer.concat(all).toString("utf8");
       resolve({
-        exitCode: failure ? undefined : (code ?? undefined),
+        exitCode: startError ? undefined : (code ?? undefined),
         timedOut,
         stdout: Buffer.concat(stdout),
         all: why ? `${output}${output ? "\n" : ""}${file}: ${why}` : output,
+        ...(startError && { startError }),
       });
     });
   });
 }
 
+/** What went wrong with a run that did not exit 0: the command, its exit code and its output. */
+export function runFailure(file: string, args: string[], r: RunResult): string {
+  return `${[file, ...args].join(" ")} failed (exit code ${r.exitCode ?? "none"}): ${r.all.trim()}`;
+}
+
 /** A command's stdout as text; an error naming the command and its output when it fails. */
 export async function runText(file: string, args: string[], o: RunOptions = {}): Promise<string> {
   const r = await run(file, args, o);
-  if (r.exitCode !== 0)
-    throw new Error(
-      `${[file, ...args].join(" ")} failed (exit code ${r.exitCode ?? "none"}): ${r.all.trim()}`,
-    );
+  if (r.exitCode !== 0) throw new Error(runFailure(file, args, r));
   return r.stdout.toString("utf8");
 }
