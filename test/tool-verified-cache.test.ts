@@ -168,6 +168,12 @@ describeWith(missing, "the stat-keyed cache of a built tool's sha256 check", () 
     await findTool(passing, env);
     await findTool(passing, env);
     expect(checks).toEqual([checked.ytt]);
+
+    // a promfleet whose check differs (a later release) does not trust a cache the old check wrote
+    const stricter = spec(() =>
+      Promise.reject(new PromfleetError("a newer check refuses", ExitCode.missingTool)),
+    );
+    await expect(findTool(stricter, env)).rejects.toThrow("a newer check refuses");
   });
 
   it("never stops a command when the cache cannot be written", async () => {

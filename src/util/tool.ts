@@ -105,7 +105,9 @@ async function findBuiltTool(spec: ToolSpec, env: NodeJS.ProcessEnv): Promise<To
   const started = Date.now();
   const recorded = await recordedSha256(spec.name, dir);
   const identity = await stat(binary, { bigint: true });
-  const key = JSON.stringify([recorded, statIdentity(identity), spec.versionArgs]);
+  // the check's own code is part of the key: a promfleet that checks differently checks again
+  const checkCode = spec.check ? sha256Hex(String(spec.check)) : "";
+  const key = JSON.stringify([recorded, statIdentity(identity), spec.versionArgs, checkCode]);
   const cacheFile = path.join(dir, "sha256", `.${spec.name}.verified`);
   const known = await cachedVersionOutput(cacheFile, key);
   if (known !== undefined) return acceptedVersion(spec, binary, known);
