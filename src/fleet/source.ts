@@ -8,7 +8,7 @@ import type { Document, LineCounter, YAMLError } from "yaml";
 import { yamlLibrary } from "../util/yaml-library.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import type { SpecSource } from "./locate.js";
-import { readPlainYamlShared } from "./plain-yaml.js";
+import { readPlainYamlShared, type PlainValueStore } from "./plain-yaml.js";
 
 /** Parse options for every reader of the spec: `<<` merge keys are supported (YAML 1.1's), keys are unique. */
 export const SPEC_YAML_OPTIONS = { uniqueKeys: true, merge: true } as const;
@@ -55,8 +55,8 @@ export type ParsedSpec = SpecSource & { raw: unknown };
  * The spec's single YAML document, or the problems that keep it from being one. Plain YAML is read by
  * js-yaml (plain-yaml.ts); the yaml library's document (for pointing at problems) is then parsed on first use.
  */
-export function parseSpecYaml(text: string, file: string): ParsedSpec | Problem[] {
-  const raw = readPlainYamlShared(text);
+export function parseSpecYaml(text: string, file: string, store?: PlainValueStore): ParsedSpec | Problem[] {
+  const raw = readPlainYamlShared(text, store);
   if (raw === undefined) return parseDocument(text, file);
   let full: ParsedSpec | undefined;
   const document = (): ParsedSpec => (full ??= parseDocument(text, file) as ParsedSpec);
