@@ -2,6 +2,7 @@
  * Loading the fleet spec: read it, parse it, check it (schema, then rules, then the limits of what reads
  * the rendered values, then the files it names) and fill in defaults. Every problem is reported at once.
  */
+import path from "node:path";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { withDefaults } from "./defaults.js";
 import { locatorFor, type Locator } from "./locate.js";
@@ -11,6 +12,7 @@ import { RUNTIME_LIMITS } from "./runtime-limits.js";
 import { checkSchema } from "./schema-problems.js";
 import type { RawFleet } from "./schema.js";
 import { parseSpecYaml, readFleetText } from "./source.js";
+import { specValueStore } from "./spec-cache.js";
 import type { FleetSpec } from "./spec.js";
 
 export { WAL_IN_CONTAINER } from "./spec.js";
@@ -39,7 +41,7 @@ export async function parseFleet(
   file: string,
   options: LoadOptions = {},
 ): Promise<FleetSpec> {
-  const parsed = parseSpecYaml(text, file);
+  const parsed = parseSpecYaml(text, file, specValueStore(path.resolve(root, file)));
   if (Array.isArray(parsed)) throw invalid(file, parsed);
   const checked = checkSchema(parsed.raw, parsed);
   if ("problems" in checked) throw invalid(file, checked.problems);

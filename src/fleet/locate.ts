@@ -3,7 +3,8 @@
  * that finds a node, its line and column, and the path users read (`clusters[1].retention`). It follows
  * aliases and `<<` merge keys, so a problem is reported where the value is written.
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
+import type { Document, LineCounter, Node } from "yaml";
+import { yamlLibrary as yaml } from "../util/yaml-library.js";
 import type { Problem } from "../util/errors.js";
 
 /** The parsed spec a problem is reported against. */
@@ -65,7 +66,7 @@ export function locate(
 /** The plain value at a JSON pointer (aliases and merges resolved). */
 export function valueAt(doc: Document, pointer: string): unknown {
   const node = nodeAt(doc, pointer);
-  return isScalar(node) ? node.value : (node as { toJSON?: () => unknown } | undefined)?.toJSON?.();
+  return yaml().isScalar(node) ? node.value : (node as { toJSON?: () => unknown } | undefined)?.toJSON?.();
 }
 
 /** The deepest node on the way to `pointer`: the node itself when every segment exists. */
@@ -80,21 +81,21 @@ function nodeAt(doc: Document, pointer: string): unknown {
 }
 
 function child(doc: Document, node: unknown, segment: string): unknown {
-  if (isSeq(node)) return resolved(doc, node.get(Number(segment), true));
-  if (!isMap(node)) return undefined;
+  if (yaml().isSeq(node)) return resolved(doc, node.get(Number(segment), true));
+  if (!yaml().isMap(node)) return undefined;
   const pair = ownPair(doc, node, segment);
   return pair ? resolved(doc, pair.value) : undefined;
 }
 
 function keyNode(doc: Document, node: unknown, key: string): unknown {
-  return isMap(node) ? ownPair(doc, node, key)?.key : undefined;
+  return yaml().isMap(node) ? ownPair(doc, node, key)?.key : undefined;
 }
 
 type Pair = { key: unknown; value: unknown };
 
 /** The pair for `key`: written in the map, else from its `<<` sources, the first source winning. */
 function ownPair(doc: Document, map: { items: Pair[] }, key: string): Pair | undefined {
-  const explicit = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  const explicit = map.items.find((p) => yaml().isScalar(p.key) && p.key.value === key);
   if (explicit) return explicit;
   for (const source of mergeSources(doc, map)) {
     const merged = ownPair(doc, source, key);
@@ -106,16 +107,16 @@ function ownPair(doc: Document, map: { items: Pair[] }, key: string): Pair | und
 function mergeSources(doc: Document, map: { items: Pair[] }): { items: Pair[] }[] {
   const sources = map.items.filter((p) => isMergeKey(p.key)).map((p) => resolved(doc, p.value));
   return sources
-    .flatMap((s) => (isSeq(s) ? s.items.map((i) => resolved(doc, i)) : [s]))
-    .filter((s): s is { items: Pair[] } => isMap(s));
+    .flatMap((s) => (yaml().isSeq(s) ? s.items.map((i) => resolved(doc, i)) : [s]))
+    .filter((s): s is { items: Pair[] } => yaml().isMap(s));
 }
 
 function isMergeKey(key: unknown): boolean {
-  if (!isScalar(key)) return false;
+  if (!yaml().isScalar(key)) return false;
   const value = key.value;
   return value === "<<" || (typeof value === "symbol" && value.description === "<<");
 }
 
 function resolved(doc: Document, node: unknown): unknown {
-  return isAlias(node) ? node.resolve(doc) : node;
+  return yaml().isAlias(node) ? node.resolve(doc) : node;
 }

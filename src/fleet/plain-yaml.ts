@@ -18,6 +18,13 @@ declare module "js-yaml" {
 }
 
 type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
+export type PlainValue = Value;
+
+/** Values read before, kept elsewhere by text (spec-cache.ts): `get` answers only for that very text. */
+export interface PlainValueStore {
+  get(text: string): Value | undefined;
+  set(text: string, value: Value): void;
+}
 
 // The YAML 1.2.2 core schema's tag resolution (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 const scalar = (tag: string, pattern: RegExp, construct: (text: string) => unknown) =>
@@ -105,10 +112,15 @@ export function readPlainYaml(text: string): Value | undefined {
   return read(text);
 }
 
-/** readPlainYaml for the spec, which a command reads more than once: shared, so frozen. */
-export function readPlainYamlShared(text: string): Value | undefined {
+/**
+ * readPlainYaml for the spec, which a command reads more than once: shared, so frozen. With `store`, a
+ * value it holds for the text is used as is, and a value read is handed to it.
+ */
+export function readPlainYamlShared(text: string, store?: PlainValueStore): Value | undefined {
   if (recent.has(text)) return recent.get(text);
-  const value = read(text);
+  const stored = store?.get(text);
+  const value = stored ?? read(text);
+  if (stored === undefined && value !== undefined) store?.set(text, value);
   recent.set(text, value === undefined ? undefined : deepFreeze(value));
   if (recent.size > RECENT_TEXTS) recent.delete(recent.keys().next().value as string);
   return value;

@@ -22,12 +22,13 @@ const retentionInRange: Rule = (raw, at) =>
   raw.clusters.flatMap((c, i) => {
     if (c.retention === undefined) return [];
     const reading = readDuration(c.retention);
-    const location = at(pointerOf("clusters", i, "retention"));
+    // located only for a problem: locating parses the whole spec again, with the yaml library
+    const location = () => at(pointerOf("clusters", i, "retention"));
     if ("error" in reading)
       return reading.error === "out of range"
         ? [
             {
-              ...location,
+              ...location(),
               message: `Prometheus refuses to start with ${c.retention}: "duration out of range" (durations are int64 nanoseconds)`,
               fix: `use at most ${MAX_DURATION_TEXT} (106751d23h47m16s854ms exactly)`,
             },
@@ -36,7 +37,7 @@ const retentionInRange: Rule = (raw, at) =>
     if (reading.nanos > 0n) return [];
     return [
       {
-        ...location,
+        ...location(),
         message: `a zero retention is ignored: Prometheus silently keeps ${ZERO_RETENTION_BECOMES[c.role]}`,
         fix: `write the retention you want, e.g. ${c.role === "agent" ? "5m" : "15d"}, or leave retention out for promfleet's default`,
       },
@@ -82,22 +83,26 @@ const intervalsInRange: Rule = (raw, at) =>
 const remoteWriteUrl: Rule = (raw, at) => {
   const text = raw.remoteWrite?.url;
   if (text === undefined) return [];
-  const location = at(pointerOf("remoteWrite", "url"));
+  const location = () => at(pointerOf("remoteWrite", "url"));
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (!url)
     return [
-      { ...location, message: "is not a URL", fix: "write e.g. https://prometheus.example.com/api/v1/write" },
+      {
+        ...location(),
+        message: "is not a URL",
+        fix: "write e.g. https://prometheus.example.com/api/v1/write",
+      },
     ];
   const problems: Problem[] = [];
   if (url.pathname === "/" && !writeUrlIsBase(raw))
     problems.push({
-      ...location,
+      ...location(),
       message: "the URL has no path: remote writes would go to the aggregator's web UI, not its receiver",
       fix: `append the receiver's path: ${url.origin}/api/v1/write`,
     });
   if (url.username || url.password)
     problems.push({
-      ...location,
+      ...location(),
       message: "the URL carries a user name or password, which would be committed in plaintext",
       fix: "remove it from the URL; with remoteWrite.auth: basic promfleet gives each cluster its own credential",
     });

@@ -4,10 +4,11 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { isScalar, LineCounter, parseAllDocuments, type Document, type YAMLError } from "yaml";
+import type { Document, LineCounter, YAMLError } from "yaml";
+import { yamlLibrary } from "../util/yaml-library.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import type { SpecSource } from "./locate.js";
-import { readPlainYamlShared } from "./plain-yaml.js";
+import { readPlainYamlShared, type PlainValueStore } from "./plain-yaml.js";
 
 /** Parse options for every reader of the spec: `<<` merge keys are supported (YAML 1.1's), keys are unique. */
 export const SPEC_YAML_OPTIONS = { uniqueKeys: true, merge: true } as const;
@@ -54,8 +55,8 @@ export type ParsedSpec = SpecSource & { raw: unknown };
  * The spec's single YAML document, or the problems that keep it from being one. Plain YAML is read by
  * js-yaml (plain-yaml.ts); the yaml library's document (for pointing at problems) is then parsed on first use.
  */
-export function parseSpecYaml(text: string, file: string): ParsedSpec | Problem[] {
-  const raw = readPlainYamlShared(text);
+export function parseSpecYaml(text: string, file: string, store?: PlainValueStore): ParsedSpec | Problem[] {
+  const raw = readPlainYamlShared(text, store);
   if (raw === undefined) return parseDocument(text, file);
   let full: ParsedSpec | undefined;
   const document = (): ParsedSpec => (full ??= parseDocument(text, file) as ParsedSpec);
@@ -72,6 +73,7 @@ export function parseSpecYaml(text: string, file: string): ParsedSpec | Problem[
 }
 
 function parseDocument(text: string, file: string): ParsedSpec | Problem[] {
+  const { LineCounter, parseAllDocuments } = yamlLibrary();
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, ...SPEC_YAML_OPTIONS });
   const all: Document[] = Array.isArray(docs) ? docs : [];
@@ -93,7 +95,7 @@ function parseDocument(text: string, file: string): ParsedSpec | Problem[] {
 
 /** A lone `---` (leading or trailing) makes a document with nothing in it. */
 function hasContent(doc: Document): boolean {
-  return doc.contents !== null && !(isScalar(doc.contents) && doc.contents.value === null);
+  return doc.contents !== null && !(yamlLibrary().isScalar(doc.contents) && doc.contents.value === null);
 }
 
 /** The yaml library's messages end with its own position; ours come first, so drop it. */

@@ -108,12 +108,12 @@ const writeUrlOfKind: Rule = (raw, at) => {
   const text = raw.remoteWrite?.url;
   if (!r || !text || !URL.canParse(text)) return [];
   const url = new URL(text);
-  const location = at(pointerOf("remoteWrite", "url"));
+  const location = () => at(pointerOf("remoteWrite", "url"));
   if (r.kind === "victoriametrics" && r.tenancy === "shared")
     return url.pathname.includes("/insert/") || url.pathname.endsWith("/write")
       ? [
           {
-            ...location,
+            ...location(),
             message:
               "with VictoriaMetrics cluster, remoteWrite.url is vminsert's base URL: promfleet adds the account's path",
             fix: `write ${url.origin}/ (promfleet renders ${url.origin}/insert/<tenant>/prometheus/api/v1/write)`,
@@ -124,7 +124,7 @@ const writeUrlOfKind: Rule = (raw, at) => {
   if (!expected || url.pathname.endsWith(expected)) return [];
   return [
     {
-      ...location,
+      ...location(),
       message: `${r.kind} receives remote writes at ${expected}; ${url.pathname} would not store them`,
       fix: `write ${url.origin}${expected} (behind a path prefix: <prefix>${expected})`,
     },

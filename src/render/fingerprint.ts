@@ -2,12 +2,11 @@
  * Per-cluster input fingerprints: one sha256 over everything that determines a cluster's rendered files,
  * so that render can skip clusters whose inputs did not change (see src/layout/render-record.ts).
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { PROMFLEET_VERSION } from "../util/version.js";
-import { packageRoot } from "../util/tool.js";
+import { buildHash } from "../util/build-hash.js";
 import { sha256Hex } from "../util/sha256.js";
 import { appliedFiles } from "../ytt/stage.js";
 
@@ -73,26 +72,6 @@ export async function fingerprints(
       ),
     ]),
   );
-}
-
-let cachedBuildHash: string | undefined;
-
-/**
- * sha256 over promfleet's own compiled code. The version alone is not enough: a checkout of promfleet
- * (its own CI, a user running from a branch) changes code without changing the version, and output
- * rendered by older code must then not be kept.
- */
-function buildHash(): string {
-  if (cachedBuildHash === undefined) {
-    const dist = path.join(packageRoot, "dist");
-    const files = readdirSync(dist, { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith(".js"))
-      .sort();
-    cachedBuildHash = sha256Hex(
-      files.map((f) => `${f}\0${sha256Hex(readFileSync(path.join(dist, f)))}`).join("\n"),
-    );
-  }
-  return cachedBuildHash;
 }
 
 function credentialOf(c: ClusterSpec) {

@@ -1,5 +1,5 @@
 /** Deterministic YAML: sorted keys with the Kubernetes ones first, no line folding. */
-import { Document } from "yaml";
+import { yamlLibrary } from "../util/yaml-library.js";
 
 /** Keys that read best first in Kubernetes resources and Prometheus jobs; the rest sort by name. */
 const LEADING_KEYS = ["apiVersion", "kind", "metadata", "job_name", "name", "namespace"];
@@ -26,7 +26,7 @@ export function toYaml(value: unknown): string {
 
 /** The yaml library's text, which fastYaml reproduces byte for byte or leaves to it. */
 export function libraryYaml(value: unknown): string {
-  const doc = new Document(value, { sortMapEntries: compareKeys });
+  const doc = new (yamlLibrary().Document)(value, { sortMapEntries: compareKeys });
   return doc.toString({ lineWidth: 0, indentSeq: false, blockQuote: "literal" });
 }
 

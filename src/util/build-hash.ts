@@ -1,0 +1,25 @@
+/** The identity of promfleet's compiled code, for what it keeps between runs (render records, caches). */
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { packageRoot } from "./tool.js";
+import { sha256Hex } from "./sha256.js";
+
+let cachedBuildHash: string | undefined;
+
+/**
+ * sha256 over promfleet's own compiled code. The version alone is not enough: a checkout of promfleet
+ * (its own CI, a user running from a branch) changes code without changing the version, and what older
+ * code made (rendered output, a parsed spec) must then not be kept.
+ */
+export function buildHash(): string {
+  if (cachedBuildHash === undefined) {
+    const dist = path.join(packageRoot, "dist");
+    const files = readdirSync(dist, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".js"))
+      .sort();
+    cachedBuildHash = sha256Hex(
+      files.map((f) => `${f}\0${sha256Hex(readFileSync(path.join(dist, f)))}`).join("\n"),
+    );
+  }
+  return cachedBuildHash;
+}
