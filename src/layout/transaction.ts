@@ -158,12 +158,23 @@ export async function recoverInterrupted(root: string, move: MoveFile = renameSy
 
 /**
  * Refuses, before anything is written, when a target's folder cannot be written or made: a read-only or
- * immutable folder, a read-only mount, or a file where a folder must go. Each folder is checked once.
+ * immutable folder, a read-only mount, or a file where a folder must go. Each folder is looked at once
+ * (thousands of new cluster folders share their parent).
  */
 function checkWritable(root: string, targets: string[]): void {
   const problems = new Map<string, Problem>();
+  const stats = new Map<string, Stats | undefined>();
+  const statOnce = (rel: string) => {
+    if (!stats.has(rel)) stats.set(rel, statOrMissing(path.join(root, rel)));
+    return stats.get(rel);
+  };
+  const checked = new Set<string>();
   for (const folder of new Set(targets.map((t) => path.dirname(t)))) {
-    const problem = folderProblem(root, folder);
+    let existing = folder;
+    while (!statOnce(existing) && existing !== ".") existing = path.dirname(existing);
+    if (checked.has(existing)) continue;
+    checked.add(existing);
+    const problem = folderProblem(root, folder, existing, statOnce(existing));
     if (problem) problems.set(problem.file, problem);
   }
   if (problems.size > 0)
@@ -172,14 +183,13 @@ function checkWritable(root: string, targets: string[]): void {
     ]);
 }
 
-/** Checks the folder, or, when it does not exist yet, the nearest existing one it would be made in. */
-function folderProblem(root: string, folder: string): Problem | undefined {
-  let existing = folder;
-  let stats: Stats | undefined;
-  for (; ; existing = path.dirname(existing)) {
-    stats = statOrMissing(path.join(root, existing));
-    if (stats || existing === ".") break;
-  }
+/** Checks `existing`: the folder, or, when it does not exist yet, the nearest existing one it would be made in. */
+function folderProblem(
+  root: string,
+  folder: string,
+  existing: string,
+  stats: Stats | undefined,
+): Problem | undefined {
   if (!stats) return undefined;
   if (!stats.isDirectory())
     return {
@@ -217,8 +227,7 @@ function finish(root: string, journal: Journal, move: MoveFile): void {
   const txDir = path.join(root, TX_DIR);
   let done = 0;
   try {
-    const targetDirs = new Set(journal.moves.map((m) => path.dirname(path.join(root, m.target))));
-    for (const dir of targetDirs) mkdirSync(dir, { recursive: true });
+    makeFolders(journal.moves.map((m) => path.dirname(path.join(root, m.target))));
     for (const { staged, target } of journal.moves) {
       moveIfStaged(path.join(txDir, staged), path.join(root, target), move);
       done++;
@@ -242,6 +251,28 @@ function finish(root: string, journal: Journal, move: MoveFile): void {
     );
   }
   rmSync(txDir, { recursive: true, force: true });
+}
+
+/**
+ * Makes each folder (absolute) that is missing with one mkdir, its missing parents first: a recursive
+ * mkdirSync also stats every folder that exists, and a render names each folder for every file in it.
+ */
+function makeFolders(dirs: Iterable<string>): void {
+  const made = new Set<string>();
+  const make = (dir: string): void => {
+    if (made.has(dir)) return;
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && path.dirname(dir) !== dir) {
+        make(path.dirname(dir));
+        mkdirSync(dir);
+      } else if (code !== "EEXIST") throw e;
+    }
+    made.add(dir);
+  };
+  for (const dir of dirs) make(dir);
 }
 
 function moveIfStaged(staged: string, target: string, move: MoveFile): void {
