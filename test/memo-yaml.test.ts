@@ -65,6 +65,9 @@ describe("memoised YAML equals the yaml library's output", () => {
     ["no newline"],
     ["two newlines\n\n"],
     ["trailing space \nx\n"],
+    ["space before a line separator \u2028x\n"],
+    ["space before a paragraph separator \u2029x\n"],
+    ["carriage\r\nreturn\n"],
     ["tab\there\n"],
     ["key: |\n  nested\n  block\n"],
   ])("for the text %j", (text) => {
@@ -103,6 +106,9 @@ describe("memoised YAML equals the yaml library's output", () => {
     ["no newline"],
     ["two newlines\n\n"],
     ["trailing space \nx\n"],
+    ["space before a line separator \u2028x\n"],
+    ["space before a paragraph separator \u2029x\n"],
+    ["carriage\r\nreturn\n"],
     ["tab\there\n"],
     ["---\nx: 1\n...\n"],
   ])("for values whose prometheus_yml is %j, or that have none", (text) => {

@@ -3,7 +3,8 @@
  * compare).
  */
 import { loadFleet } from "../fleet/load.js";
-import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
+import { renameSync } from "node:fs";
+import { applyPlan, recoverInterrupted, StagedFiles } from "../layout/transaction.js";
 import { hasChanges, planTree, scanClusterTree, type Plan } from "../layout/tree.js";
 import { readRenderInputs, renderChanged } from "../render/render.js";
 import { findYtt } from "../ytt/ytt.js";
@@ -52,12 +53,19 @@ export async function renderTree(
   out.info(`rendering ${spec.clusters.length} cluster(s) from ${spec.file} (ytt only where inputs changed)`);
   const tree = await scanning;
   const inputs = await readRenderInputs(spec, tree);
-  const { fleet, rendered, unchanged } = await renderChanged(spec, inputs, tree, ytt);
-  fleet.warnings.forEach((w) => out.warn(w));
-  const plan = await planTree(o.dir, fleet.files, tree, unchanged);
-  const write = !readOnly && hasChanges(plan);
-  if (write) await applyPlan(o.dir, plan);
-  return { summary: summarize(spec.clusters.length, rendered, plan, fleet.warnings, write), plan };
+  // files are staged as their chunk is finished, so writing them overlaps the later chunks' ytt runs
+  const staged = readOnly ? undefined : new StagedFiles(o.dir, tree);
+  try {
+    const stage = staged && ((r: { files: ReadonlyMap<string, string> }) => staged.offer(r.files));
+    const { fleet, rendered, unchanged } = await renderChanged(spec, inputs, tree, ytt, undefined, stage);
+    fleet.warnings.forEach((w) => out.warn(w));
+    const plan = await planTree(o.dir, fleet.files, tree, unchanged);
+    const write = !readOnly && hasChanges(plan);
+    if (write) await applyPlan(o.dir, plan, renameSync, staged);
+    return { summary: summarize(spec.clusters.length, rendered, plan, fleet.warnings, write), plan };
+  } finally {
+    staged?.discard();
+  }
 }
 
 function summarize(

@@ -93,7 +93,8 @@ export interface ChangedRender {
  * `tree` (the current clusters/: scanClusterTree's, or path -> content) is not exactly what its render
  * record says it was rendered as from today's inputs. A missing, stale or wrong record only makes a
  * cluster render again. `clusters` narrows it to some clusters' files (a change that touches only them;
- * `tree` may then hold only their folders).
+ * `tree` may then hold only their folders). `onRendered` gets each cluster rendered again, without
+ * problems, as soon as its chunk is finished (to stage its files while later chunks are in ytt).
  */
 export async function renderChanged(
   spec: FleetSpec,
@@ -101,6 +102,7 @@ export async function renderChanged(
   tree: ClusterTree | ReadonlyMap<string, string>,
   ytt?: Ytt | Promise<Ytt>,
   clusters: readonly ClusterSpec[] = spec.clusters,
+  onRendered?: (render: ClusterRender) => void,
 ): Promise<ChangedRender> {
   const binary = await (ytt ?? findYtt());
   const prints = await fingerprints(spec, fingerprintSources(inputs, binary), clusters);
@@ -120,7 +122,7 @@ export async function renderChanged(
   }
   const stale = clusters.filter((c) => !reused.has(c.name));
   const rendered = new Map(
-    (await renderClusters(spec, inputs, stale, binary, prints)).map((r) => [r.cluster, r]),
+    (await renderClusters(spec, inputs, stale, binary, prints, onRendered)).map((r) => [r.cluster, r]),
   );
   return {
     fleet: foldClusters(clusters.map((c) => (reused.get(c.name) ?? rendered.get(c.name)) as ClusterRender)),
@@ -173,6 +175,7 @@ async function renderClusters(
   clusters: readonly ClusterSpec[],
   ytt: Ytt,
   prints?: ReadonlyMap<string, string>,
+  onRendered: (render: ClusterRender) => void = () => {},
 ): Promise<ClusterRender[]> {
   if (clusters.length === 0) return [];
   const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(inputs, ytt), clusters));
@@ -184,11 +187,14 @@ async function renderClusters(
       stage,
       parallel: os.availableParallelism(),
       dataValues: (staged) => yttDataValues(spec, staged.clusters, staged.stackOf),
-      finish: (c, values) =>
-        withRecord(
+      finish: (c, values) => {
+        const render = withRecord(
           assembleCluster(spec, c, values === undefined ? [] : [values], inputs, memo),
           inputPrints.get(c.name) as string,
-        ),
+        );
+        if (render.problems.length === 0) onRendered(render);
+        return render;
+      },
     });
     const byName = new Map(rendered.map((r) => [r.cluster, r]));
     return clusters.map((c) => byName.get(c.name) as ClusterRender);

@@ -233,15 +233,24 @@ function canProduceClusterLabel(job: ScrapeJob): boolean {
   return (job.relabel_configs ?? []).some((r) => r.target_label === "cluster" || labelmapYieldsCluster(r));
 }
 
+/** labelmapYieldsCluster's answers by regex and replacement: the same jobs recur on every cluster. */
+const labelmapAnswers = new Map<string, boolean>();
+
 function labelmapYieldsCluster(r: Json): boolean {
   if (r.action !== "labelmap") return false;
-  const regex = anchoredRegex(typeof r.regex === "string" ? r.regex : "(.*)");
+  const source = typeof r.regex === "string" ? r.regex : "(.*)";
+  const template = typeof r.replacement === "string" ? r.replacement : "$1";
+  const key = JSON.stringify([source, template]);
+  let answer = labelmapAnswers.get(key);
+  if (answer === undefined) labelmapAnswers.set(key, (answer = labelmapCopiesCluster(source, template)));
+  return answer;
+}
+
+function labelmapCopiesCluster(source: string, template: string): boolean {
+  const regex = anchoredRegex(source);
   // RE2 syntax JavaScript cannot read (e.g. `(?P<name>...)`): assume the worst, guard or warn.
   if (regex === undefined) return true;
-  const replacement = (typeof r.replacement === "string" ? r.replacement : "$1").replace(
-    /\$\{?(\d+)\}?/g,
-    "$$$1",
-  );
+  const replacement = template.replace(/\$\{?(\d+)\}?/g, "$$$1");
   return META_LABELS_NAMED_CLUSTER.some(
     (name) => regex.test(name) && name.replace(regex, replacement) === "cluster",
   );
