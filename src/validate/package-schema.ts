@@ -8,7 +8,7 @@ import type { ErrorObject } from "ajv";
 import type { FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { AJV_OPTIONS } from "./crd.js";
-import { parseYaml } from "./fast-yaml.js";
+import { parseYamlCached } from "./yaml-cache.js";
 import { instanceValidator, type InstanceValidator } from "./instance-schema.js";
 
 /** A Package resource file, and where it was named (for messages). */
@@ -94,16 +94,16 @@ let lastParsed: { text: string; parsed: unknown } | undefined;
 async function readPackage(file: string): Promise<PackageRead> {
   try {
     const text = await readFile(file, "utf8");
-    if (lastParsed?.text !== text) lastParsed = { text, parsed: parseOrUndefined(text) };
+    if (lastParsed?.text !== text) lastParsed = { text, parsed: await parseOrUndefined(text) };
     return { parsed: lastParsed.parsed };
   } catch (e) {
     return { error: e as NodeJS.ErrnoException };
   }
 }
 
-function parseOrUndefined(text: string): unknown {
+async function parseOrUndefined(text: string): Promise<unknown> {
   try {
-    return parseYaml(text);
+    return await parseYamlCached(text);
   } catch {
     return undefined;
   }
