@@ -5,6 +5,7 @@
  * valid values and hundreds of mutations of them (an unknown key, a wrong type, a missing key at every
  * path) get exactly the errors, in the same order, that ajv gives for the whole schema.
  */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Ajv, type ErrorObject } from "ajv";
@@ -13,6 +14,7 @@ import { parse, parseAllDocuments } from "yaml";
 import { AJV_OPTIONS } from "../src/validate/crd.js";
 import { instanceValidator, prune, prunable } from "../src/validate/instance-schema.js";
 import { fixturesDir } from "./helpers/fleet-repo.js";
+import { GENERATED_FILE, generatedMetaValidator } from "../scripts/generate-meta-validator.mjs";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Schema = Record<string, unknown>;
@@ -219,9 +221,26 @@ describe("schemas pruned to the value give the whole schema's errors", () => {
     expectSameErrors(APPLICATORS, values, values.length);
   });
 
-  it("a schema ajv refuses is refused, even where no value reaches", () => {
-    const invalid: Schema = { type: "object", properties: { far: { type: "strin" } } };
-    expect(() => new Ajv(AJV_OPTIONS).compile(invalid)).toThrow(/schema is invalid/);
-    expect(() => instanceValidator(invalid, AJV_OPTIONS)).toThrow(/schema is invalid/);
+  it("a schema ajv refuses is refused with ajv's words, even where no value reaches", () => {
+    const invalid: Schema[] = [
+      { type: "object", properties: { far: { type: "strin" } } },
+      { properties: { a: { required: "a" } }, additionalProperties: 3 },
+      { properties: { a: { items: [{ minLength: -1 }], enum: "x" } } },
+    ];
+    for (const schema of invalid) {
+      const ajvSays = (() => {
+        try {
+          new Ajv(AJV_OPTIONS).compile(schema);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      expect(ajvSays).toMatch(/^schema is invalid: /);
+      expect(() => instanceValidator(schema, AJV_OPTIONS)).toThrow(ajvSays);
+    }
+  });
+
+  it("checks schemas with the meta-schema validator generated from today's ajv (else: npm run build && node scripts/generate-meta-validator.mjs)", async () => {
+    expect(readFileSync(GENERATED_FILE, "utf8")).toBe(await generatedMetaValidator(AJV_OPTIONS));
   });
 });

@@ -12,7 +12,10 @@
  * compiled and used from then on.
  * A schema with references (or any keyword whose meaning depends on other parts) is never pruned.
  */
+import { createRequire } from "node:module";
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from "ajv";
+import { sha256Hex } from "../util/sha256.js";
+import { META_SHA256, validate as precompiledMeta } from "./meta-validator.generated.js";
 
 type Schema = Record<string, unknown>;
 
@@ -62,7 +65,7 @@ export function instanceValidator(schema: Schema, options: Options): InstanceVal
   }
   // checked once against the meta-schema here, so not again for each pruned part
   const ajv = sharedAjv(options);
-  ajv.validateSchema(schema, true);
+  checkAgainstMetaSchema(ajv, schema, options);
   let full: ValidateFunction | undefined;
   const whole = () => (full ??= ajv.compile(schema));
   const shapes = new Map<string, ValidateFunction>();
@@ -91,6 +94,27 @@ function sharedAjv(options: Options): Ajv {
   let ajv = ajvs.get(key);
   if (!ajv) ajvs.set(key, (ajv = new Ajv({ ...options, validateSchema: false })));
   return ajv;
+}
+
+/**
+ * Throws ajv's own "schema is invalid: …" for a schema the draft-07 meta-schema rejects, checked by the
+ * validator compiled ahead of time (scripts/generate-meta-validator.mjs) when it was generated from this
+ * ajv, meta-schema and options; else by ajv, which compiles the meta-schema first.
+ */
+function checkAgainstMetaSchema(ajv: Ajv, schema: Schema, options: Options): void {
+  if (!precompiledMetaFits(options)) {
+    ajv.validateSchema(schema, true);
+    return;
+  }
+  const meta = precompiledMeta as unknown as ValidateFunction;
+  if (!meta(schema)) throw new Error(`schema is invalid: ${ajv.errorsText(meta.errors)}`);
+}
+
+function precompiledMetaFits(options: Options): boolean {
+  const require = createRequire(import.meta.url);
+  const meta: unknown = require("ajv/dist/refs/json-schema-draft-07.json");
+  const { version } = require("ajv/package.json") as { version: string };
+  return META_SHA256 === sha256Hex(JSON.stringify([meta, version, options]));
 }
 
 function errorsOf(validate: ValidateFunction, value: unknown): ErrorObject[] {
