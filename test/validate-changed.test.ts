@@ -162,6 +162,25 @@ describe("validate --changed-since", () => {
     expect(report.clusters).toEqual([]);
   });
 
+  it("ignores changes outside clusters/ and the watched files; a ./ path in the spec is watched too", async () => {
+    await writeRepoFile(dir, "README.md", "# the fleet\n");
+    await writeRepoFile(dir, "clusters-notes/edge-1/values.yaml", "a: 1\n");
+    const outside = await validate("--changed-since", "HEAD");
+    expect(outside.report.changedSince).toMatchObject({ all: false, reasons: [] });
+    expect(outside.report.clusters).toEqual([]);
+    const spec = await readRepoFile(dir, "fleet.yaml");
+    await writeRepoFile(
+      dir,
+      "fleet.yaml",
+      spec.replace("definition: packages/prometheus.yaml", "definition: ./packages/prometheus.yaml"),
+    );
+    await git("commit", "-qam", "a ./ definition");
+    const pkg = await readRepoFile(dir, "packages/prometheus.yaml");
+    await writeRepoFile(dir, "packages/prometheus.yaml", `${pkg}# re-exported\n`);
+    const { report } = await validate("--changed-since", "HEAD");
+    expect(report.changedSince).toMatchObject({ all: true, reasons: ["packages/prometheus.yaml"] });
+  });
+
   it("leaves a broken unchanged cluster to the full run, which reports it", async () => {
     await editCluster(
       "edge-3",

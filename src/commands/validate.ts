@@ -15,7 +15,7 @@ import { pinnedVersionWarnings } from "../rollout/pinned-versions.js";
 import { action, type GlobalOptions } from "./action.js";
 import { collect } from "../util/cli-options.js";
 import path from "node:path";
-import { changedScope, type ChangedScope } from "../validate/changed.js";
+import { changedFiles, changedScope, type ChangedFiles, type ChangedScope } from "../validate/changed.js";
 
 interface ValidateFlags extends GlobalOptions {
   crds: string[];
@@ -65,11 +65,12 @@ export function registerValidateCommand(program: Command): void {
 }
 
 async function validateCommand(o: ValidateFlags, out: Output): Promise<number> {
-  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-  // promtool's checks and git's changed paths run while the CRDs and the Package load; their errors
-  // still come in the same order, when awaited
+  // promtool's checks and git's changed paths need no spec: their processes run while the spec, the
+  // CRDs and the Package load. Their errors still come in the same order (the spec's first), when awaited
   const promtool = started(findPromtool());
-  const changed = o.changedSince ? started(changedScopeOf(spec, o)) : undefined;
+  const files = o.changedSince ? started(changedFiles(path.resolve(o.dir), o.changedSince)) : undefined;
+  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+  const changed = files ? started(changedScopeOf(spec, o, files)) : undefined;
   const crds = await resolveCrds({ crds: o.crds, fetch: o.fetchCrds });
   if (!crds)
     out.warn(
@@ -113,9 +114,13 @@ function started<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-function changedScopeOf(spec: FleetSpec, o: ValidateFlags): Promise<ChangedScope> {
+function changedScopeOf(
+  spec: FleetSpec,
+  o: ValidateFlags,
+  files: Promise<ChangedFiles>,
+): Promise<ChangedScope> {
   const paths = [...o.crds, ...(o.package ? [o.package] : []), ...(o.packageBundle ? [o.packageBundle] : [])];
-  return changedScope(spec, o.changedSince as string, { paths: paths.map((p) => path.resolve(p)) });
+  return changedScope(spec, o.changedSince as string, { paths: paths.map((p) => path.resolve(p)) }, files);
 }
 
 /** --cluster names (unknown ones kept: validateFleet reports them), narrowed to the changed clusters. */

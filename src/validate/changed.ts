@@ -31,14 +31,38 @@ export interface CheckInputs {
   paths: string[];
 }
 
-export async function changedScope(spec: FleetSpec, ref: string, inputs: CheckInputs): Promise<ChangedScope> {
-  const commit = await resolveCommit(spec.root, ref, "--changed-since");
-  const inRepo = inputs.paths.map((p) => repoRelative(spec.root, p)).filter((p): p is string => Boolean(p));
+/** What differs from a ref, before the spec is read: the commit it names and every changed path. */
+export interface ChangedFiles {
+  commit: string;
+  /** Paths relative to the fleet root, untracked files included. */
+  paths: string[];
+}
+
+/**
+ * The paths under `root` that differ between `ref` and the working tree. It needs no spec, so validate
+ * starts it first: git runs while the spec loads (and its fork is cheaper before the spec fills the heap).
+ */
+export async function changedFiles(root: string, ref: string): Promise<ChangedFiles> {
+  const commit = await resolveCommit(root, ref, "--changed-since");
+  return { commit, paths: await changedPaths(root, commit) };
+}
+
+export async function changedScope(
+  spec: FleetSpec,
+  ref: string,
+  inputs: CheckInputs,
+  files: Promise<ChangedFiles> = changedFiles(spec.root, ref),
+): Promise<ChangedScope> {
+  const { commit, paths } = await files;
   const definition = spec.package.definition ? [spec.package.definition] : [];
-  const watched = [...new Set([...definition, ...inRepo, ...PROMFLEET_PINS])];
+  const inRepo = [...definition, ...inputs.paths]
+    .map((p) => repoRelative(spec.root, p))
+    .filter((p): p is string => Boolean(p));
+  const watched = [...new Set([...inRepo, ...PROMFLEET_PINS])];
   const specFile = spec.file;
-  const changed = await changedPaths(spec.root, commit, [`${CLUSTERS_DIR}/`, specFile, ...watched]);
-  const reasons = changed.filter((f) => watched.some((w) => f === w || f.startsWith(`${w}/`)));
+  const under = (f: string, w: string) => f === w || f.startsWith(w.endsWith("/") ? w : `${w}/`);
+  const changed = paths.filter((f) => [`${CLUSTERS_DIR}/`, specFile, ...watched].some((w) => under(f, w)));
+  const reasons = changed.filter((f) => watched.some((w) => under(f, w)));
   if (changed.includes(specFile) && (await packageSectionChanged(spec, commit, specFile)))
     reasons.push(`${specFile} package:`);
   const names = clusterNames(changed);
@@ -52,13 +76,13 @@ function repoRelative(root: string, p: string): string | undefined {
 }
 
 /**
- * Paths (under `pathspecs`, relative to the fleet root, which may be a folder of the repository) that
- * differ between `commit` and the working tree, untracked files included.
+ * Paths (relative to the fleet root, which may be a folder of the repository) that differ between
+ * `commit` and the working tree, untracked files included.
  */
-async function changedPaths(root: string, commit: string, pathspecs: string[]): Promise<string[]> {
-  const git = (args: string[]) => runText("git", ["-C", root, ...args, "--", ...pathspecs]);
+async function changedPaths(root: string, commit: string): Promise<string[]> {
+  const git = (args: string[]) => runText("git", ["-C", root, ...args]);
   const [tracked, untracked] = await Promise.all([
-    git(["diff", "--name-only", "--relative", "--no-renames", "-z", commit]),
+    git(["diff", "--name-only", "--relative", "--no-renames", "-z", commit, "--"]),
     git(["ls-files", "-z", "--others", "--exclude-standard"]),
   ]);
   return [...tracked.split("\0"), ...untracked.split("\0")].filter(Boolean);

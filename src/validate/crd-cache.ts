@@ -21,6 +21,11 @@ export function crdSchemaCacheDir(env: NodeJS.ProcessEnv = process.env): string 
   return path.join(cacheBase(env), "crd-schemas");
 }
 
+/** Where YAML files validate reads whole (the Package definition) are kept parsed, as JSON data. */
+export function parsedYamlCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheBase(env), "parsed-yaml");
+}
+
 function cacheBase(env: NodeJS.ProcessEnv): string {
   return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "promfleet");
 }

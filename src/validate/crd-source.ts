@@ -3,7 +3,6 @@
  * fetched from the Go module proxy and verified against their pins when asked to.
  */
 import { existsSync } from "node:fs";
-import { unzipSync } from "fflate";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { redactUrl } from "../util/redact.js";
 import { sha256Hex } from "../util/sha256.js";
@@ -69,6 +68,8 @@ async function fetchVerifiedFiles(
   m: PinnedModule,
 ): Promise<{ name: string; data: Uint8Array }[]> {
   const url = moduleZipUrl(proxy, m.module, m.version);
+  // imported here: every other validate run would load the zip library for nothing
+  const { unzipSync } = await import("fflate");
   const zip = unzipSync(await download(url));
   const got = moduleHash(zip);
   if (got !== m.h1)

@@ -4,10 +4,10 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
-import { Ajv, type ValidateFunction } from "ajv";
 import { parseAllDocuments } from "yaml";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { sha256Hex } from "../util/sha256.js";
+import { instanceValidator, type InstanceValidator } from "./instance-schema.js";
 
 type Schema = Record<string, unknown>;
 
@@ -26,13 +26,12 @@ export type KubeResource = { apiVersion?: unknown; kind?: unknown; [field: strin
  * (the API server would silently prune it, so a typo would be lost without a word).
  */
 export class CrdValidator {
-  /** Compiled on first use: a fleet uses a few of the kinds a release's CRDs define. */
-  private readonly validators = new Map<string, ValidateFunction | Schema>();
+  /** Made on first use: a fleet uses a few of the kinds a release's CRDs define. */
+  private readonly validators = new Map<string, InstanceValidator | Schema>();
   /** API group -> the `group/version/Kind` keys its CRDs define. */
   private readonly groups = new Map<string, string[]>();
   /** Every schema as loaded, in the order the files define them (the cache replays it). */
   private readonly added: CachedSchema[] = [];
-  private readonly ajv = new Ajv(AJV_OPTIONS);
 
   /**
    * Loads every CRD in the given YAML files or directories. With `cacheDir`, the schemas found are kept
@@ -111,18 +110,17 @@ export class CrdValidator {
   /** Problems with one resource, each as `path: message`; empty when valid or when no CRD covers it. */
   validate(resource: KubeResource): string[] {
     const validate = this.compiled(`${String(resource.apiVersion)}/${String(resource.kind)}`);
-    if (!validate || validate(resource)) return [];
-    return (validate.errors ?? []).map((e) => {
+    return (validate?.(resource) ?? []).map((e) => {
       const extra = (e.params as { additionalProperty?: string }).additionalProperty;
       const where = `${e.instancePath || "/"}${extra ? `/${extra}` : ""}`;
       return `${where}: ${extra ? "unknown field" : e.message}`;
     });
   }
 
-  private compiled(key: string): ValidateFunction | undefined {
+  private compiled(key: string): InstanceValidator | undefined {
     const found = this.validators.get(key);
     if (typeof found === "function" || found === undefined) return found;
-    const compiled = this.ajv.compile(toJsonSchema(found, true));
+    const compiled = instanceValidator(toJsonSchema(found, true), AJV_OPTIONS);
     this.validators.set(key, compiled);
     return compiled;
   }

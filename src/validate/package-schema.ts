@@ -4,11 +4,12 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject } from "ajv";
 import type { FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { AJV_OPTIONS } from "./crd.js";
-import { parseYaml } from "./fast-yaml.js";
+import { parseYamlCached } from "./yaml-cache.js";
+import { instanceValidator, type InstanceValidator } from "./instance-schema.js";
 
 /** A Package resource file, and where it was named (for messages). */
 export interface PackageDefinition {
@@ -26,8 +27,8 @@ export function packageDefinition(spec: FleetSpec, flag: string | undefined): Pa
   return { file: path.join(spec.root, named), origin: `${spec.file} package.definition ${named}` };
 }
 
-/** The values schema of a Package resource (spec.valuesSchema.openAPIv3), compiled. */
-export async function loadValuesSchema(pkg: PackageDefinition): Promise<ValidateFunction> {
+/** The values schema of a Package resource (spec.valuesSchema.openAPIv3), ready to check values. */
+export async function loadValuesSchema(pkg: PackageDefinition): Promise<InstanceValidator> {
   const read = await readPackage(pkg.file);
   if ("error" in read)
     throw new PromfleetError(
@@ -42,7 +43,7 @@ export async function loadValuesSchema(pkg: PackageDefinition): Promise<Validate
         "fix: export it from a cluster with the package repository: kubectl get package <refName>.<version> -n <namespace> -o yaml",
       ExitCode.badInput,
     );
-  return new Ajv(AJV_OPTIONS).compile(closed(schema as Schema));
+  return instanceValidator(closed(schema as Schema), AJV_OPTIONS);
 }
 
 type Schema = Record<string, unknown>;
@@ -93,25 +94,25 @@ let lastParsed: { text: string; parsed: unknown } | undefined;
 async function readPackage(file: string): Promise<PackageRead> {
   try {
     const text = await readFile(file, "utf8");
-    if (lastParsed?.text !== text) lastParsed = { text, parsed: parseOrUndefined(text) };
+    if (lastParsed?.text !== text) lastParsed = { text, parsed: await parseOrUndefined(text) };
     return { parsed: lastParsed.parsed };
   } catch (e) {
     return { error: e as NodeJS.ErrnoException };
   }
 }
 
-function parseOrUndefined(text: string): unknown {
+async function parseOrUndefined(text: string): Promise<unknown> {
   try {
-    return parseYaml(text);
+    return await parseYamlCached(text);
   } catch {
     return undefined;
   }
 }
 
 /** What the schema rejects in the values, one `path message` per problem; undefined when they pass. */
-export function valuesSchemaProblem(validate: ValidateFunction, values: unknown): string | undefined {
-  if (validate(values)) return undefined;
-  return (validate.errors ?? []).map(describe).join("; ");
+export function valuesSchemaProblem(validate: InstanceValidator, values: unknown): string | undefined {
+  const errors = validate(values);
+  return errors.length > 0 ? errors.map(describe).join("; ") : undefined;
 }
 
 function describe(e: ErrorObject): string {

@@ -2,7 +2,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import type { ValidateFunction } from "ajv";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
@@ -17,6 +16,7 @@ import { checkPrometheusConfigs, findPromtool, type ConfigCheck } from "./promto
 import type { CheckName, CheckResult, ClusterReport, ValidationReport } from "./report.js";
 import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
 import { parseYamlDocuments } from "./fast-yaml.js";
+import type { InstanceValidator } from "./instance-schema.js";
 
 export interface ValidateOptions {
   /** promtool, when already being looked for; found here otherwise. */
@@ -42,7 +42,7 @@ const GROUP_SIZE = 400;
 interface Checkers {
   promtool: Tool;
   crds?: { validator: CrdValidator; results: Map<string, string[] | undefined> };
-  valuesSchema?: ValidateFunction;
+  valuesSchema?: InstanceValidator;
   bundle?: { ytt: Tool; templates: string };
 }
 
