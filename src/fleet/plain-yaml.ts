@@ -17,7 +17,7 @@ declare module "js-yaml" {
   export const types: { merge: Type };
 }
 
-type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
+export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 
 // The YAML 1.2.2 core schema's tag resolution (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 const scalar = (tag: string, pattern: RegExp, construct: (text: string) => unknown) =>
@@ -109,9 +109,22 @@ export function readPlainYaml(text: string): Value | undefined {
 export function readPlainYamlShared(text: string): Value | undefined {
   if (recent.has(text)) return recent.get(text);
   const value = read(text);
+  remember(text, value);
+  return value;
+}
+
+/**
+ * Records what `text` reads as, for a caller that proved it without reading all of it (a spec edit
+ * re-reads only the lines it changed: edit.ts); the next readPlainYamlShared(text) answers it.
+ */
+export function rememberPlainYamlShared(text: string, value: Value): void {
+  remember(text, value);
+}
+
+function remember(text: string, value: Value | undefined): void {
+  recent.delete(text);
   recent.set(text, value === undefined ? undefined : deepFreeze(value));
   if (recent.size > RECENT_TEXTS) recent.delete(recent.keys().next().value as string);
-  return value;
 }
 
 function deepFreeze(value: Value): Value {
