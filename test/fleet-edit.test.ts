@@ -393,4 +393,23 @@ describe("the read-back of a line edit re-reads only the entries it changed", ()
       ).toBeUndefined();
     }
   });
+
+  it("finds a change however far from the edit (texts compared a chunk at a time)", () => {
+    const entry = (i: number) => `  - name: c${i}\n    role: agent\n    values: { a: ${i} }\n`;
+    const text = `clusters:\n${Array.from({ length: 1000 }, (_, i) => entry(i)).join("")}waves: []\n`;
+    const block = locateClusterBlock(text) as ClusterBlock;
+    const old = (parse(text) as { clusters: Entry[] }).clusters;
+    const edited = textEdits.setCredential(text, "c250", { passwordHash: HASH_B }) as string;
+    const entries = intended.setCredential([old[250] as Entry]);
+    const expected = [...old.slice(0, 250), ...entries, ...old.slice(251)];
+    expect(text.length).toBeGreaterThan(8 * 4096);
+    expect(readsBackInWindow(text, edited, block, old, expected)).toBe(true);
+    for (const far of ["a: 3 }", "a: 997 }", "waves: []"]) {
+      const wrong = edited.replace(far, far.replace(/\d+|\[\]/, "9"));
+      expect({ far, proven: readsBackInWindow(text, wrong, block, old, expected) }).toEqual({
+        far,
+        proven: false,
+      });
+    }
+  });
 });
