@@ -13,10 +13,13 @@ import {
   removeViaDocument,
   setCredentialFields,
   setCredentialViaDocument,
+  readsBackInWindow,
   textEdits,
   type CredentialFields,
   type NewCluster,
 } from "../src/fleet/edit.js";
+import { readPlainYamlShared } from "../src/fleet/plain-yaml.js";
+import { locateClusterBlock, type ClusterBlock } from "../src/fleet/spec-text.js";
 import { changedLines } from "../src/util/changed-lines.js";
 
 const HASH_A = "$2a$10$abcdefghijklmnopqrstuv.ABCDEFGHIJKLMNOPQRSTUVWXYZ01234";
@@ -281,5 +284,132 @@ describe("spec edits fall back to the document", () => {
     const intended = (clusters: readonly unknown[]) =>
       clusters.map((c) => ({ ...(c as object), role: "aggregator" }));
     expect(textEdits.checked(text, () => edited, intended)).toBe(edited);
+  });
+});
+
+describe("the read-back of a line edit re-reads only the entries it changed", () => {
+  const entryOfNew = {
+    name: "fresh",
+    role: "agent",
+    overlays: ["overlays/x.yaml"],
+    values: { "prometheus.pvc.storage": "2Gi" },
+    credential: { passwordHash: HASH_B },
+  };
+  type Entry = { name: string; credential?: object };
+  const intended = {
+    append: (old: Entry[]) => [...old, entryOfNew],
+    remove: (old: Entry[]) => old.slice(1),
+    setCredential: (old: Entry[]) =>
+      old.map((c, i) => (i === 0 ? { ...c, credential: { ...c.credential, passwordHash: HASH_B } } : c)),
+  };
+  /** Every one-character corruption of `text` at a few places around `at`. */
+  function corruptions(text: string, at: number): string[] {
+    const out: string[] = [];
+    for (const i of [at - 3, at - 1, at, at + 1, at + 5, at + 20, text.length - 1])
+      if (i >= 0 && i < text.length)
+        for (const edit of ["", " ", "\n", "x", "#", "-", ":"])
+          out.push(text.slice(0, i) + edit + text.slice(i + 1));
+    return out;
+  }
+  const readAll = (t: string): unknown => {
+    try {
+      return parse(t);
+    } catch {
+      return undefined;
+    }
+  };
+
+  it("proves the correct edits, and accepts a corrupted one only when the yaml library reads it as intended", () => {
+    let proven = 0;
+    let refused = 0;
+    for (const seed of SEEDS.slice(0, 150)) {
+      const { text, names } = generatedSpec(seed);
+      const block = locateClusterBlock(text);
+      const before = parse(text) as { clusters: Entry[] };
+      const edits = {
+        append: textEdits.append(text, newCluster),
+        remove: textEdits.remove(text, names[0] as string),
+        setCredential: textEdits.setCredential(text, names[0] as string, { passwordHash: HASH_B }),
+      };
+      for (const [kind, edited] of Object.entries(edits)) {
+        if (!block || edited === undefined) continue;
+        const expected = { ...before, clusters: intended[kind as keyof typeof intended](before.clusters) };
+        // what the fast path remembered for the edited text is what the yaml library reads
+        expect({ seed, kind, read: readPlainYamlShared(edited) }).toEqual({ seed, kind, read: expected });
+        if (readsBackInWindow(text, edited, block, before.clusters, expected.clusters)) proven++;
+        let at = 0;
+        while (text[at] === edited[at]) at++;
+        for (const wrong of corruptions(edited, at)) {
+          if (wrong === edited) continue;
+          if (readsBackInWindow(text, wrong, block, before.clusters, expected.clusters))
+            expect({ seed, kind, wrong, read: readAll(wrong) }).toEqual({
+              seed,
+              kind,
+              wrong,
+              read: expected,
+            });
+          else refused++;
+        }
+      }
+    }
+    expect(proven).toBeGreaterThan(300);
+    expect(refused).toBeGreaterThan(500);
+  });
+
+  it("re-reads the entry before the change: a kept block scalar's trailing blank lines are its value", () => {
+    const text = "clusters:\n  - name: one\n    role: agent\n    values:\n      note: |+\n        hi\n\n";
+    const block = locateClusterBlock(text) as ClusterBlock;
+    const old = (parse(text) as { clusters: Entry[] }).clusters;
+    expect(old[0]).toEqual({ name: "one", role: "agent", values: { note: "hi\n\n" } });
+    // the entry spliced in right after "hi" takes the blank line from one's note
+    const spliced = text.replace("hi\n", `hi\n  - name: fresh\n    role: agent\n`);
+    const intendedEntries = [...old, { name: "fresh", role: "agent" }];
+    expect((parse(spliced) as { clusters: unknown[] }).clusters).not.toEqual(intendedEntries);
+    expect(readsBackInWindow(text, spliced, block, old, intendedEntries)).toBe(false);
+    expect(
+      textEdits.checked(
+        text,
+        () => spliced,
+        () => intendedEntries,
+      ),
+    ).toBeUndefined();
+  });
+
+  it("refuses an edit that also changes a line outside the entries, or an entry it did not mean to", () => {
+    const text = "kind: Fleet\nclusters:\n  - name: one\n    role: agent\n  - name: two\n    role: agent\n";
+    const block = locateClusterBlock(text) as ClusterBlock;
+    const old = (parse(text) as { clusters: Entry[] }).clusters;
+    const appended = `${text}  - name: fresh\n    role: agent\n`;
+    const entries = [...old, { name: "fresh", role: "agent" }];
+    expect(readsBackInWindow(text, appended, block, old, entries)).toBe(true);
+    for (const wrong of [appended.replace("kind: Fleet", "kind: Fleat"), appended.replace("one", "uno")]) {
+      expect(readsBackInWindow(text, wrong, block, old, entries)).toBe(false);
+      expect(
+        textEdits.checked(
+          text,
+          () => wrong,
+          () => entries,
+        ),
+      ).toBeUndefined();
+    }
+  });
+
+  it("finds a change however far from the edit (texts compared a chunk at a time)", () => {
+    const entry = (i: number) => `  - name: c${i}\n    role: agent\n    values: { a: ${i} }\n`;
+    const text = `clusters:\n${Array.from({ length: 1000 }, (_, i) => entry(i)).join("")}waves: []\n`;
+    const block = locateClusterBlock(text) as ClusterBlock;
+    const old = (parse(text) as { clusters: Entry[] }).clusters;
+    const edited = textEdits.setCredential(text, "c250", { passwordHash: HASH_B }) as string;
+    const entries = intended.setCredential([old[250] as Entry]);
+    const expected = [...old.slice(0, 250), ...entries, ...old.slice(251)];
+    expect(text.length).toBeGreaterThan(8 * 4096);
+    expect(readsBackInWindow(text, edited, block, old, expected)).toBe(true);
+    for (const far of ["a: 3 }", "a: 997 }", "waves: []"]) {
+      const wrong = edited.replace(far, far.replace(/\d+|\[\]/, "9"));
+      expect({ far, proven: readsBackInWindow(text, wrong, block, old, expected) }).toEqual({
+        far,
+        proven: false,
+      });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { rm } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { loadFleet, parseFleet, readFleetText } from "../fleet/load.js";
+import { readPlainYamlShared } from "../fleet/plain-yaml.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 // the GitHub modules (octokit, handlebars, execa) are imported where a pull request needs them: a
 // local change never pays for them
@@ -43,6 +44,8 @@ export interface SpecSource {
   file: string;
   text: string;
   before: FleetSpec;
+  /** The text's value as the schema checked it, when the fast reader read it (see planFiles). */
+  checked?: unknown;
 }
 
 /** Repository paths a change adds, modifies and removes, as a reviewer reads them. */
@@ -114,7 +117,7 @@ interface Outcome extends FileListing {
 export async function readSpec(root: string, file: string): Promise<SpecSource> {
   const { text, file: rel } = await readFleetText(root, file);
   const before = await parseFleet(text, root, rel, { requireCredentials: false });
-  return { root, file: rel, text, before };
+  return { root, file: rel, text, before, checked: readPlainYamlShared(text) };
 }
 
 /** A plan that changes nothing, because the fleet already is as asked. */
@@ -155,7 +158,8 @@ export async function planFiles(
   existed: (rel: string) => boolean = (rel) => existsSync(path.join(source.root, rel)),
   edited?: readonly string[],
 ): Promise<{ spec: FleetSpec; changes: FileChange[]; listing: FileListing; rendered: string[] }> {
-  const spec = await parseFleet(specAfter, source.root, source.file);
+  // an edit keeps the entries it did not change, object for object: only its own are schema-checked
+  const spec = await parseFleet(specAfter, source.root, source.file, { passedSchema: source.checked });
   const extra = typeof extraFiles === "function" ? await extraFiles(spec) : extraFiles;
   const written = extra.filter((c) => c.kind === "write").map((c) => c.path);
   const touched = touchedClusters(source.before, spec, written, edited);

@@ -23,6 +23,8 @@ export const DEFAULT_FLEET_FILE = "fleet.yaml";
 export interface LoadOptions {
   /** Under remoteWrite.auth basic every cluster needs a credential; commands that add one turn this off. */
   requireCredentials?: boolean;
+  /** A spec's value that passed the schema (the one an edit started from): what it shares is not checked again. */
+  passedSchema?: unknown;
 }
 
 /** Reads, validates and completes a fleet spec. Throws PromfleetError listing every problem. */
@@ -43,7 +45,7 @@ export async function parseFleet(
 ): Promise<FleetSpec> {
   const parsed = parseSpecYaml(text, file, specValueStore(path.resolve(root, file)));
   if (Array.isArray(parsed)) throw invalid(file, parsed);
-  const checked = checkSchema(parsed.raw, parsed);
+  const checked = checkSchema(parsed.raw, parsed, options.passedSchema);
   if ("problems" in checked) throw invalid(file, checked.problems);
   const raw = checked.fleet;
   const at = locatorFor(parsed);

@@ -17,7 +17,7 @@ declare module "js-yaml" {
   export const types: { merge: Type };
 }
 
-type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
+export type Value = string | number | boolean | null | Value[] | { [key: string]: Value };
 export type PlainValue = Value;
 
 /** Values read before, kept elsewhere by text (spec-cache.ts): `get` answers only for that very text. */
@@ -121,9 +121,22 @@ export function readPlainYamlShared(text: string, store?: PlainValueStore): Valu
   const stored = store?.get(text);
   const value = stored ?? read(text);
   if (stored === undefined && value !== undefined) store?.set(text, value);
+  remember(text, value);
+  return value;
+}
+
+/**
+ * Records what `text` reads as, for a caller that proved it without reading all of it (a spec edit
+ * re-reads only the lines it changed: edit.ts); the next readPlainYamlShared(text) answers it.
+ */
+export function rememberPlainYamlShared(text: string, value: Value): void {
+  remember(text, value);
+}
+
+function remember(text: string, value: Value | undefined): void {
+  recent.delete(text);
   recent.set(text, value === undefined ? undefined : deepFreeze(value));
   if (recent.size > RECENT_TEXTS) recent.delete(recent.keys().next().value as string);
-  return value;
 }
 
 function deepFreeze(value: Value): Value {

@@ -22,21 +22,24 @@ const CREATE_OVERLAY = "create the file or correct the path (relative to the fle
 
 export async function repoFileProblems(raw: RawFleet, at: Locator, root: string): Promise<Problem[]> {
   const realRoot = await realpath(root).catch(() => root);
-  const problems: Problem[] = [];
-  // many clusters name the same shared overlay: each file is looked at once
-  const checked = new Map<string, Promise<{ message: string; fix: string } | undefined>>();
-  for (const ref of references(raw)) {
-    const key = `${ref.file}\0${ref.create}`;
-    if (!checked.has(key)) checked.set(key, fileProblem(realRoot, path.join(root, ref.file), ref.create));
-    const problem = await checked.get(key);
-    if (problem)
-      problems.push({
-        ...at(ref.pointer),
-        message: `${ref.role} ${ref.file} ${problem.message}`,
-        fix: problem.fix,
-      });
-  }
-  return problems;
+  const refs = references(raw);
+  const keyOf = (ref: FileReference) => `${ref.file}\0${ref.create}`;
+  // many clusters name the same shared overlay: each file is looked at once, all at the same time
+  const files = new Map(refs.map((ref) => [keyOf(ref), ref]));
+  const found = new Map(
+    await Promise.all(
+      [...files].map(
+        async ([key, ref]) =>
+          [key, await fileProblem(realRoot, path.join(root, ref.file), ref.create)] as const,
+      ),
+    ),
+  );
+  return refs.flatMap((ref) => {
+    const problem = found.get(keyOf(ref));
+    return problem
+      ? [{ ...at(ref.pointer), message: `${ref.role} ${ref.file} ${problem.message}`, fix: problem.fix }]
+      : [];
+  });
 }
 
 function references(raw: RawFleet): FileReference[] {

@@ -33,11 +33,64 @@ function compileSchema(): Validator {
 
 const README_FIX = 'see "The fleet spec" in the README';
 
-/** The spec typed as the schema describes it, or every schema problem in the spec's terms. */
-export function checkSchema(raw: unknown, source: SpecSource): { fleet: RawFleet } | { problems: Problem[] } {
+/**
+ * The spec typed as the schema describes it, or every schema problem in the spec's terms. `passed` is a
+ * spec known to pass (the one an edit started from): the values `raw` shares with it, object for object
+ * (frozen, as the spec reader shares them), are not checked again.
+ */
+export function checkSchema(
+  raw: unknown,
+  source: SpecSource,
+  passed?: unknown,
+): { fleet: RawFleet } | { problems: Problem[] } {
+  const part = passed === undefined ? undefined : uncheckedPart(raw, passed);
+  if (part !== undefined && validateSchema(part)) return { fleet: raw as RawFleet };
   if (validateSchema(raw)) return { fleet: raw as RawFleet };
   const errors = (validateSchema.errors ?? []).filter(isReportable);
   return { problems: withoutRepeats(errors.map((e) => schemaProblem(e, source))) };
+}
+
+type Fields = Record<string, unknown>;
+
+const isMapping = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Whether the schema's verdict on a spec is its verdict on the fields besides `clusters` and on each
+ * cluster entry alone: the root only lists properties, and `clusters` is an array of items, each checked
+ * by one schema, with no keyword relating entries. Checked once, so a schema that grows such a keyword
+ * costs full checks, never a wrong verdict.
+ */
+const ENTRYWISE = ((): boolean => {
+  const root: Fields = fleetSchema;
+  const clusters: Fields = fleetSchema.properties.clusters;
+  const only = (o: Fields, keys: string[]) => Object.keys(o).every((k) => keys.includes(k));
+  return (
+    only(root, ["type", "additionalProperties", "required", "properties"]) &&
+    only(clusters, ["type", "minItems", "items"]) &&
+    clusters.type === "array" &&
+    isMapping(clusters.items)
+  );
+})();
+
+/**
+ * What of `raw` is left to check when `passed` passed: the spec with only the cluster entries `passed`
+ * does not hold (one entry when there are none, so `minItems` is still checked). Undefined when a field
+ * besides `clusters` differs (the whole spec is checked).
+ */
+function uncheckedPart(raw: unknown, passed: unknown): unknown {
+  if (!ENTRYWISE || !isMapping(raw) || !isMapping(passed)) return undefined;
+  const keys = Object.keys(raw);
+  if (keys.length !== Object.keys(passed).length) return undefined;
+  if (keys.some((k) => k !== "clusters" && !(k in passed && same(raw[k], passed[k])))) return undefined;
+  if (!Array.isArray(raw.clusters) || !Array.isArray(passed.clusters)) return undefined;
+  const known = new Set<unknown>(passed.clusters);
+  const fresh = raw.clusters.filter((c) => !(known.has(c) && same(c, c)));
+  return { ...raw, clusters: fresh.length > 0 ? fresh : raw.clusters.slice(0, 1) };
+}
+
+/** The same value: the same primitive, or the same object, frozen so that it cannot have changed since. */
+function same(a: unknown, b: unknown): boolean {
+  return a === b && (typeof a !== "object" || a === null || Object.isFrozen(a));
 }
 
 /**
