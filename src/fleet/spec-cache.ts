@@ -18,9 +18,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import os from "node:os";
 import path from "node:path";
 import { buildHash } from "../util/build-hash.js";
+import { promfleetCacheDir, survivesJson } from "../util/cache-dir.js";
 import { sha256Hex } from "../util/sha256.js";
 import type { PlainValue, PlainValueStore } from "./plain-yaml.js";
 
@@ -29,7 +29,7 @@ const ENTRIES_KEPT = 8;
 
 /** $XDG_CACHE_HOME/promfleet/specs, else ~/.cache/promfleet/specs. */
 export function specCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "promfleet", "specs");
+  return promfleetCacheDir("specs", env);
 }
 
 /** What, besides the text, decides the value: promfleet's compiled code and js-yaml's version. */
@@ -58,7 +58,7 @@ export function specValueStore(
   return {
     get: (text) => readEntry(file, prefixOf(text)),
     set: (text, value) => {
-      if (fitsJson(value)) writeEntry(dir, file, `${prefixOf(text)}${JSON.stringify(value)}}\n`);
+      if (survivesJson(value)) writeEntry(dir, file, `${prefixOf(text)}${JSON.stringify(value)}}\n`);
     },
   };
 }
@@ -98,13 +98,6 @@ function pruneEntries(dir: string): void {
     .map((f) => ({ file: path.join(dir, f), mtime: statSync(path.join(dir, f)).mtimeMs }))
     .sort((a, b) => a.mtime - b.mtime);
   for (const old of byAge.slice(0, entries.length - ENTRIES_KEPT)) unlinkSync(old.file);
-}
-
-/** True when JSON gives back exactly this value: no NaN, infinities or -0 (YAML has them, JSON not). */
-function fitsJson(value: PlainValue): boolean {
-  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
-  if (value === null || typeof value !== "object") return true;
-  return (Array.isArray(value) ? value : Object.values(value)).every(fitsJson);
 }
 
 function isMapping(value: unknown): boolean {

@@ -4,30 +4,26 @@
  */
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { promfleetCacheDir } from "../util/cache-dir.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { sha256Hex } from "../util/sha256.js";
 import { pinnedFiles, type PinnedCrds } from "./crd-pins.js";
 
 /** $XDG_CACHE_HOME/promfleet/crds/<version>, else ~/.cache/promfleet/crds/<version>. */
 export function crdCacheDir(pins: PinnedCrds, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheBase(env), "crds", pins.version);
+  return path.join(promfleetCacheDir("crds", env), pins.version);
 }
 
 /** Where the schemas read from CRD files are kept, by the files' hash (see CrdValidator.load). */
 export function crdSchemaCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheBase(env), "crd-schemas");
+  return promfleetCacheDir("crd-schemas", env);
 }
 
 /** Where YAML files validate reads whole (the Package definition) are kept parsed, as JSON data. */
 export function parsedYamlCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(cacheBase(env), "parsed-yaml");
-}
-
-function cacheBase(env: NodeJS.ProcessEnv): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "promfleet");
+  return promfleetCacheDir("parsed-yaml", env);
 }
 
 /**

@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { isDeepStrictEqual } from "node:util";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { survivesJson } from "../util/cache-dir.js";
 import { sha256Hex } from "../util/sha256.js";
 import { parsedYamlCacheDir } from "./crd-cache.js";
 import { parseYaml } from "./fast-yaml.js";
@@ -21,9 +21,7 @@ export async function parseYamlCached(text: string, dir = parsedYamlCacheDir()):
   const cached = readEntry(file);
   if (cached) return cached.value;
   const value = parseYaml(text);
-  const json = JSON.stringify({ value });
-  if (isDeepStrictEqual((JSON.parse(json) as { value: unknown }).value, value))
-    await writeFileAtomic(file, json).catch(() => undefined); // a read-only cache only costs time
+  if (survivesJson(value)) await writeFileAtomic(file, JSON.stringify({ value })).catch(() => undefined); // a read-only cache only costs time
   return value;
 }
 
