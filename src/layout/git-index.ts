@@ -28,14 +28,17 @@ const PATH_OFFSET = 52;
  * git does not look at them. fsmonitor is off so that only git's own stat comparison counts. Undefined
  * when git is missing, `root` is not in a work tree, or the repository does not use SHA-1 ids (records
  * name SHA-1 blob ids).
+ * The tracked files' stat check and the walk for untracked files run as two processes at once: on a
+ * large fleet each is a few tenths of a second of mostly kernel time, and one git process does them one
+ * after the other. The listing does not depend on the order of its entries.
  */
 export async function listClustersInGit(root: string): Promise<GitListing | undefined> {
-  const args = [
-    ...["-c", "core.fsmonitor=false", "-c", "core.checkStat=default", "-c", "core.trustctime=true"],
-    ...["ls-files", "-z", "-s", "-m", "-o", "-v", "--", CLUSTERS_DIR],
-  ];
-  const listing = await run("git", args, { cwd: root });
-  return listing.exitCode === 0 ? parseListing(listing.stdout.toString("utf8")) : undefined;
+  const config = ["-c", "core.fsmonitor=false", "-c", "core.checkStat=default", "-c", "core.trustctime=true"];
+  const listing = (selection: string[]) =>
+    run("git", [...config, "ls-files", "-z", ...selection, "-v", "--", CLUSTERS_DIR], { cwd: root });
+  const [tracked, untracked] = await Promise.all([listing(["-s", "-m"]), listing(["-o"])]);
+  if (tracked.exitCode !== 0 || untracked.exitCode !== 0) return undefined;
+  return parseListing(Buffer.concat([tracked.stdout, untracked.stdout]).toString("utf8"));
 }
 
 /**
