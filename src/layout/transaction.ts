@@ -58,7 +58,9 @@ export async function applyPlan(
   if (!staged) await recoverInterrupted(root, move);
   const stats = new StatCache(root);
   const staging = staged ?? new StagedFiles(root, undefined, stats);
-  const moves = staging.moves(plan.contents, (folder) => stats.get(folder) === undefined);
+  // lstat: a dangling symlink where a folder goes is there, so its files are moved one by one (and fail)
+  const missing = (folder: string) => !lstatSync(path.join(root, folder), { throwIfNoEntry: false });
+  const moves = staging.moves(plan.contents, missing);
   checkWritable(root, [...moves.map((m) => m.target), ...plan.remove], stats);
   await staging.commit({ moves, remove: plan.remove });
   finish(root, { moves, remove: plan.remove }, move);
