@@ -90,7 +90,7 @@ describe("file-system failures while writing clusters/", () => {
     expect(error).toBeInstanceOf(PromfleetError);
     expect((error as PromfleetError).exitCode).toBe(2);
     expect((error as PromfleetError).message).toContain(
-      `2 of ${EXAMPLE_FILE_COUNT} files were moved into place`,
+      `2 of ${EXAMPLE_FILE_COUNT} files or new folders were moved into place`,
     );
     expect((error as PromfleetError).problems[0]?.fix).toContain("run promfleet render again");
     expect(readClusterTree(dir).size).toBe(2);

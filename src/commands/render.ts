@@ -5,8 +5,8 @@
 import { loadFleet } from "../fleet/load.js";
 import { renameSync } from "node:fs";
 import { applyPlan, recoverInterrupted, StagedFiles } from "../layout/transaction.js";
-import { hasChanges, planTree, scanClusterTree, type Plan } from "../layout/tree.js";
-import { readRenderInputs, renderChanged } from "../render/render.js";
+import { hasChanges, planTree, scanClusterTree, type DesiredContent, type Plan } from "../layout/tree.js";
+import { readRenderInputs, renderChanged, type ClusterRender } from "../render/render.js";
 import { findYtt } from "../ytt/ytt.js";
 import { ExitCode } from "../util/errors.js";
 import type { Output } from "../util/output.js";
@@ -41,7 +41,7 @@ export async function renderCommand(o: RenderOptions, out: Output): Promise<numb
 export async function renderTree(
   o: RenderOptions,
   out: Output,
-): Promise<{ summary: RenderSummary; plan: Plan }> {
+): Promise<{ summary: RenderSummary; plan: Plan<DesiredContent> }> {
   const readOnly = Boolean(o.check || o.dryRun);
   if (!readOnly && (await recoverInterrupted(o.dir)))
     out.info("finished the file moves of an interrupted render");
@@ -56,10 +56,11 @@ export async function renderTree(
   // files are staged as their chunk is finished, so writing them overlaps the later chunks' ytt runs
   const staged = readOnly ? undefined : new StagedFiles(o.dir, tree);
   try {
-    const stage = staged && ((r: { files: ReadonlyMap<string, string> }) => staged.offer(r.files));
+    const stage = staged && ((r: ClusterRender) => staged.offer(r.files, r.blobIds));
     const { fleet, rendered, unchanged } = await renderChanged(spec, inputs, tree, ytt, undefined, stage);
     fleet.warnings.forEach((w) => out.warn(w));
-    const plan = await planTree(o.dir, fleet.files, tree, unchanged);
+    const desired = new Map<string, DesiredContent>([...fleet.files, ...fleet.staged]);
+    const plan = await planTree(o.dir, desired, tree, unchanged);
     const write = !readOnly && hasChanges(plan);
     if (write) await applyPlan(o.dir, plan, renameSync, staged);
     return { summary: summarize(spec.clusters.length, rendered, plan, fleet.warnings, write), plan };
@@ -71,7 +72,7 @@ export async function renderTree(
 function summarize(
   clusters: number,
   rendered: string[],
-  plan: Plan,
+  plan: Plan<DesiredContent>,
   warnings: string[],
   written: boolean,
 ): RenderSummary {
@@ -87,7 +88,7 @@ function summarize(
   };
 }
 
-function describe(plan: Plan, o: RenderOptions): string {
+function describe(plan: Plan<DesiredContent>, o: RenderOptions): string {
   const lines = [
     ...plan.create.map((f) => `+ ${f}`),
     ...plan.update.map((f) => `~ ${f}`),

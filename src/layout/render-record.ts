@@ -30,17 +30,17 @@ export interface RenderRecord {
 export const recordPath = (cluster: string) => `${CLUSTERS_DIR}/${cluster}/${RENDER_RECORD}`;
 
 /**
- * The record of a cluster's rendered files (repository-relative paths). The body is JSON, which is
- * also YAML, so the file carries promfleet's marker comment and still parses quickly.
+ * The record of a cluster's rendered files (repository-relative path -> git blob id). The body is JSON,
+ * which is also YAML, so the file carries promfleet's marker comment and still parses quickly.
  */
 export function formatRecord(
   cluster: string,
   inputs: string,
-  files: ReadonlyMap<string, string>,
+  blobIds: ReadonlyMap<string, string>,
   warnings: readonly string[],
 ): string {
   const prefix = `${CLUSTERS_DIR}/${cluster}/`;
-  const hashes = [...files].map(([rel, content]) => [rel.slice(prefix.length), gitBlobId(content)] as const);
+  const hashes = [...blobIds].map(([rel, id]) => [rel.slice(prefix.length), id] as const);
   return serialize({ inputs, files: Object.fromEntries(hashes), warnings: [...warnings] });
 }
 

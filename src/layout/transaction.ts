@@ -5,6 +5,7 @@
 import {
   accessSync,
   constants,
+  lstatSync,
   mkdirSync,
   readdirSync,
   renameSync,
@@ -18,8 +19,9 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
+import { gitBlobId } from "./git-index.js";
 import { CLUSTERS_DIR } from "./names.js";
-import type { ClusterTree, Plan } from "./tree.js";
+import type { ClusterTree, DesiredContent, Plan, StagedContent } from "./tree.js";
 
 /**
  * Applies a plan so that an interruption never leaves a half-written tree for long: every new file is
@@ -49,19 +51,35 @@ export type MoveFile = (staged: string, target: string) => void;
  */
 export async function applyPlan(
   root: string,
-  plan: Plan,
+  plan: Plan<DesiredContent>,
   move: MoveFile = renameSync,
   staged?: StagedFiles,
 ): Promise<void> {
   if (!staged) await recoverInterrupted(root, move);
-  checkWritable(root, [...plan.contents.keys(), ...plan.remove, `${TX_DIR}/${JOURNAL}`]);
-  const staging = staged ?? new StagedFiles(root);
-  const moves = [...plan.contents].map(([target, content]) => ({
-    staged: staging.stagedName(target, content),
-    target,
-  }));
+  const stats = new StatCache(root);
+  const staging = staged ?? new StagedFiles(root, undefined, stats);
+  // lstat: a dangling symlink where a folder goes is there, so its files are moved one by one (and fail)
+  const missing = (folder: string) => !lstatSync(path.join(root, folder), { throwIfNoEntry: false });
+  const moves = staging.moves(plan.contents, missing);
+  checkWritable(root, [...moves.map((m) => m.target), ...plan.remove], stats);
   await staging.commit({ moves, remove: plan.remove });
   finish(root, { moves, remove: plan.remove }, move);
+}
+
+/** Where a staged file is, relative to the staging folder, and the git blob id of what it holds. */
+interface StagedFile {
+  name: string;
+  blobId: string;
+}
+
+/**
+ * A cluster folder the tree does not have, staged as a whole (`dir-N/`): one rename puts it in place
+ * instead of one per file.
+ */
+interface StagedFolder {
+  name: string;
+  /** Repository paths of the files staged in it. */
+  targets: string[];
 }
 
 /**
@@ -71,30 +89,78 @@ export async function applyPlan(
  */
 export class StagedFiles {
   private readonly txDir: string;
-  /** Target -> its staged file's name and the content written there. */
-  private readonly staged = new Map<string, { name: string; content: string }>();
-  /** The tree's paths, as a set once the first file is offered. */
-  private paths?: Set<string>;
+  private readonly staged = new Map<string, StagedFile>();
+  /** Cluster folder (clusters/<name>) -> the folder staged for it, for folders the tree does not have. */
+  private readonly folders = new Map<string, StagedFolder>();
+  /** Folders made under the staging folder (relative to it; "" is the staging folder itself). */
+  private readonly made = new Set<string>();
+  /** The tree's paths and cluster folders, once the first file is offered. */
+  private known?: { paths: Set<string>; folders: Set<string> };
   private count = 0;
   private committed = false;
 
   constructor(
     root: string,
     private readonly tree?: ClusterTree,
+    stats: StatCache = new StatCache(root),
   ) {
     this.txDir = path.join(root, TX_DIR);
-    checkWritable(root, [`${TX_DIR}/${JOURNAL}`]);
+    checkWritable(root, [`${TX_DIR}/${JOURNAL}`], stats);
   }
 
-  /** Stages the files (repository path -> content) that are not already in the tree as they are. */
-  offer(files: ReadonlyMap<string, string>): void {
-    for (const [target, content] of files) if (!this.inTree(target, content)) this.write(target, content);
+  /**
+   * Stages the files (repository path -> content) that are not already in the tree as they are; a cluster
+   * folder the tree does not have is staged as a folder. `blobIds` are the files' git blob ids when the
+   * caller has them (else they are computed). Returns each file's blob id, which stands for its content
+   * in the plan from then on: the caller may drop the texts.
+   */
+  offer(
+    files: ReadonlyMap<string, string>,
+    blobIds: ReadonlyMap<string, string> = new Map(),
+  ): Map<string, StagedContent> {
+    const ids = new Map<string, StagedContent>();
+    for (const [target, content] of files) {
+      const blobId = blobIds.get(target) ?? gitBlobId(content);
+      ids.set(target, { blobId });
+      if (this.inTree(target, content)) continue;
+      const folder = this.newFolder(target);
+      if (folder) this.writeInFolder(folder, target, content, blobId);
+      else this.write(target, content, blobId);
+    }
+    return ids;
   }
 
-  /** The staged file holding `content` for `target`: the one staged before, or one written now. */
-  stagedName(target: string, content: string): string {
-    const earlier = this.staged.get(target);
-    return earlier?.content === content ? earlier.name : this.write(target, content);
+  /**
+   * The journal's moves for the plan's files: a staged folder whose files are exactly the plan's under it
+   * moves as one when `missing(folder)` (its target does not exist); every other file moves on its own,
+   * staged now if it was not before.
+   */
+  moves(
+    contents: ReadonlyMap<string, DesiredContent>,
+    missing: (folder: string) => boolean,
+  ): Journal["moves"] {
+    const names = new Map(
+      [...contents].map(([target, content]) => [target, this.stagedName(target, content)]),
+    );
+    const planned = new Map<string, number>();
+    for (const target of names.keys()) {
+      const folder = clusterFolder(target);
+      if (folder && this.folders.has(folder)) planned.set(folder, (planned.get(folder) ?? 0) + 1);
+    }
+    const whole = new Set<string>();
+    for (const [folder, staged] of this.folders) {
+      const exact =
+        planned.get(folder) === staged.targets.length &&
+        staged.targets.every((t) => names.get(t) === this.staged.get(t)?.name);
+      if (exact && missing(folder)) whole.add(folder);
+    }
+    const inWhole = (target: string) => whole.has(clusterFolder(target) ?? "");
+    const moves: Journal["moves"] = [...whole].map((folder) => ({
+      staged: (this.folders.get(folder) as StagedFolder).name,
+      target: folder,
+    }));
+    for (const [target, name] of names) if (!inWhole(target)) moves.push({ staged: name, target });
+    return moves;
   }
 
   /** Writes the journal: from here on the run is finished, by this process or the next. */
@@ -109,21 +175,74 @@ export class StagedFiles {
     if (!this.committed) rmSync(this.txDir, { recursive: true, force: true });
   }
 
+  /** The staged file holding `content` for `target`: the one staged before, or one written now. */
+  private stagedName(target: string, content: DesiredContent): string {
+    const earlier = this.staged.get(target);
+    if (typeof content !== "string") {
+      if (earlier?.blobId !== content.blobId) throw new Error(`bug: ${target} was not staged as planned`);
+      return earlier.name;
+    }
+    const blobId = gitBlobId(content);
+    return earlier?.blobId === blobId ? earlier.name : this.write(target, content, blobId);
+  }
+
   private inTree(target: string, content: string): boolean {
     const tree = this.tree;
     if (!tree) return false;
-    this.paths ??= new Set(tree.paths);
-    return this.paths.has(target) && tree.content(target) === content;
+    return this.treePaths().paths.has(target) && tree.content(target) === content;
   }
 
-  private write(target: string, content: string): string {
+  private treePaths(): { paths: Set<string>; folders: Set<string> } {
+    if (!this.known) {
+      const paths = new Set(this.tree?.paths);
+      const folders = new Set<string>();
+      for (const rel of paths) {
+        const folder = clusterFolder(rel);
+        if (folder) folders.add(folder);
+      }
+      this.known = { paths, folders };
+    }
+    return this.known;
+  }
+
+  /** The cluster folder of `target` when the tree has no file in it (staged as a whole), else undefined. */
+  private newFolder(target: string): string | undefined {
+    const folder = clusterFolder(target);
+    if (!folder || this.treePaths().folders.has(folder)) return undefined;
+    return folder;
+  }
+
+  private write(target: string, content: string, blobId: string): string {
     const name = `file-${this.count++}`;
     this.guard(() => {
-      if (this.count === 1) mkdirSync(this.txDir, { recursive: true });
-      writeFileSync(path.join(this.txDir, name), content);
+      this.makeFolder("");
+      writeFileSync(`${this.txDir}/${name}`, content);
     });
-    this.staged.set(target, { name, content });
+    this.staged.set(target, { name, blobId });
     return name;
+  }
+
+  private writeInFolder(folder: string, target: string, content: string, blobId: string): void {
+    let staged = this.folders.get(folder);
+    if (!staged) this.folders.set(folder, (staged = { name: `dir-${this.count++}`, targets: [] }));
+    const name = `${staged.name}${target.slice(folder.length)}`;
+    this.guard(() => {
+      this.makeFolder(path.posix.dirname(name));
+      writeFileSync(`${this.txDir}/${name}`, content);
+    });
+    staged.targets.push(target);
+    this.staged.set(target, { name, blobId });
+  }
+
+  /** Makes `rel` (relative to the staging folder) and its parents, each with one mkdir, once. */
+  private makeFolder(rel: string): void {
+    if (this.made.has(rel)) return;
+    if (rel === "") mkdirSync(this.txDir, { recursive: true });
+    else {
+      this.makeFolder(rel.includes("/") ? path.posix.dirname(rel) : "");
+      mkdirSync(`${this.txDir}/${rel}`);
+    }
+    this.made.add(rel);
   }
 
   /** Runs a step of staging; on a file-system error removes the folder, so nothing was written. */
@@ -144,6 +263,13 @@ export class StagedFiles {
   }
 }
 
+/** clusters/<name> for a path inside a cluster folder, else undefined. */
+function clusterFolder(target: string): string | undefined {
+  const prefix = `${CLUSTERS_DIR}/`;
+  const end = target.indexOf("/", prefix.length);
+  return target.startsWith(prefix) && end !== -1 ? target.slice(0, end) : undefined;
+}
+
 /** Completes or discards an interrupted apply; returns true when it completed one. */
 export async function recoverInterrupted(root: string, move: MoveFile = renameSync): Promise<boolean> {
   const txDir = path.join(root, TX_DIR);
@@ -156,25 +282,33 @@ export async function recoverInterrupted(root: string, move: MoveFile = renameSy
   return true;
 }
 
+/** stat results by repository path, each path looked at once per run. */
+class StatCache {
+  private readonly stats = new Map<string, Stats | undefined>();
+
+  constructor(private readonly root: string) {}
+
+  /** The path's stats; undefined when nothing is there. */
+  get(rel: string): Stats | undefined {
+    if (!this.stats.has(rel)) this.stats.set(rel, statOrMissing(path.join(this.root, rel)));
+    return this.stats.get(rel);
+  }
+}
+
 /**
  * Refuses, before anything is written, when a target's folder cannot be written or made: a read-only or
  * immutable folder, a read-only mount, or a file where a folder must go. Each folder is looked at once
  * (thousands of new cluster folders share their parent).
  */
-function checkWritable(root: string, targets: string[]): void {
+function checkWritable(root: string, targets: string[], stats: StatCache): void {
   const problems = new Map<string, Problem>();
-  const stats = new Map<string, Stats | undefined>();
-  const statOnce = (rel: string) => {
-    if (!stats.has(rel)) stats.set(rel, statOrMissing(path.join(root, rel)));
-    return stats.get(rel);
-  };
   const checked = new Set<string>();
   for (const folder of new Set(targets.map((t) => path.dirname(t)))) {
     let existing = folder;
-    while (!statOnce(existing) && existing !== ".") existing = path.dirname(existing);
+    while (!stats.get(existing) && existing !== ".") existing = path.dirname(existing);
     if (checked.has(existing)) continue;
     checked.add(existing);
-    const problem = folderProblem(root, folder, existing, statOnce(existing));
+    const problem = folderProblem(root, folder, existing, stats.get(existing));
     if (problem) problems.set(problem.file, problem);
   }
   if (problems.size > 0)
@@ -239,7 +373,7 @@ function finish(root: string, journal: Journal, move: MoveFile): void {
   } catch (e) {
     if (!isErrno(e)) throw e;
     throw new PromfleetError(
-      `${done} of ${journal.moves.length} files were moved into place when writing failed; the journal ${TX_DIR}/${JOURNAL} is kept`,
+      `${done} of ${journal.moves.length} files or new folders were moved into place when writing failed; the journal ${TX_DIR}/${JOURNAL} is kept`,
       ExitCode.badInput,
       [
         {
@@ -275,11 +409,18 @@ function makeFolders(dirs: Iterable<string>): void {
   for (const dir of dirs) make(dir);
 }
 
+/**
+ * A staged folder whose target exists by now (made since the plan, or partly moved by an interrupted run)
+ * is merged into it entry by entry.
+ */
 function moveIfStaged(staged: string, target: string, move: MoveFile): void {
   try {
     move(staged, target);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    if ((code !== "ENOTEMPTY" && code !== "EEXIST") || !lstatSync(staged).isDirectory()) throw e;
+    for (const entry of readdirSync(staged)) moveIfStaged(`${staged}/${entry}`, `${target}/${entry}`, move);
   }
 }
 

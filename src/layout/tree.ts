@@ -8,16 +8,27 @@ import { gitBlobId, listClustersInGit, type GitListing } from "./git-index.js";
 import { CLUSTERS_DIR, GENERATED_MARKER } from "./names.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 
-export interface Plan {
+/**
+ * A file staged already (StagedFiles.offer): its git blob id stands for its text, which the caller need
+ * not keep (a large fleet's texts are most of a full render's memory).
+ */
+export interface StagedContent {
+  readonly blobId: string;
+}
+
+/** What a file must hold: its text, or, once staged, its blob id. */
+export type DesiredContent = string | StagedContent;
+
+export interface Plan<C extends DesiredContent = string> {
   create: string[];
   update: string[];
   remove: string[];
   unchanged: number;
   /** Desired content of every file to create or update. */
-  contents: Map<string, string>;
+  contents: Map<string, C>;
 }
 
-export function hasChanges(plan: Plan): boolean {
+export function hasChanges(plan: Plan<DesiredContent>): boolean {
   return plan.create.length + plan.update.length + plan.remove.length > 0;
 }
 
@@ -152,21 +163,30 @@ function walk(root: string, rel: string): string[] {
  * `unchanged` names promfleet's files known to be as they must stay (clusters whose render record holds):
  * they are neither compared nor removed.
  */
-export async function planTree(
+export async function planTree<C extends DesiredContent = string>(
   root: string,
-  desired: Map<string, string>,
+  desired: ReadonlyMap<string, C>,
   current: ClusterTree | ReadonlyMap<string, string> = readClusterTree(root),
   unchanged: ReadonlySet<string> = new Set(),
-): Promise<Plan> {
+): Promise<Plan<C>> {
   const tree = current instanceof Map ? treeOfFiles(current) : (current as ClusterTree);
   const all = new Set(tree.paths);
   const managed = (rel: string) => all.has(rel) && isManaged(tree.content(rel));
-  const plan: Plan = { create: [], update: [], remove: [], unchanged: unchanged.size, contents: new Map() };
+  const holds = (rel: string, content: C) =>
+    typeof content === "string" ? tree.content(rel) === content : tree.blobId(rel) === content.blobId;
+  const plan: Plan<C> = {
+    create: [],
+    update: [],
+    remove: [],
+    unchanged: unchanged.size,
+    contents: new Map(),
+  };
   const conflicts: Problem[] = [];
   for (const [rel, content] of [...desired].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const existing = managed(rel) ? tree.content(rel) : undefined;
-    if (existing === content) plan.unchanged++;
-    else if (existing !== undefined) plan.update.push(rel);
+    const isManagedFile = managed(rel);
+    const same = isManagedFile && holds(rel, content);
+    if (same) plan.unchanged++;
+    else if (isManagedFile) plan.update.push(rel);
     else if (all.has(rel))
       conflicts.push({
         file: rel,
@@ -174,7 +194,7 @@ export async function planTree(
         fix: "move your file elsewhere (or delete it), then render again",
       });
     else plan.create.push(rel);
-    if (existing !== content) plan.contents.set(rel, content);
+    if (!same) plan.contents.set(rel, content);
   }
   plan.remove = tree.paths.filter((rel) => !desired.has(rel) && !unchanged.has(rel) && managed(rel));
   if (conflicts.length > 0)

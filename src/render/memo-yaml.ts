@@ -112,7 +112,11 @@ function spliceBlock(template: string, key: string, text: string): string | unde
   // every non-empty line indented (an empty line stays empty), without the final newline's
   const pad = `${site.indent}  `;
   const body = text.slice(0, -1);
-  const block = (body.startsWith("\n") ? "" : pad) + body.replace(/\n(?=[^\n])/g, `\n${pad}`);
+  // without blank lines every newline in body starts a non-empty line: a plain replaceAll, twice as fast
+  const indented = body.includes("\n\n")
+    ? body.replace(/\n(?=[^\n])/g, `\n${pad}`)
+    : body.replaceAll("\n", `\n${pad}`);
+  const block = (body.startsWith("\n") ? "" : pad) + indented;
   return `${site.before}${site.indent}${key}: |\n${block}\n${site.after}`;
 }
 

@@ -26,15 +26,18 @@ import { MemoYaml } from "./memo-yaml.js";
 import { toYaml } from "./yaml-format.js";
 import { CLUSTERS_DIR, CREDENTIALS_FILE, GENERATED_MARKER } from "../layout/names.js";
 import { formatRecord, recordPath, reusableFiles } from "../layout/render-record.js";
-import { treeOfFiles, type ClusterTree } from "../layout/tree.js";
+import { treeOfFiles, type ClusterTree, type StagedContent } from "../layout/tree.js";
+import { gitBlobId } from "../layout/git-index.js";
 import { fingerprints, type FingerprintSources } from "./fingerprint.js";
 import { receiverDataValues } from "../receiver/render.js";
 
 const HEADER = `${GENERATED_MARKER}\n#! Edit fleet.yaml or overlays/, then run: promfleet render\n`;
 
 export interface RenderedFleet {
-  /** Repository-relative path -> file content, for every file promfleet generates. */
+  /** Repository-relative path -> file content, for every file promfleet generates (but `staged`'s). */
   files: Map<string, string>;
+  /** Files the caller staged as they were rendered (renderChanged's onRendered): their blob ids. */
+  staged: Map<string, StagedContent>;
   /** Cluster name -> the package values as rendered (prometheus_yml as a string). */
   values: Map<string, Record<string, unknown>>;
   warnings: string[];
@@ -53,8 +56,12 @@ export interface RenderInputs {
 /** One cluster's share of a render: its files, or the problems that stop the render. */
 export interface ClusterRender {
   cluster: string;
-  /** Repository-relative path -> content; empty when there are problems. */
+  /** Repository-relative path -> content; empty when there are problems or the files were staged. */
   files: Map<string, string>;
+  /** Git blob id of each of `files`, once the render record is made. */
+  blobIds?: Map<string, string>;
+  /** Files staged by onRendered, their texts dropped: path -> blob id. */
+  staged?: ReadonlyMap<string, StagedContent>;
   /** The package values as rendered; absent when there are problems. */
   values?: Record<string, unknown>;
   warnings: ClusterWarning[];
@@ -94,7 +101,9 @@ export interface ChangedRender {
  * record says it was rendered as from today's inputs. A missing, stale or wrong record only makes a
  * cluster render again. `clusters` narrows it to some clusters' files (a change that touches only them;
  * `tree` may then hold only their folders). `onRendered` gets each cluster rendered again, without
- * problems, as soon as its chunk is finished (to stage its files while later chunks are in ytt).
+ * problems, as soon as its chunk is finished (to stage its files while later chunks are in ytt); when it
+ * returns the files' staged contents, the result carries those in `fleet.staged` instead of the texts
+ * (and no `values` for that cluster).
  */
 export async function renderChanged(
   spec: FleetSpec,
@@ -102,7 +111,7 @@ export async function renderChanged(
   tree: ClusterTree | ReadonlyMap<string, string>,
   ytt?: Ytt | Promise<Ytt>,
   clusters: readonly ClusterSpec[] = spec.clusters,
-  onRendered?: (render: ClusterRender) => void,
+  onRendered?: OnRendered,
 ): Promise<ChangedRender> {
   const binary = await (ytt ?? findYtt());
   const prints = await fingerprints(spec, fingerprintSources(inputs, binary), clusters);
@@ -168,6 +177,9 @@ function fingerprintSources(inputs: RenderInputs, ytt: Ytt): FingerprintSources 
   };
 }
 
+/** Takes a cluster's rendered files as soon as they are made; returns their staged contents when it staged them. */
+export type OnRendered = (render: ClusterRender) => ReadonlyMap<string, StagedContent> | void;
+
 /** The clusters' results in fleet order, each with its render record; ytt runs per chunk of clusters. */
 async function renderClusters(
   spec: FleetSpec,
@@ -175,7 +187,7 @@ async function renderClusters(
   clusters: readonly ClusterSpec[],
   ytt: Ytt,
   prints?: ReadonlyMap<string, string>,
-  onRendered: (render: ClusterRender) => void = () => {},
+  onRendered: OnRendered = () => {},
 ): Promise<ClusterRender[]> {
   if (clusters.length === 0) return [];
   const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(inputs, ytt), clusters));
@@ -192,8 +204,11 @@ async function renderClusters(
           assembleCluster(spec, c, values === undefined ? [] : [values], inputs, memo),
           inputPrints.get(c.name) as string,
         );
-        if (render.problems.length === 0) onRendered(render);
-        return render;
+        const staged = render.problems.length === 0 ? onRendered(render) : undefined;
+        // the texts are staged: keeping them until the apply would hold the whole fleet's output
+        return staged
+          ? { ...render, files: new Map(), blobIds: undefined, values: undefined, staged }
+          : render;
       },
     });
     const byName = new Map(rendered.map((r) => [r.cluster, r]));
@@ -203,12 +218,15 @@ async function renderClusters(
   }
 }
 
-/** A rendered cluster's files plus the record of what they were rendered from. */
+/** A rendered cluster's files plus the record of what they were rendered from, and every file's blob id. */
 function withRecord(render: ClusterRender, inputs: string): ClusterRender {
   if (render.problems.length > 0) return render;
   const warnings = render.warnings.map((w) => w.message);
-  const record = formatRecord(render.cluster, inputs, render.files, warnings);
-  return { ...render, files: new Map([...render.files, [recordPath(render.cluster), record]]) };
+  const blobIds = new Map([...render.files].map(([rel, text]) => [rel, gitBlobId(text)]));
+  const record = formatRecord(render.cluster, inputs, blobIds, warnings);
+  const own = recordPath(render.cluster);
+  blobIds.set(own, gitBlobId(record));
+  return { ...render, files: render.files.set(own, record), blobIds };
 }
 
 /**
@@ -267,6 +285,7 @@ export function foldClusters(clusters: ClusterRender[]): RenderedFleet {
     );
   return {
     files: new Map(clusters.flatMap((c) => [...c.files])),
+    staged: new Map(clusters.flatMap((c) => [...(c.staged ?? [])])),
     values: new Map(clusters.flatMap((c) => (c.values ? [[c.cluster, c.values] as const] : []))),
     warnings: summarizeWarnings(clusters.flatMap((c) => c.warnings)),
   };
