@@ -14,6 +14,7 @@ import { bootstrapApp, bootstrapFlux } from "../render/resources.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { credentialsPath, LOCAL_CREDENTIALS_DIR } from "../secrets/credentials.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { run } from "../util/process.js";
 import {
   alreadyDonePlan,
   planFiles,
@@ -187,13 +188,16 @@ export function offboardCommand(name: string): ClusterCommand {
 /** Whether a commit of the spec's Git history added or removed a `name: <name>` line. */
 async function wasInSpecHistory(source: SpecSource, name: string): Promise<boolean> {
   const line = `^[[:space:]-]*name:[[:space:]]*["']?${name.replace(/[.[\]*^$\\+?(){}|]/g, "\\$&")}["']?[[:space:]]*$`;
-  const { execa } = await import("execa");
-  const log = await execa(
-    "git",
-    ["-C", source.root, "log", "-1", "--format=%H", "-G", line, "--", source.file],
-    {
-      reject: false,
-    },
-  );
-  return log.exitCode === 0 && log.stdout.trim() !== "";
+  const log = await run("git", [
+    "-C",
+    source.root,
+    "log",
+    "-1",
+    "--format=%H",
+    "-G",
+    line,
+    "--",
+    source.file,
+  ]);
+  return log.exitCode === 0 && log.stdout.toString("utf8").trim() !== "";
 }
