@@ -198,19 +198,25 @@ export function bootstrapCommand(cluster: ClusterSpec): string {
   return `kubectl --context ${cluster.name} apply -f clusters/${cluster.name}/bootstrap/${file}`;
 }
 
-/** onboard-cluster: in the working tree a fresh credential; for a pull request, see planPull. */
-export function onboardCommand(request: OnboardRequest): ClusterCommand {
+/**
+ * onboard-cluster: in the working tree a fresh credential (from `mint`, when the fleet needs one); for a
+ * pull request, see planPull.
+ */
+export function onboardCommand(
+  request: OnboardRequest,
+  mint: () => Promise<NewCredential> = async () => newCredential(),
+): ClusterCommand {
   const needsCredential = (source: SpecSource) =>
     source.before.remoteWrite.auth === "basic" &&
     !source.before.clusters.some((c) => c.name === request.name);
   return {
     kind: "onboard",
     cluster: request.name,
-    planLocal: (source) =>
+    planLocal: async (source) =>
       planOnboard({
         source,
         request,
-        credential: needsCredential(source) ? { kind: "new", credential: newCredential() } : undefined,
+        credential: needsCredential(source) ? { kind: "new", credential: await mint() } : undefined,
       }),
     planPull: async (source, target) => {
       const planOn: PlanOn = async (base, credential) => {
