@@ -42,6 +42,9 @@ export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
   refuseAggregatorWithAgents(source, cluster);
   const specAfter = removeClusterEntry(source.text, name);
   const credential = credentialsPath(name);
+  // read while the change renders (mostly waiting for ytt); only a pull request's body uses them
+  const resources = deployedResources(source.root, name);
+  resources.catch(() => undefined); // a planFiles failure is the error to report
   const files = await planFiles(
     source,
     specAfter,
@@ -60,7 +63,7 @@ export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
     listing: files.listing,
     labels: ["promfleet", "offboard"],
     template: {
-      resources: await deployedResources(source.root, name),
+      resources: await resources,
       authRevoked: source.before.remoteWrite.auth === "basic",
       ...teardown(source.before, cluster),
     },
