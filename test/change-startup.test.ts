@@ -18,17 +18,25 @@ import { secureFleetRepo } from "./helpers/secure-fleet.js";
 /** The built modules (test/support/build-once.ts builds dist/ before any test). */
 const dist = (rel: string) => pathToFileURL(path.join(repoRoot, "dist", rel)).href;
 
-/** A module hook that appends every URL the CLI's main thread resolves to the file $MODULE_LOG names. */
+/** A module hook that appends every URL the CLI resolves, and what imported it, to the file $MODULE_LOG names. */
 const RESOLVE_HOOK = `
 import { appendFileSync } from "node:fs";
 export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context);
-  appendFileSync(process.env.MODULE_LOG, resolved.url + "\\n");
+  appendFileSync(process.env.MODULE_LOG, (context.parentURL ?? "-") + " " + resolved.url + "\\n");
   return resolved;
 }`;
 
-/** Runs the built CLI like promfleet() does, and returns the packages its main thread loaded. */
-async function packagesLoaded(dir: string, args: string[]): Promise<{ code: number; packages: string[] }> {
+const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+/**
+ * Runs the built CLI like promfleet() does, and returns the packages it loaded: those the hashing
+ * thread (secrets/hash-worker.js) imported apart from the rest.
+ */
+async function packagesLoaded(
+  dir: string,
+  args: string[],
+): Promise<{ code: number; packages: string[]; hashThread: string[] }> {
   const hooks = await mkdtemp(path.join(os.tmpdir(), "promfleet-hooks-"));
   await writeFile(path.join(hooks, "hooks.mjs"), RESOLVE_HOOK);
   await writeFile(
@@ -48,28 +56,38 @@ async function packagesLoaded(dir: string, args: string[]): Promise<{ code: numb
     ],
     { reject: false, env: { NO_COLOR: "1", MODULE_LOG: log } },
   );
-  const urls = existsSync(log) ? (await readFile(log, "utf8")).split("\n") : [];
-  const packages = urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []);
-  return { code: run.exitCode ?? -1, packages: [...new Set(packages)].sort() };
+  const lines = existsSync(log) ? (await readFile(log, "utf8")).split("\n").filter(Boolean) : [];
+  const imports = lines.map((line) => line.split(" ") as [string, string]);
+  const fromThread = ([parent]: [string, string]) => parent.endsWith("/secrets/hash-worker.js");
+  const packages = (list: [string, string][]) =>
+    [...new Set(list.flatMap(([, url]) => packageOf(url) ?? []))].sort();
+  return {
+    code: run.exitCode ?? -1,
+    packages: packages(imports.filter((i) => !fromThread(i))),
+    hashThread: packages(imports.filter(fromThread)),
+  };
 }
 
 describe("a local cluster change loads what it uses", () => {
-  it("onboard-cluster, rotate-credential and offboard-cluster load neither execa nor the GitHub modules", async () => {
+  it("onboard-cluster, rotate-credential and offboard-cluster load neither execa nor the GitHub modules; bcryptjs only on the hashing thread", async () => {
     const { dir } = await secureFleetRepo();
     expect((await promfleet(dir, ["render"])).code).toBe(0);
-    const runs = [
-      ["onboard-cluster", "edge-1"],
-      ["rotate-credential", "edge-1"],
-      ["rotate-credential", "edge-1", "--finish"],
-      ["offboard-cluster", "edge-1"],
+    const runs: [string[], string[]][] = [
+      [["onboard-cluster", "edge-1"], ["bcryptjs"]],
+      [["rotate-credential", "edge-1"], ["bcryptjs"]],
+      [["rotate-credential", "edge-1", "--finish"], []],
+      [["offboard-cluster", "edge-1"], []],
     ];
-    for (const args of runs) {
-      const { code, packages } = await packagesLoaded(dir, args);
-      expect(code, args.join(" ")).toBe(0);
-      // the run did load its modules (the hook saw them), and none of a pull request's or of execa
-      expect(packages, args.join(" ")).toContain("commander");
-      for (const unused of ["execa", "@octokit/rest", "@octokit/core", "handlebars", "ajv"])
-        expect(packages, `${args.join(" ")} loads ${unused}`).not.toContain(unused);
+    for (const [args, hashing] of runs) {
+      const { code, packages, hashThread } = await packagesLoaded(dir, args);
+      const run = args.join(" ");
+      expect(code, run).toBe(0);
+      // the run did load its modules (the hook saw them), and none of a pull request's, execa or bcrypt
+      expect(packages, run).toContain("commander");
+      for (const unused of ["execa", "@octokit/rest", "@octokit/core", "handlebars", "ajv", "bcryptjs"])
+        expect(packages, `${run} loads ${unused}`).not.toContain(unused);
+      // a new password is hashed by bcryptjs on its own thread
+      expect(hashThread, run).toEqual(hashing);
     }
     expect(await readRepoFile(dir, "fleet.yaml")).not.toContain("edge-1");
   });

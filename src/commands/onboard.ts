@@ -6,12 +6,12 @@ import { existsSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import bcrypt from "bcryptjs";
 import { parse } from "yaml";
 import { appendClusterEntry } from "../fleet/edit.js";
 import { REPO_FILE_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { writeFile, type FileChange } from "../layout/file-change.js";
+import { bcryptLibrary } from "../secrets/credential-hash.js";
 import {
   credentialFiles,
   credentialNextSteps,
@@ -321,7 +321,7 @@ async function matchesLocalPassword(workTree: string, name: string, hash: string
     path.join(workTree, LOCAL_CREDENTIALS_DIR, `${name}.password`),
     "utf8",
   ).catch(() => undefined);
-  return password !== undefined && bcrypt.compareSync(password, hash);
+  return password !== undefined && bcryptLibrary().compareSync(password, hash);
 }
 
 /**

@@ -4,6 +4,7 @@
  * spec, which it overlaps. This module stays light (no bcryptjs): it is loaded before the command's own.
  */
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 /** bcrypt cost; Prometheus' exporter-toolkit caches successful checks, so this costs once per client. */
@@ -13,6 +14,13 @@ export interface NewCredential {
   /** Never printed, logged or returned in --json output. */
   password: string;
   passwordHash: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** bcryptjs for this thread, loaded on first use: a command that hashes on a worker never loads it here. */
+export function bcryptLibrary(): typeof import("bcryptjs") {
+  return require("bcryptjs") as typeof import("bcryptjs");
 }
 
 /** 32 random bytes, base64url: safe in any file, header or shell word. */

@@ -3,14 +3,13 @@
  * person runs.
  */
 import path from "node:path";
-import bcrypt from "bcryptjs";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../layout/names.js";
 import { CREDENTIALS_OVERLAY_SECRET, credentialSlot } from "../render/package-overlay.js";
 import { SOPS_AGE_SECRET } from "../render/resources.js";
 import { toYaml } from "../render/yaml-format.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
-import { BCRYPT_COST, newPassword, type NewCredential } from "./credential-hash.js";
+import { BCRYPT_COST, bcryptLibrary, newPassword, type NewCredential } from "./credential-hash.js";
 import { encryptSecretManifest, findSops } from "./sops.js";
 
 export type { NewCredential } from "./credential-hash.js";
@@ -21,7 +20,7 @@ export const LOCAL_CREDENTIALS_DIR = ".promfleet/credentials";
 /** A new password and its hash, hashed on this thread (a command starts one on a worker: startNewCredential). */
 export function newCredential(): NewCredential {
   const password = newPassword();
-  return { password, passwordHash: bcrypt.hashSync(password, BCRYPT_COST) };
+  return { password, passwordHash: bcryptLibrary().hashSync(password, BCRYPT_COST) };
 }
 
 export interface StoredCredential {
