@@ -1,7 +1,8 @@
 /**
  * A new credential's password and its bcrypt hash. Hashing costs about a tenth of a second of CPU, so a
  * command that mints a credential starts it on a worker thread before it loads its modules and reads the
- * spec, which it overlaps. This module stays light (no bcryptjs): it is loaded before the command's own.
+ * spec, which it overlaps. This module stays light (bcryptjs only on demand): it is loaded before the
+ * command's own.
  */
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
