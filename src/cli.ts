@@ -6,7 +6,7 @@
 import type { Command as CommandType } from "commander";
 import { Command } from "commander";
 import { action } from "./commands/action.js";
-import { DEFAULT_FLEET_FILE } from "./fleet/load.js";
+import { DEFAULT_FLEET_FILE } from "./fleet/default-file.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
 import { PROMFLEET_VERSION } from "./util/version.js";

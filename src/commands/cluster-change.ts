@@ -8,6 +8,7 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { loadFleet, parseFleet, readFleetText } from "../fleet/load.js";
 import { readPlainYamlShared } from "../fleet/plain-yaml.js";
+import { specValueStore } from "../fleet/spec-cache.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 // the GitHub modules (octokit, handlebars, execa) are imported where a pull request needs them: a
 // local change never pays for them
@@ -264,11 +265,23 @@ async function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output)
  */
 export async function applyInWorkingTree(
   root: string,
-  plan: Pick<ChangePlan, "changes" | "local">,
+  plan: Pick<ChangePlan, "changes" | "local" | "specFile" | "specAfter">,
 ): Promise<void> {
   await writeLocalFiles(root, plan);
   await applyPlan(root, asTreePlan(plan.changes));
   for (const c of plan.local) if (c.kind === "delete") await rm(path.join(root, c.path), { force: true });
+  if (plan.changes.some((c) => c.kind === "write" && c.path === plan.specFile))
+    cacheWrittenSpec(root, plan.specFile, plan.specAfter);
+}
+
+/**
+ * Hands the value of the spec just written to the spec cache (spec-cache.ts): the next command reads it
+ * back as JSON instead of parsing the YAML (0.1 s at 1,000 clusters, 0.3 s at 10,000). planFiles read
+ * that text (the edit proved most of its value without parsing it), so this parses nothing.
+ */
+function cacheWrittenSpec(root: string, file: string, text: string): void {
+  const value = readPlainYamlShared(text);
+  if (value !== undefined) specValueStore(path.resolve(root, file))?.set(text, value);
 }
 
 /** Machine-only files are secrets (a password): mode 0600, never through the shared staging folder. */

@@ -1,12 +1,14 @@
-/** The onboard-cluster and offboard-cluster commands: flags to a planner, then the shared applier. */
+/**
+ * The onboard-cluster and offboard-cluster commands: flags to a planner, then the shared applier. The
+ * planners and the applier are imported when a command runs, after onboarding started hashing its new
+ * credential on a worker thread, so that the hashing overlaps their loading.
+ */
 import type { Command } from "commander";
+import { startNewCredential } from "../secrets/credential-hash.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
-import { runClusterChange, type ChangeOptions } from "./cluster-change.js";
-import { parseSetFlags } from "../fleet/edit.js";
-import { offboardCommand } from "./offboard.js";
-import { onboardCommand } from "./onboard.js";
+import type { ChangeOptions } from "./cluster-change.js";
 import { collect } from "../util/cli-options.js";
 
 function withChangeOptions(cmd: Command): Command {
@@ -50,14 +52,26 @@ export function registerClusterCommands(program: Command): void {
             `--role ${o.role}: onboard-cluster adds agents; the aggregator is set in the spec`,
             ExitCode.badInput,
           );
-        const command = onboardCommand({
-          name: args[0] as string,
-          role: "agent",
-          overlays: o.overlay,
-          values: parseSetFlags(o.set),
-          ageRecipient: o.ageRecipient,
-        });
-        return runClusterChange(o, command, createOutput(Boolean(o.json)));
+        // a pull request may keep its open credential (planPull): only a local run surely mints one
+        const pending = o.pr ? undefined : startNewCredential();
+        try {
+          const [{ parseSetFlags }, { onboardCommand }, { runClusterChange }] = await Promise.all([
+            import("../fleet/edit.js"),
+            import("./onboard.js"),
+            import("./cluster-change.js"),
+          ]);
+          const request = {
+            name: args[0] as string,
+            role: "agent" as const,
+            overlays: o.overlay,
+            values: parseSetFlags(o.set),
+            ageRecipient: o.ageRecipient,
+          };
+          const command = onboardCommand(request, pending && (() => pending.credential));
+          return await runClusterChange(o, command, createOutput(Boolean(o.json)));
+        } finally {
+          pending?.discard();
+        }
       },
     ),
   );
@@ -70,8 +84,12 @@ export function registerClusterCommands(program: Command): void {
         "remove a cluster from the fleet: spec, folder, credential; with --pr, one reviewable pull request",
       ),
   ).action(
-    action<ChangeOptions>((o, args) =>
-      runClusterChange(o, offboardCommand(args[0] as string), createOutput(Boolean(o.json))),
-    ),
+    action<ChangeOptions>(async (o, args) => {
+      const [{ offboardCommand }, { runClusterChange }] = await Promise.all([
+        import("./offboard.js"),
+        import("./cluster-change.js"),
+      ]);
+      return runClusterChange(o, offboardCommand(args[0] as string), createOutput(Boolean(o.json)));
+    }),
   );
 }

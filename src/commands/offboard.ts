@@ -14,6 +14,7 @@ import { bootstrapApp, bootstrapFlux } from "../render/resources.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { credentialsPath, LOCAL_CREDENTIALS_DIR } from "../secrets/credentials.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { run } from "../util/process.js";
 import {
   alreadyDonePlan,
   planFiles,
@@ -41,6 +42,9 @@ export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
   refuseAggregatorWithAgents(source, cluster);
   const specAfter = removeClusterEntry(source.text, name);
   const credential = credentialsPath(name);
+  // read while the change renders (mostly waiting for ytt); only a pull request's body uses them
+  const resources = deployedResources(source.root, name);
+  resources.catch(() => undefined); // a planFiles failure is the error to report
   const files = await planFiles(
     source,
     specAfter,
@@ -59,7 +63,7 @@ export async function planOffboard(input: OffboardInput): Promise<ChangePlan> {
     listing: files.listing,
     labels: ["promfleet", "offboard"],
     template: {
-      resources: await deployedResources(source.root, name),
+      resources: await resources,
       authRevoked: source.before.remoteWrite.auth === "basic",
       ...teardown(source.before, cluster),
     },
@@ -187,13 +191,16 @@ export function offboardCommand(name: string): ClusterCommand {
 /** Whether a commit of the spec's Git history added or removed a `name: <name>` line. */
 async function wasInSpecHistory(source: SpecSource, name: string): Promise<boolean> {
   const line = `^[[:space:]-]*name:[[:space:]]*["']?${name.replace(/[.[\]*^$\\+?(){}|]/g, "\\$&")}["']?[[:space:]]*$`;
-  const { execa } = await import("execa");
-  const log = await execa(
-    "git",
-    ["-C", source.root, "log", "-1", "--format=%H", "-G", line, "--", source.file],
-    {
-      reject: false,
-    },
-  );
-  return log.exitCode === 0 && log.stdout.trim() !== "";
+  const log = await run("git", [
+    "-C",
+    source.root,
+    "log",
+    "-1",
+    "--format=%H",
+    "-G",
+    line,
+    "--",
+    source.file,
+  ]);
+  return log.exitCode === 0 && log.stdout.toString("utf8").trim() !== "";
 }

@@ -6,12 +6,12 @@ import { existsSync } from "node:fs";
 import { readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import bcrypt from "bcryptjs";
 import { parse } from "yaml";
 import { appendClusterEntry } from "../fleet/edit.js";
 import { REPO_FILE_PATH } from "../fleet/schema.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { writeFile, type FileChange } from "../layout/file-change.js";
+import { bcryptLibrary } from "../secrets/credential-hash.js";
 import {
   credentialFiles,
   credentialNextSteps,
@@ -198,19 +198,25 @@ export function bootstrapCommand(cluster: ClusterSpec): string {
   return `kubectl --context ${cluster.name} apply -f clusters/${cluster.name}/bootstrap/${file}`;
 }
 
-/** onboard-cluster: in the working tree a fresh credential; for a pull request, see planPull. */
-export function onboardCommand(request: OnboardRequest): ClusterCommand {
+/**
+ * onboard-cluster: in the working tree a fresh credential (from `mint`, when the fleet needs one); for a
+ * pull request, see planPull.
+ */
+export function onboardCommand(
+  request: OnboardRequest,
+  mint: () => Promise<NewCredential> = async () => newCredential(),
+): ClusterCommand {
   const needsCredential = (source: SpecSource) =>
     source.before.remoteWrite.auth === "basic" &&
     !source.before.clusters.some((c) => c.name === request.name);
   return {
     kind: "onboard",
     cluster: request.name,
-    planLocal: (source) =>
+    planLocal: async (source) =>
       planOnboard({
         source,
         request,
-        credential: needsCredential(source) ? { kind: "new", credential: newCredential() } : undefined,
+        credential: needsCredential(source) ? { kind: "new", credential: await mint() } : undefined,
       }),
     planPull: async (source, target) => {
       const planOn: PlanOn = async (base, credential) => {
@@ -315,7 +321,7 @@ async function matchesLocalPassword(workTree: string, name: string, hash: string
     path.join(workTree, LOCAL_CREDENTIALS_DIR, `${name}.password`),
     "utf8",
   ).catch(() => undefined);
-  return password !== undefined && bcrypt.compareSync(password, hash);
+  return password !== undefined && bcryptLibrary().compareSync(password, hash);
 }
 
 /**

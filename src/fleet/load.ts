@@ -3,6 +3,7 @@
  * the rendered values, then the files it names) and fill in defaults. Every problem is reported at once.
  */
 import path from "node:path";
+import { DEFAULT_FLEET_FILE } from "./default-file.js";
 import { ExitCode, PromfleetError, type Problem } from "../util/errors.js";
 import { withDefaults } from "./defaults.js";
 import { locatorFor, type Locator } from "./locate.js";
@@ -18,7 +19,7 @@ import type { FleetSpec } from "./spec.js";
 export { WAL_IN_CONTAINER } from "./spec.js";
 export { readFleetText, SPEC_YAML_OPTIONS } from "./source.js";
 
-export const DEFAULT_FLEET_FILE = "fleet.yaml";
+export { DEFAULT_FLEET_FILE };
 
 export interface LoadOptions {
   /** Under remoteWrite.auth basic every cluster needs a credential; commands that add one turn this off. */

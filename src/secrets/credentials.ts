@@ -2,32 +2,25 @@
  * Per-cluster credentials: generation, where the password goes (SOPS file or local file) and the steps a
  * person runs.
  */
-import { randomBytes } from "node:crypto";
 import path from "node:path";
-import bcrypt from "bcryptjs";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { CREDENTIALS_FILE, CLUSTERS_DIR } from "../layout/names.js";
 import { CREDENTIALS_OVERLAY_SECRET, credentialSlot } from "../render/package-overlay.js";
 import { SOPS_AGE_SECRET } from "../render/resources.js";
 import { toYaml } from "../render/yaml-format.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { BCRYPT_COST, bcryptLibrary, newPassword, type NewCredential } from "./credential-hash.js";
 import { encryptSecretManifest, findSops } from "./sops.js";
 
-/** bcrypt cost; Prometheus' exporter-toolkit caches successful checks, so this costs once per client. */
-const BCRYPT_COST = 10;
+export type { NewCredential } from "./credential-hash.js";
+
 /** Where the external provider leaves a new password for the person to load into the cluster (gitignored). */
 export const LOCAL_CREDENTIALS_DIR = ".promfleet/credentials";
 
-export interface NewCredential {
-  /** Never printed, logged or returned in --json output. */
-  password: string;
-  passwordHash: string;
-}
-
-/** 32 random bytes, base64url: safe in any file, header or shell word. */
+/** A new password and its hash, hashed on this thread (a command starts one on a worker: startNewCredential). */
 export function newCredential(): NewCredential {
-  const password = randomBytes(32).toString("base64url");
-  return { password, passwordHash: bcrypt.hashSync(password, BCRYPT_COST) };
+  const password = newPassword();
+  return { password, passwordHash: bcryptLibrary().hashSync(password, BCRYPT_COST) };
 }
 
 export interface StoredCredential {

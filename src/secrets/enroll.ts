@@ -2,7 +2,7 @@
 import { setCredentialFields, type CredentialFields } from "../fleet/edit.js";
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import { credentialFiles, newCredential, type CredentialFiles } from "./credentials.js";
+import { credentialFiles, newCredential, type CredentialFiles, type NewCredential } from "./credentials.js";
 
 /** A new credential for one cluster, planned in memory: the edited spec text and the credential's files. */
 export interface Enrollment {
@@ -15,15 +15,16 @@ export interface Enrollment {
  * other line kept), the password where the cluster's Prometheus reads it (see credentialFiles).
  * Replacing an existing credential is a rotation: the next generation takes the other user name,
  * Secret and file, and the old hash stays accepted (previousPasswordHash) until finishRotation.
- * Nothing is written.
+ * `minted`: the new credential, when the caller started it (startNewCredential). Nothing is written.
  */
 export async function planEnrollment(
   spec: FleetSpec,
   cluster: ClusterSpec,
   specText: string,
+  minted?: Promise<NewCredential>,
 ): Promise<Enrollment> {
   if (cluster.previousPasswordHash) throw rotationInProgress(spec, cluster);
-  const credential = newCredential();
+  const credential = await (minted ?? newCredential());
   const next = cluster.passwordHash
     ? { ...cluster, credentialGeneration: cluster.credentialGeneration + 1 }
     : cluster;

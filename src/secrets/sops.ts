@@ -1,6 +1,6 @@
 /** Encrypting a Secret manifest with the sops binary for the given age recipients. */
-import type { ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { run, runFailure } from "../util/process.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
 const SOPS_PINNED_VERSION = "3.13.3";
@@ -30,31 +30,24 @@ export async function encryptSecretManifest(
   yamlText: string,
   ageRecipients: string[],
 ): Promise<string> {
-  try {
-    const { execa } = await import("execa"); // here: commands that never encrypt skip its import
-    const { stdout } = await execa(
-      sops.path,
-      [
-        "--disable-version-check",
-        "encrypt",
-        "--age",
-        ageRecipients.join(","),
-        "--encrypted-regex",
-        "^(data|stringData)$",
-        "--input-type",
-        "yaml",
-        "--output-type",
-        "yaml",
-        "--filename-override",
-        "credentials.sops.yaml",
-      ],
-      // sops must not find a .sops.yaml of the user's that overrides what promfleet asks for.
-      { input: yamlText, timeout: 30_000, cwd: "/", stripFinalNewline: false },
-    );
-    return stdout;
-  } catch (e) {
-    // sops never echoes the plaintext; its stderr says which recipient or flag it rejected.
-    const message = String((e as ExecaError).stderr || (e as Error).message).trim();
-    throw new PromfleetError(`sops could not encrypt the credentials: ${message}`, ExitCode.badInput);
-  }
+  const args = [
+    "--disable-version-check",
+    "encrypt",
+    "--age",
+    ageRecipients.join(","),
+    "--encrypted-regex",
+    "^(data|stringData)$",
+    "--input-type",
+    "yaml",
+    "--output-type",
+    "yaml",
+    "--filename-override",
+    "credentials.sops.yaml",
+  ];
+  // sops must not find a .sops.yaml of the user's that overrides what promfleet asks for: cwd /.
+  const r = await run(sops.path, args, { input: yamlText, timeoutMs: 30_000, cwd: "/", stdoutApart: true });
+  if (r.exitCode === 0) return r.stdout.toString("utf8");
+  // sops never echoes the plaintext; its stderr says which recipient or flag it rejected.
+  const message = r.all.trim() || runFailure(sops.path, args, r);
+  throw new PromfleetError(`sops could not encrypt the credentials: ${message}`, ExitCode.badInput);
 }

@@ -22,6 +22,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Working directory; the process's own when absent. */
   cwd?: string;
+  /** Keeps stdout out of `all` (then stderr and why it failed): for a large output, read as `stdout`. */
+  stdoutApart?: boolean;
 }
 
 /** Runs a command to its end; never rejects (a command that does not start has no exit code). */
@@ -34,7 +36,7 @@ export function run(file: string, args: string[], o: RunOptions = {}): Promise<R
       stdio: [o.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     const [stdout, all]: [Buffer[], Buffer[]] = [[], []];
-    child.stdout?.on("data", (b: Buffer) => (stdout.push(b), all.push(b)));
+    child.stdout?.on("data", (b: Buffer) => (stdout.push(b), o.stdoutApart || all.push(b)));
     child.stderr?.on("data", (b: Buffer) => all.push(b));
     let startError: NodeJS.ErrnoException | undefined;
     child.on("error", (e) => (startError = e));
