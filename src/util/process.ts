@@ -1,6 +1,7 @@
 /**
- * Running a command to its end with node's child_process: the one process runner for tool checks, git and
- * promtool (loading execa costs a command about a tenth of a second of CPU, as much as checking one cluster).
+ * Running a command to its end with node's child_process: the process runner for tool checks, git, promtool
+ * and sops (loading execa costs a command about a tenth of a second of CPU, as much as checking one cluster).
+ * ytt runs through execa (src/ytt/ytt.ts), the project's runner for it.
  */
 import { spawn } from "node:child_process";
 

@@ -1,6 +1,6 @@
 /** Finding and running the ytt binary; its errors mapped to the user's files. */
+import type { ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import { run as runProcess, runFailure } from "../util/process.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
 export const YTT_PINNED_VERSION = "0.52.1";
@@ -51,17 +51,23 @@ export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
   ];
   if (run.output === "bulk") args.push("--bulk-out");
   const timeout = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  // node's child_process, not execa: loading execa costs a command ~0.1 s of CPU (see util/process.ts)
-  const r = await runProcess(ytt.path, args, {
-    timeoutMs: timeout,
-    env: { GOGC: process.env.GOGC ?? YTT_GOGC },
-    stdoutApart: true,
-  });
-  if (r.timedOut)
-    throw new PromfleetError(`ytt did not finish within ${timeout / 1000}s`, ExitCode.checkFailed);
-  if (r.exitCode !== 0)
-    throw new YttError((run.renamePaths ?? ((m) => m))(r.all.trim() || runFailure(ytt.path, args, r)));
-  return r.stdout.toString("utf8");
+  try {
+    // imported here: a render that runs no ytt (nothing changed) never pays execa's import
+    const { execa } = await import("execa");
+    const { stdout } = await execa(ytt.path, args, {
+      timeout,
+      maxBuffer: 1024 * 1024 * 1024,
+      stripFinalNewline: false,
+      env: { GOGC: process.env.GOGC ?? YTT_GOGC },
+    });
+    return stdout;
+  } catch (e) {
+    const err = e as ExecaError;
+    if (err.timedOut)
+      throw new PromfleetError(`ytt did not finish within ${timeout / 1000}s`, ExitCode.checkFailed);
+    const message = String(err.stderr || err.message).trim();
+    throw new YttError((run.renamePaths ?? ((m) => m))(message));
+  }
 }
 
 /**
