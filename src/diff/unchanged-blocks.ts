@@ -64,7 +64,7 @@ const whole = (text: Lines): Range => ({ from: 0, to: text.lines.length });
 
 /** The text's lines, or undefined when it has a tab or carriage return (indentation is counted in spaces). */
 function linesOf(text: string): Lines | undefined {
-  if (/[\t\r]/.test(text)) return undefined;
+  if (text.includes("\t") || text.includes("\r")) return undefined;
   const lines = text.split("\n");
   return { lines, depth: lines.map(indentation) };
 }
