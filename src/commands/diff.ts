@@ -37,10 +37,13 @@ export function registerDiffCommand(program: Command): void {
 async function diffCommand(o: DiffFlags): Promise<number> {
   if (!FORMATS.includes(o.format as DiffFormat))
     throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
-  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-  const base = o.base ?? (await defaultBase(o.dir, spec.git.branch));
   // --format json carries the review comment's +/- columns: lines added and removed per cluster
-  const diffs = await diffWorkingTree(o.dir, base, { countLines: o.format === "json" });
+  const options = { countLines: o.format === "json" };
+  // with --base, git and the comparison start while the spec loads (a spec problem is still reported first)
+  const early = o.base === undefined ? undefined : diffWorkingTree(o.dir, o.base, options);
+  early?.catch(() => undefined); // not "unhandled" while the spec loads: awaited below
+  const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
+  const diffs = await (early ?? diffWorkingTree(o.dir, await defaultBase(o.dir, spec.git.branch), options));
   process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
   return ExitCode.ok;
 }

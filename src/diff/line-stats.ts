@@ -25,10 +25,18 @@ export function clusterLineStats(
 }
 
 const lines = (text: string | undefined): string[] =>
-  text === undefined || text === "" ? [] : text.replace(/\n$/, "").split("\n");
+  text === undefined || text === "" ? [] : (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
 
-/** Added and removed lines of a shortest edit script (Myers' O(ND) algorithm; only its length is kept). */
-export function lineStats(before: string[], after: string[]): LineStats {
+/**
+ * Added and removed lines of a shortest edit script (Myers' O(ND) algorithm; only its length is kept).
+ * Common first and last lines are matched first: a shortest script never needs to change them.
+ */
+export function lineStats(allBefore: string[], allAfter: string[]): LineStats {
+  let [start, endB, endA] = [0, allBefore.length, allAfter.length];
+  while (start < endB && start < endA && allBefore[start] === allAfter[start]) start++;
+  while (endB > start && endA > start && allBefore[endB - 1] === allAfter[endA - 1])
+    [endB, endA] = [endB - 1, endA - 1];
+  const [before, after] = [allBefore.slice(start, endB), allAfter.slice(start, endA)];
   const [n, m] = [before.length, after.length];
   const max = n + m;
   // furthest[k + max]: the furthest x reached on diagonal k = x - y.

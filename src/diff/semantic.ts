@@ -1,9 +1,7 @@
 /** Per-cluster semantic diff of two rendered trees: added, removed, changed clusters and what changed. */
 import { CREDENTIALS_FILE, RENDER_RECORD } from "../layout/names.js";
-import { isObject, type Json } from "./json.js";
-import { parseYaml } from "../validate/fast-yaml.js";
 import { diffResources } from "./resource-diff.js";
-import { diffValues } from "./values-diff.js";
+import { diffValuesText } from "./values-diff.js";
 
 export interface ClusterDiff {
   cluster: string;
@@ -81,17 +79,4 @@ function diffCluster(cluster: string, before: Map<string, string>, after: Map<st
     if (file === VALUES_SECRET && valuesChanged) return [`${file}: carries the new values.yaml`];
     return diffResources(file, b, a);
   });
-}
-
-function diffValuesText(before: string, after: string): string[] {
-  try {
-    return diffValues(parseMapping(before), parseMapping(after));
-  } catch (e) {
-    return [`${VALUES} changed, and is not valid YAML: ${(e as Error).message.split("\n")[0]}`];
-  }
-}
-
-function parseMapping(text: string): Json {
-  const parsed: unknown = parseYaml(text);
-  return isObject(parsed) ? parsed : {};
 }

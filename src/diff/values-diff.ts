@@ -2,12 +2,56 @@
 import { isDeepStrictEqual } from "node:util";
 import { parseYaml } from "../validate/fast-yaml.js";
 import { arrow, changedKeys, changedPaths, get, isObject, listChange, type Json } from "./json.js";
+import { UNCHANGED, withoutSharedBlocks, type PruneShape } from "./unchanged-blocks.js";
 
 const ARGS = ["prometheus", "deployment", "containers", "args"];
 const PVC_SIZE = ["prometheus", "pvc", "storage"];
 const CONFIG = ["prometheus", "config", "prometheus_yml"];
 /** Aggregator TSDB retention and agent WAL retention: both are "retention" to a reviewer. */
 const RETENTION_FLAGS = ["--storage.tsdb.retention.time", "--storage.agent.retention.max-time"];
+
+/**
+ * Where a shared block of values.yaml may be cut before comparing (unchanged-blocks.ts): not inside the
+ * values shown whole when they differ (PVC size, external labels), and inside the embedded prometheus.yml.
+ */
+const SHAPE: PruneShape = {
+  whole: new Set([PVC_SIZE.join(".")]),
+  embedded: { path: CONFIG.join("."), shape: { whole: new Set(["global.external_labels"]) } },
+};
+
+/**
+ * diffValuesInFull's answer, found by parsing only the blocks of the two texts that differ (what both
+ * share is cut first); the full texts are compared when the cut is not possible or does not parse.
+ */
+export function diffValuesText(before: string, after: string): string[] {
+  const cut = cutSharedValues(before, after);
+  if (cut)
+    try {
+      return diffValues(parseMapping(cut[0]), parseMapping(cut[1]));
+    } catch {
+      // the full texts say what is wrong, in their own line numbers
+    }
+  return diffValuesInFull(before, after);
+}
+
+/** Two values.yaml texts with the blocks they share cut, when that is possible. */
+export function cutSharedValues(before: string, after: string): [string, string] | undefined {
+  return withoutSharedBlocks(before, after, SHAPE);
+}
+
+/** What changed between two values.yaml texts, each parsed in full; a line saying so when one is not YAML. */
+export function diffValuesInFull(before: string, after: string): string[] {
+  try {
+    return diffValues(parseMapping(before), parseMapping(after));
+  } catch (e) {
+    return [`values.yaml changed, and is not valid YAML: ${(e as Error).message.split("\n")[0]}`];
+  }
+}
+
+function parseMapping(text: string): Json {
+  const parsed: unknown = parseYaml(text);
+  return isObject(parsed) ? parsed : {};
+}
 
 /** What changed between two package values files, in a reviewer's terms, most telling first. */
 export function diffValues(before: Json, after: Json): string[] {
@@ -30,7 +74,8 @@ function args(values: Json): string[] {
 
 function config(values: Json): Json {
   const text = get(values, CONFIG);
-  const parsed: unknown = typeof text === "string" ? parseYaml(text) : undefined;
+  // UNCHANGED reads as a string, not a mapping, whether cut or written so
+  const parsed: unknown = typeof text === "string" && text !== UNCHANGED ? parseYaml(text) : undefined;
   return isObject(parsed) ? parsed : {};
 }
 

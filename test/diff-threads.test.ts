@@ -1,0 +1,68 @@
+/**
+ * A fleet of a few hundred clusters is compared in groups shared between the main thread and worker
+ * threads (src/diff/stream.ts): the result is the whole fleet's, in cluster order, with each cluster's
+ * own change and line counts, whichever thread compared it.
+ */
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
+
+type CountedDiff = { cluster: string; status: string; changes: string[]; added: number; removed: number };
+
+const AGENTS = Array.from({ length: 150 }, (_, i) => `edge-${String(i).padStart(3, "0")}`);
+
+describe("diff of a fleet compared by several threads", () => {
+  it("reports every cluster's change, in cluster order, with git's line counts", async () => {
+    const dir = await exampleFleetRepo();
+    const git = (...args: string[]) =>
+      execa("git", ["-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
+    const spec = await readRepoFile(dir, "fleet.yaml");
+    const agents = AGENTS.map((name) => `  - name: ${name}\n    role: agent\n`).join("");
+    await writeRepoFile(dir, "fleet.yaml", `${spec}${agents}`);
+    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    await git("init", "-q", "-b", "main");
+    await git("add", "-A");
+    await git("commit", "-qm", "base");
+
+    // every agent's retention changes; one agent, late in the order, is also edited by hand
+    await writeRepoFile(
+      dir,
+      "fleet.yaml",
+      `${spec.replace("retention: 5m", "retention: 10m")}${agents.replaceAll("role: agent\n", "role: agent\n    retention: 10m\n")}`,
+    );
+    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    const edited = "clusters/edge-140/bootstrap/app.yaml";
+    await writeRepoFile(
+      dir,
+      edited,
+      (await readRepoFile(dir, edited)).replace("syncPeriod: 1m", "syncPeriod: 2m"),
+    );
+
+    const r = await promfleet(dir, ["diff", "--base", "HEAD", "--format", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const diffs = (JSON.parse(r.stdout) as { clusters: CountedDiff[] }).clusters;
+    expect(diffs.map((d) => d.cluster)).toEqual([...AGENTS, "kind"]);
+    const retention = "retention 5m → 10m (--storage.agent.retention.max-time)";
+    for (const d of diffs) expect(d.changes[0], d.cluster).toBe(retention);
+    expect(diffs.find((d) => d.cluster === "edge-140")?.changes).toEqual([
+      retention,
+      "bootstrap/app.yaml: App promfleet-edge-140 spec.syncPeriod: 1m → 2m",
+      "manifests/values-secret.yaml: carries the new values.yaml",
+    ]);
+    // git's own line counts, the render record left out as diff leaves it out
+    await git("add", "-A");
+    const numstat = (
+      await git("diff", "--cached", "--numstat", "HEAD", "--", "clusters", ":!*/.promfleet-render.yaml")
+    ).stdout;
+    const counts = new Map<string, { added: number; removed: number }>();
+    for (const line of numstat.split("\n")) {
+      const [added, removed, file] = line.split("\t") as [string, string, string];
+      const cluster = file.split("/")[1] as string;
+      const sum = counts.get(cluster) ?? { added: 0, removed: 0 };
+      counts.set(cluster, { added: sum.added + Number(added), removed: sum.removed + Number(removed) });
+    }
+    expect(diffs.map((d) => [d.cluster, d.added, d.removed])).toEqual(
+      diffs.map((d) => [d.cluster, counts.get(d.cluster)?.added, counts.get(d.cluster)?.removed]),
+    );
+  });
+});
