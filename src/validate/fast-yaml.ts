@@ -3,10 +3,11 @@
  * js-yaml doing the reading whenever the spec's fast reader (src/fleet/plain-yaml.ts) is sure to give
  * yaml's value: js-yaml reads a rendered values.yaml ~5× faster than yaml builds its document. Anything
  * else (anchors, tags, multi-line flow collections, errors...) is read by yaml itself, so every error
- * and its message is yaml's own.
+ * and its message is yaml's own. The yaml library is loaded only when a text needs it: diff's cut texts
+ * never do, and each of its worker threads would load it again.
  */
-import { parse, parseAllDocuments } from "yaml";
 import { readPlainYaml } from "../fleet/plain-yaml.js";
+import { yamlLibrary } from "../util/yaml-library.js";
 
 /**
  * The fast reader follows the spec's options, which add merge keys to yaml's defaults: a text that may
@@ -16,7 +17,7 @@ const MERGE_KEY = "<<";
 
 /** The value `parse(text)` of the yaml library returns (and it throws what `parse` throws). */
 export function parseYaml(text: string): unknown {
-  return plainMapping(text) ?? parse(text);
+  return plainMapping(text) ?? yamlLibrary().parse(text);
 }
 
 /**
@@ -26,7 +27,7 @@ export function parseYaml(text: string): unknown {
 export function parseYamlDocuments(text: string): { values: unknown[]; errors: string[] } {
   const values = plainDocuments(text);
   if (values) return { values, errors: [] };
-  const docs = parseAllDocuments(text);
+  const docs = yamlLibrary().parseAllDocuments(text);
   const errors = docs.flatMap((d) => d.errors.map((e) => e.message));
   return { values: errors.length > 0 ? [] : docs.map((d) => d.toJS() as unknown), errors };
 }
