@@ -111,8 +111,9 @@ describe("the npm package", { timeout: 300_000 }, () => {
     expect(files.filter((f) => /(^|\/)(test|src|fixtures)\//.test(f) || /(?<!\.d)\.ts$/.test(f))).toEqual([]);
   });
 
-  it("holds one compiled module (and its source map) per source module, nothing stale", async () => {
-    const expected = (await sourceModules()).flatMap((m) => [`dist/${m}.js`, `dist/${m}.js.map`]).sort();
+  it("holds one compiled module (and its source map) per source module and the execa bundle, nothing stale", async () => {
+    const compiled = (await sourceModules()).flatMap((m) => [`dist/${m}.js`, `dist/${m}.js.map`]);
+    const expected = [...compiled, "dist/vendor/execa.js"].sort();
     expect(files.filter((f) => f.startsWith("dist/"))).toEqual(expected);
   });
 

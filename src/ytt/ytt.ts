@@ -1,6 +1,7 @@
 /** Finding and running the ytt binary; its errors mapped to the user's files. */
 import type { ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
+import { loadExeca } from "../util/execa.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
 export const YTT_PINNED_VERSION = "0.52.1";
@@ -52,8 +53,8 @@ export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
   if (run.output === "bulk") args.push("--bulk-out");
   const timeout = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
-    // imported here: a render that runs no ytt (nothing changed) never pays execa's import
-    const { execa } = await import("execa");
+    // loaded here: a render that runs no ytt (nothing changed) never pays execa's import
+    const { execa } = await loadExeca();
     const { stdout } = await execa(ytt.path, args, {
       timeout,
       maxBuffer: 1024 * 1024 * 1024,
