@@ -3,22 +3,12 @@
  * cluster's credential was added, rotated or removed; markdown that renders as intended on GitHub (checked
  * with a real CommonMark/GFM renderer); JSON on stdout even when the spec is broken.
  */
-import { execa } from "execa";
 import { marked } from "marked";
 import { describe, expect, it } from "vitest";
-import { promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
+import { committedRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 import { secureFleetRepo } from "./helpers/secure-fleet.js";
 
 type ClusterDiff = { cluster: string; status: string; changes: string[] };
-
-async function committedRepo(dir: string): Promise<(...args: string[]) => Promise<unknown>> {
-  const git = (...args: string[]) =>
-    execa("git", ["-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
-  await git("init", "-q", "-b", "main");
-  await git("add", "-A");
-  await git("commit", "-qm", "base");
-  return git;
-}
 
 async function diffOf(dir: string, cluster: string): Promise<string[]> {
   const r = await promfleet(dir, ["diff", "--base", "HEAD", "--format", "json"]);

@@ -2,9 +2,8 @@
  * diff after a fleet-wide change (values read by src/validate/fast-yaml.ts): a cluster whose
  * shared-looking part changed differently is still described in its own terms.
  */
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
+import { committedRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 import { secureFleetRepo } from "./helpers/secure-fleet.js";
 
 const AGENTS = ["edge-1", "edge-2", "edge-3", "edge-4"];
@@ -14,12 +13,8 @@ type ClusterDiff = { cluster: string; status: string; changes: string[] };
 describe("diff after a fleet-wide change, where clusters share most of their values", () => {
   it("describes each cluster's own change beside the shared one", async () => {
     const dir = (await secureFleetRepo({ agents: AGENTS })).dir;
-    const git = (...args: string[]) =>
-      execa("git", ["-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
     expect((await promfleet(dir, ["render"])).code).toBe(0);
-    await git("init", "-q", "-b", "main");
-    await git("add", "-A");
-    await git("commit", "-qm", "base");
+    await committedRepo(dir);
 
     await writeRepoFile(
       dir,

@@ -3,9 +3,14 @@
  * threads (src/diff/stream.ts): the result is the whole fleet's, in cluster order, with each cluster's
  * own change and line counts, whichever thread compared it.
  */
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { exampleFleetRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
+import {
+  committedRepo,
+  exampleFleetRepo,
+  promfleet,
+  readRepoFile,
+  writeRepoFile,
+} from "./helpers/fleet-repo.js";
 
 type CountedDiff = { cluster: string; status: string; changes: string[]; added: number; removed: number };
 
@@ -14,15 +19,11 @@ const AGENTS = Array.from({ length: 150 }, (_, i) => `edge-${String(i).padStart(
 describe("diff of a fleet compared by several threads", () => {
   it("reports every cluster's change, in cluster order, with git's line counts", async () => {
     const dir = await exampleFleetRepo();
-    const git = (...args: string[]) =>
-      execa("git", ["-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
     const spec = await readRepoFile(dir, "fleet.yaml");
     const agents = AGENTS.map((name) => `  - name: ${name}\n    role: agent\n`).join("");
     await writeRepoFile(dir, "fleet.yaml", `${spec}${agents}`);
     expect((await promfleet(dir, ["render"])).code).toBe(0);
-    await git("init", "-q", "-b", "main");
-    await git("add", "-A");
-    await git("commit", "-qm", "base");
+    const git = await committedRepo(dir);
 
     // every agent's retention changes; one agent, late in the order, is also edited by hand
     await writeRepoFile(

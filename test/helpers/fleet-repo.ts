@@ -50,3 +50,16 @@ export async function promfleet(dir: string, args: string[], env: Record<string,
   });
   return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** git in `dir` with a test identity; rejects on a non-zero exit. */
+export type RepoGit = (...args: string[]) => Promise<{ stdout: string }>;
+
+/** Makes `dir` a git repository whose one commit ("base", on main) holds everything in it; returns its git. */
+export async function committedRepo(dir: string): Promise<RepoGit> {
+  const git: RepoGit = (...args) =>
+    execa("git", ["-C", dir, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
+  await git("init", "-q", "-b", "main");
+  await git("add", "-A");
+  await git("commit", "-qm", "base");
+  return git;
+}
