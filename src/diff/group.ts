@@ -2,9 +2,9 @@
  * One group of clusters compared: their working files read, the ref's blobs of the files that differ read
  * from git, and each cluster diffed. Run on the main thread or in a worker (diff-worker.ts).
  */
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { gitBlobId } from "../layout/git-index.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { readBlobs } from "./git-tree.js";
 import { clusterLineStats, type LineStats } from "./line-stats.js";
@@ -36,7 +36,8 @@ export async function diffGroup(job: GroupJob): Promise<CountedDiff[]> {
   for (const cluster of clusters)
     for (const [file, id] of blobIds.get(cluster) ?? []) {
       const bytes = read.get(cluster)?.get(file);
-      if (bytes === undefined || blobId(bytes, id.length) !== id) wanted.push({ cluster, file, id });
+      if (bytes === undefined || gitBlobId(bytes, id.length === 64 ? "sha256" : "sha1") !== id)
+        wanted.push({ cluster, file, id });
     }
   const after = new Map(
     [...read].map(([c, files]) => [c, files && new Map([...files].map(([f, b]) => [f, b.toString("utf8")]))]),
@@ -61,12 +62,4 @@ function readWorking(root: string, cluster: string, files: string[] | undefined)
   if (!files) return undefined;
   const dir = path.join(root, CLUSTERS_DIR, cluster);
   return new Map(files.map((f) => [f, readFileSync(path.join(dir, f))]));
-}
-
-/** git's object id of a blob with this content (SHA-1, or SHA-256 in a repository that uses it). */
-function blobId(content: Buffer, idLength: number): string {
-  return createHash(idLength === 64 ? "sha256" : "sha1")
-    .update(`blob ${content.length}\0`)
-    .update(content)
-    .digest("hex");
 }

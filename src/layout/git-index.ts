@@ -68,10 +68,13 @@ export function parseListing(output: string): GitListing | undefined {
 /** Node ≥ 20.12's one-shot hash: no Hash object per file (a full render names every file it writes). */
 const oneShot = (crypto as { hash?: typeof crypto.hash }).hash;
 
-/** The id git gives a blob of this content: sha1 over `blob <byte length>\0` and the bytes. */
-export function gitBlobId(content: string | Uint8Array): string {
+/**
+ * The id git gives a blob of this content: `blob <byte length>\0` and the bytes, hashed with the
+ * repository's object format (SHA-1, or SHA-256 where the repository uses it).
+ */
+export function gitBlobId(content: string | Uint8Array, format: "sha1" | "sha256" = "sha1"): string {
   if (typeof content === "string" && oneShot)
-    return oneShot("sha1", `blob ${Buffer.byteLength(content, "utf8")}\0${content}`, "hex");
+    return oneShot(format, `blob ${Buffer.byteLength(content, "utf8")}\0${content}`, "hex");
   const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
-  return crypto.createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+  return crypto.createHash(format).update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
 }
