@@ -7,6 +7,7 @@ import type { Command as CommandType } from "commander";
 import { Command } from "commander";
 import { action } from "./commands/action.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/default-file.js";
+import { discardEarlyCredential, startCredentialEarly } from "./secrets/credential-hash.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
 import { PROMFLEET_VERSION } from "./util/version.js";
@@ -70,7 +71,23 @@ function registerRender(program: CommandType): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  await (await buildCli(commandName(argv))).parseAsync(argv);
+  const command = commandName(argv);
+  if (mayMintCredential(command, argv)) startCredentialEarly();
+  try {
+    await (await buildCli(command)).parseAsync(argv);
+  } finally {
+    discardEarlyCredential();
+  }
+}
+
+/**
+ * Whether the command will likely hash a new password (onboard-cluster and rotate-credential run
+ * locally, not --finish): then hashing starts now (credential-hash.ts). A wrong guess costs time only.
+ */
+function mayMintCredential(command: string | undefined, argv: string[]): boolean {
+  if (command === "onboard-cluster") return !argv.includes("--pr");
+  if (command === "rotate-credential") return !argv.includes("--finish") || argv.includes("--dry-run");
+  return false;
 }
 
 const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-C", "--dir", "-f", "--fleet"]);

@@ -31,7 +31,7 @@ const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec
 
 /**
  * Runs the built CLI like promfleet() does, and returns the packages it loaded (those the hashing
- * thread, secrets/hash-worker.js, imported apart from the rest) and every module URL it resolved.
+ * thread, dist/bundle/hash-worker.js, imported apart from the rest) and every module URL it resolved.
  */
 async function packagesLoaded(
   dir: string,
@@ -58,7 +58,7 @@ async function packagesLoaded(
   );
   const lines = existsSync(log) ? (await readFile(log, "utf8")).split("\n").filter(Boolean) : [];
   const imports = lines.map((line) => line.split(" ") as [string, string]);
-  const fromThread = ([parent]: [string, string]) => parent.endsWith("/secrets/hash-worker.js");
+  const fromThread = ([parent]: [string, string]) => parent.endsWith("/dist/bundle/hash-worker.js");
   const packages = (list: [string, string][]) =>
     [...new Set(list.flatMap(([, url]) => packageOf(url) ?? []))].sort();
   return {
@@ -83,9 +83,12 @@ describe("a local cluster change loads what it uses", () => {
       const { code, packages, modules, hashThread } = await packagesLoaded(dir, args);
       const run = args.join(" ");
       expect(code, run).toBe(0);
-      // the run did load its modules (the hook saw them), execa for ytt as the build bundles it (one
-      // module, not the package's ~130), and none of a pull request's or bcrypt
-      expect(packages, run).toContain("commander");
+      // the run did load its modules (the hook saw them): the bundled CLI, execa for ytt as the build
+      // bundles it (one module, not the package's ~130), and none of a pull request's or bcrypt
+      expect(
+        modules.some((url) => url.endsWith("/dist/bundle/cli.js")),
+        run,
+      ).toBe(true);
       expect(
         modules.some((url) => url.endsWith("/dist/vendor/execa.js")),
         run,
@@ -120,6 +123,25 @@ describe("a new credential is hashed on a worker thread", () => {
     const pending = startNewCredential();
     pending.discard();
     await expect(pending.credential).rejects.toThrow(/exited .* without a hash/);
+  });
+
+  it("a credential started before the command line is parsed goes to the first command that asks, once", async () => {
+    const hashing = (await import(
+      dist("secrets/credential-hash.js")
+    )) as typeof import("../src/secrets/credential-hash.js");
+    hashing.startCredentialEarly();
+    const early = hashing.newCredential();
+    const later = hashing.newCredential();
+    const [first, second] = await Promise.all([early.credential, later.credential]);
+    expect(first.password).not.toBe(second.password);
+    expect(bcrypt.compareSync(first.password, first.passwordHash)).toBe(true);
+    // one that no command took is stopped, and a later command still gets a credential of its own
+    hashing.startCredentialEarly();
+    hashing.discardEarlyCredential();
+    const own = hashing.newCredential();
+    expect(bcrypt.compareSync((await own.credential).password, (await own.credential).passwordHash)).toBe(
+      true,
+    );
   });
 
   it("onboard-cluster's and rotate-credential's passwords match the hashes they put in the spec", async () => {

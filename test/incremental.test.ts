@@ -1,4 +1,4 @@
-import { chmod, cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -222,10 +222,21 @@ describe("render runs ytt only for clusters whose inputs changed", () => {
     expect(rendered).toEqual(ALL);
   });
 
-  it("changed promfleet code under the same version (a checkout of promfleet) renders every cluster again", async () => {
+  it("changed promfleet code under the same version (a checkout of promfleet, built) renders every cluster again", async () => {
     const dir = await renderedFleet();
     const rendered = await renderWithChangedPromfleet(dir, async (other) => {
-      await editFile(other, "dist/render/values.js", (t) => `${t}\n// a change that keeps the version\n`);
+      await editFile(
+        other,
+        "dist/render/values.js",
+        (t) => `${t}\nglobalThis.promfleetCheckout = "a change that keeps the version";\n`,
+      );
+      // the build's last step, run in the copy: bundles its dist/ into the CLI with the new build hash
+      await mkdir(path.join(other, "scripts"));
+      await cp(
+        path.join(repoRoot, "scripts", "bundle-cli.mjs"),
+        path.join(other, "scripts", "bundle-cli.mjs"),
+      );
+      await execa("node", [path.join(other, "scripts", "bundle-cli.mjs")]);
     });
     expect(rendered).toEqual(ALL);
   });

@@ -11,7 +11,7 @@ import { fixturesDir, repoRoot } from "./helpers/fleet-repo.js";
 import { skipOrFail } from "./support/prerequisites.js";
 import { INIT_FLAGS } from "./helpers/init.js";
 
-/** Everything the package holds outside dist/ (dist/ is checked against src/ below). */
+/** Everything the package holds outside dist/ (dist/ is checked against the build below). */
 const EXPECTED_FILES = [
   "LICENSE",
   "README.md",
@@ -63,13 +63,6 @@ async function npmInstall(
 const ownVersion = async () =>
   (JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 
-async function sourceModules(dir = path.join(repoRoot, "src")): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith(".ts") && !e.name.endsWith(".d.ts"))
-    .map((e) => path.relative(path.join(repoRoot, "src"), path.join(e.parentPath, e.name)).slice(0, -3));
-}
-
 /** promfleet's user path, run by the installed binary: init, onboard-cluster, render, render --check, validate. */
 async function userPath(bin: string, fleet: string): Promise<void> {
   await mkdir(fleet, { recursive: true });
@@ -111,9 +104,11 @@ describe("the npm package", { timeout: 300_000 }, () => {
     expect(files.filter((f) => /(^|\/)(test|src|fixtures)\//.test(f) || /(?<!\.d)\.ts$/.test(f))).toEqual([]);
   });
 
-  it("holds one compiled module (and its source map) per source module and the execa bundle, nothing stale", async () => {
-    const compiled = (await sourceModules()).flatMap((m) => [`dist/${m}.js`, `dist/${m}.js.map`]);
-    const expected = [...compiled, "dist/vendor/execa.js"].sort();
+  it("holds the bundled CLI (its entries, chunks, source maps and build hash) and the execa bundle, not the compiled modules", async () => {
+    const bundle = (await readdir(path.join(repoRoot, "dist", "bundle"))).map((f) => `dist/bundle/${f}`);
+    for (const entry of ["cli.js", "hash-worker.js", "diff-worker.js", "build-hash.txt"])
+      expect(bundle).toContain(`dist/bundle/${entry}`);
+    const expected = [...bundle, "dist/vendor/execa.js"].sort();
     expect(files.filter((f) => f.startsWith("dist/"))).toEqual(expected);
   });
 

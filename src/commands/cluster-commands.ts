@@ -4,7 +4,7 @@
  * credential on a worker thread, so that the hashing overlaps their loading.
  */
 import type { Command } from "commander";
-import { startNewCredential } from "../secrets/credential-hash.js";
+import { newCredential } from "../secrets/credential-hash.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
@@ -53,7 +53,7 @@ export function registerClusterCommands(program: Command): void {
             ExitCode.badInput,
           );
         // a pull request may keep its open credential (planPull): only a local run surely mints one
-        const pending = o.pr ? undefined : startNewCredential();
+        const pending = o.pr ? undefined : newCredential();
         try {
           const [{ parseSetFlags }, { onboardCommand }, { runClusterChange }] = await Promise.all([
             import("../fleet/edit.js"),

@@ -3,7 +3,7 @@
  * credential started hashing on a worker thread, so that the hashing overlaps the loading.
  */
 import type { Command } from "commander";
-import { startNewCredential } from "../secrets/credential-hash.js";
+import { newCredential } from "../secrets/credential-hash.js";
 import { action } from "./action.js";
 import type { RotateOptions } from "./rotate.js";
 
@@ -28,7 +28,7 @@ export function registerCredentialCommands(program: Command): void {
     .option("--json", "print the result as JSON on stdout")
     .action(
       action<RotateOptions>(async (o, args) => {
-        const pending = endsRotation(o) ? undefined : startNewCredential();
+        const pending = endsRotation(o) ? undefined : newCredential();
         try {
           const { rotateCredential } = await import("./rotate.js");
           return await rotateCredential(o, args[0] as string, pending?.credential);

@@ -57,3 +57,27 @@ export function startNewCredential(): PendingCredential {
   credential.catch(() => undefined); // a discarded credential's end is nobody's concern
   return { credential, discard: () => void worker.terminate() };
 }
+
+let startedEarly: PendingCredential | undefined;
+
+/**
+ * Starts hashing before the command line is parsed (cli.ts, for a command that will likely mint a
+ * credential): the worker's own start-up and the hashing then overlap loading the command's modules
+ * too. Only a guess: the command takes it with newCredential(), or the CLI discards it when it ends.
+ */
+export function startCredentialEarly(): void {
+  startedEarly ??= startNewCredential();
+}
+
+/** The credential started early, else one started now. */
+export function newCredential(): PendingCredential {
+  const pending = startedEarly ?? startNewCredential();
+  startedEarly = undefined;
+  return pending;
+}
+
+/** Stops a credential started early that no command took. */
+export function discardEarlyCredential(): void {
+  startedEarly?.discard();
+  startedEarly = undefined;
+}

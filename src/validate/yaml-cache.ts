@@ -1,15 +1,17 @@
 /**
  * A YAML file read whole on every run (the Package definition: 64 KB, ~0.1 s for the yaml library, as
  * much as the rest of validating one cluster) kept parsed, as JSON data (never code), under a hash of its
- * text and of the code that parses it (this module, fast-yaml, the spec's fast reader, the versions of
- * yaml and js-yaml). Any other text or parser is parsed again; an entry that is not what this module
- * writes is ignored, and a value JSON cannot hold (.nan, .inf, -0) is never cached.
+ * text and of the code that parses it (promfleet's build; from the sources, this module, fast-yaml and
+ * the spec's fast reader) and the versions of yaml and js-yaml. Any other text or parser is parsed
+ * again; an entry that is not what this module writes is ignored, and a value JSON cannot hold (.nan,
+ * .inf, -0) is never cached.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../util/atomic-write.js";
+import { buildHash } from "../util/build-hash.js";
 import { survivesJson } from "../util/cache-dir.js";
 import { sha256Hex } from "../util/sha256.js";
 import { parsedYamlCacheDir } from "./crd-cache.js";
@@ -35,16 +37,24 @@ let identity: string | undefined;
 function parserIdentity(): string {
   if (identity === undefined) {
     const require = createRequire(import.meta.url);
-    const ext = path.extname(fileURLToPath(import.meta.url)); // .ts when tests run the sources
-    const code = ["./yaml-cache", "./fast-yaml", "../fleet/plain-yaml"].map((m) =>
-      sha256Hex(readFileSync(fileURLToPath(new URL(`${m}${ext}`, import.meta.url)))),
-    );
     const versions = ["yaml", "js-yaml"].map(
       (p) => (require(`${p}/package.json`) as { version: string }).version,
     );
-    identity = [...code, ...versions].join("\n");
+    identity = [parserCodeHash(), ...versions].join("\n");
   }
   return identity;
+}
+
+/**
+ * The parsing code's hash: this module, fast-yaml and the spec's fast reader as the tests run them from
+ * their sources; built, the whole build's (the bundle has no module files of their own to hash).
+ */
+function parserCodeHash(): string {
+  const ext = path.extname(fileURLToPath(import.meta.url));
+  if (ext !== ".ts") return buildHash();
+  return ["./yaml-cache", "./fast-yaml", "../fleet/plain-yaml"]
+    .map((m) => sha256Hex(readFileSync(fileURLToPath(new URL(`${m}${ext}`, import.meta.url)))))
+    .join("\n");
 }
 
 function readEntry(file: string): { value: unknown } | undefined {
