@@ -20,7 +20,7 @@ const dist = path.join(root, "dist");
 const outdir = path.join(dist, "bundle");
 
 /** Loaded only by some commands, or through createRequire (which esbuild leaves alone anyway). */
-const EXTERNAL = ["yaml", "ajv", "ajv/*", "octokit", "handlebars", "fflate", "bcryptjs", "execa"];
+const EXTERNAL = ["ajv", "ajv/*", "octokit", "handlebars", "fflate", "bcryptjs", "execa"];
 
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
