@@ -106,7 +106,13 @@ describe("the npm package", { timeout: 300_000 }, () => {
 
   it("holds the bundled CLI (its entries, chunks, source maps and build hash) and the execa bundle, not the compiled modules", async () => {
     const bundle = (await readdir(path.join(repoRoot, "dist", "bundle"))).map((f) => `dist/bundle/${f}`);
-    for (const entry of ["cli.js", "hash-worker.js", "diff-worker.js", "build-hash.txt"])
+    for (const entry of [
+      "cli.js",
+      "hash-worker.js",
+      "diff-worker.js",
+      "build-hash.txt",
+      "bundled-packages.txt",
+    ])
       expect(bundle).toContain(`dist/bundle/${entry}`);
     const expected = [...bundle, "dist/vendor/execa.js"].sort();
     expect(files.filter((f) => f.startsWith("dist/"))).toEqual(expected);
