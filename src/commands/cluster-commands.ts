@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { newCredential } from "../secrets/credential-hash.js";
+import { preloadYttRunner } from "../ytt/ytt.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { createOutput } from "../util/output.js";
 import { action } from "./action.js";
@@ -54,6 +55,7 @@ export function registerClusterCommands(program: Command): void {
           );
         // a pull request may keep its open credential (planPull): only a local run surely mints one
         const pending = o.pr ? undefined : newCredential();
+        if (pending) preloadYttRunner();
         try {
           const [{ parseSetFlags }, { onboardCommand }, { runClusterChange }] = await Promise.all([
             import("../fleet/edit.js"),

@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { newCredential } from "../secrets/credential-hash.js";
+import { preloadYttRunner } from "../ytt/ytt.js";
 import { action } from "./action.js";
 import type { RotateOptions } from "./rotate.js";
 
@@ -29,6 +30,7 @@ export function registerCredentialCommands(program: Command): void {
     .action(
       action<RotateOptions>(async (o, args) => {
         const pending = endsRotation(o) ? undefined : newCredential();
+        if (pending) preloadYttRunner();
         try {
           const { rotateCredential } = await import("./rotate.js");
           return await rotateCredential(o, args[0] as string, pending?.credential);

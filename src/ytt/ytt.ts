@@ -1,7 +1,6 @@
 /** Finding and running the ytt binary; its errors mapped to the user's files. */
 import type { ExecaError } from "execa";
 import { ExitCode, PromfleetError } from "../util/errors.js";
-import { loadExeca } from "../util/execa.js";
 import { atLeast, findTool, installHint, type Tool } from "../util/tool.js";
 
 export const YTT_PINNED_VERSION = "0.52.1";
@@ -44,6 +43,14 @@ export interface YttRun {
   renamePaths?: (message: string) => string;
 }
 
+/**
+ * Loads what runs ytt (execa) now, for a command that will run ytt after waiting for something else
+ * (a new credential's hash): the load then overlaps the wait instead of following it.
+ */
+export function preloadYttRunner(): void {
+  import("execa").catch(() => undefined); // a failed load is raised again where ytt runs
+}
+
 /** Runs ytt with an argument array (never a shell) and returns its stdout. */
 export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
   const args = [
@@ -54,7 +61,7 @@ export async function runYtt(ytt: Ytt, run: YttRun): Promise<string> {
   const timeout = run.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
     // loaded here: a render that runs no ytt (nothing changed) never pays execa's import
-    const { execa } = await loadExeca();
+    const { execa } = await import("execa");
     const { stdout } = await execa(ytt.path, args, {
       timeout,
       maxBuffer: 1024 * 1024 * 1024,

@@ -12,6 +12,8 @@ export default function setup(): void {
   const tsc = path.join(root, "node_modules", "typescript", "bin", "tsc");
   rmSync(path.join(root, "dist"), { recursive: true, force: true }); // tsc never removes a deleted module's output
   execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
-  for (const bundle of ["bundle-execa.mjs", "bundle-cli.mjs"])
-    execFileSync(process.execPath, [path.join(root, "scripts", bundle)], { cwd: root, stdio: "inherit" });
+  execFileSync(process.execPath, [path.join(root, "scripts", "bundle-cli.mjs")], {
+    cwd: root,
+    stdio: "inherit",
+  });
 }
