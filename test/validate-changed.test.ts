@@ -164,6 +164,7 @@ describe("validate --changed-since", () => {
     await writeRepoFile(dir, "clusters/edge-3/manifests/extra.yaml", "a: 1\n");
     await writeRepoFile(repo, "other/clusters/edge-2/manifests/extra.yaml", "a: 1\n");
     await writeRepoFile(repo, "other/package.json", "{}\n");
+    await outer("add", "fleet/clusters/edge-1/values.yaml", "other/package.json");
     const { report } = await validate("--changed-since", "HEAD");
     expect(validated(report)).toEqual(["edge-1", "edge-3"]);
     expect(report.changedSince).toMatchObject({ all: false, reasons: [] });
