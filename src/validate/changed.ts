@@ -41,7 +41,8 @@ export interface ChangedFiles {
 /**
  * The paths under `root` that differ between `ref` and the working tree. It needs no spec, so validate
  * starts it first: git runs while the spec loads (and its fork is cheaper before the spec fills the heap).
- * The working tree's side needs no commit either: it runs while the ref resolves.
+ * The working tree's side needs no commit either: it runs while the ref resolves. Commit → index plus
+ * index → working tree can list a path whose working file is back to the commit's: that costs only time.
  */
 export async function changedFiles(root: string, ref: string): Promise<ChangedFiles> {
   const worktree = unstagedPaths(root);
