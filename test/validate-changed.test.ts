@@ -4,7 +4,8 @@
  * pull request did not touch is left to the full run on the default branch.
  */
 import { execa } from "execa";
-
+import { readFile, rm, utimes } from "node:fs/promises";
+import path from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   exampleFleetRepo,
@@ -107,6 +108,66 @@ describe("validate --changed-since", () => {
     );
     const { report } = await validate("--changed-since", "HEAD~1");
     expect(validated(report)).toEqual(["edge-1", "edge-3"]);
+  });
+
+  it("counts a cluster folder never committed, staged edits and deletions", async () => {
+    await git("rm", "-rq", "--cached", "clusters/edge-2");
+    await git("commit", "-qm", "edge-2's folder not committed yet");
+    expect(validated((await validate("--changed-since", "HEAD")).report)).toEqual(["edge-2"]);
+    await git("add", "clusters/edge-2");
+    await git("commit", "-qm", "edge-2's folder");
+    await editCluster("edge-1", "values.yaml", "5m", "7m");
+    await git("add", "clusters/edge-1/values.yaml");
+    await git("rm", "-q", "clusters/edge-3/bootstrap/app.yaml");
+    await rm(path.join(dir, "clusters/kind/values.yaml"));
+    expect(validated((await validate("--changed-since", "HEAD")).report)).toEqual([
+      "kind",
+      "edge-1",
+      "edge-3",
+    ]);
+  });
+
+  it("leaves out files .gitignore ignores, in a cluster folder or a new folder in it", async () => {
+    await writeRepoFile(dir, ".gitignore", "*.orig\nscratch/\n");
+    await git("add", ".gitignore");
+    await git("commit", "-qm", "ignore backups");
+    await writeRepoFile(dir, "clusters/edge-1/values.yaml.orig", "a: 1\n");
+    await writeRepoFile(dir, "clusters/edge-2/scratch/notes.yaml", "a: 1\n");
+    const ignored = await validate("--changed-since", "HEAD");
+    expect(ignored.report.clusters).toEqual([]);
+    await writeRepoFile(dir, "clusters/edge-2/notes.yaml", "a: 1\n");
+    expect(validated((await validate("--changed-since", "HEAD")).report)).toEqual(["edge-2"]);
+  });
+
+  it("does not count a file only touched, and leaves .git/index as it was", async () => {
+    const later = new Date(Date.now() + 60_000);
+    for (const cluster of ["edge-1", "edge-2"])
+      await utimes(path.join(dir, "clusters", cluster, "values.yaml"), later, later);
+    const index = await readFile(path.join(dir, ".git", "index"));
+    const { report } = await validate("--changed-since", "HEAD");
+    expect(report.clusters).toEqual([]);
+    expect((await readFile(path.join(dir, ".git", "index"))).equals(index)).toBe(true);
+  });
+
+  it("reads a fleet in a folder of the repository relative to that folder", async () => {
+    const repo = `${dir}-repo`;
+    await execa("mkdir", ["-p", `${repo}/other`]);
+    await execa("cp", ["-a", `${template}/.`, `${repo}/other`]);
+    await execa("cp", ["-a", template, `${repo}/fleet`]);
+    const outer = (...args: string[]) =>
+      execa("git", ["-C", repo, "-c", "user.email=t@example.com", "-c", "user.name=t", ...args]);
+    await outer("init", "-q", "-b", "main");
+    await outer("add", "-A");
+    await outer("commit", "-qm", "base");
+    dir = `${repo}/fleet`;
+    await editCluster("edge-1", "values.yaml", "5m", "7m");
+    await writeRepoFile(dir, "clusters/edge-3/manifests/extra.yaml", "a: 1\n");
+    await writeRepoFile(repo, "other/clusters/edge-2/manifests/extra.yaml", "a: 1\n");
+    await writeRepoFile(repo, "other/package.json", "{}\n");
+    await outer("add", "fleet/clusters/edge-1/values.yaml", "other/package.json");
+    const { report } = await validate("--changed-since", "HEAD");
+    expect(validated(report)).toEqual(["edge-1", "edge-3"]);
+    expect(report.changedSince).toMatchObject({ all: false, reasons: [] });
   });
 
   it("validates nothing when no cluster changed", async () => {

@@ -41,10 +41,15 @@ export interface ChangedFiles {
 /**
  * The paths under `root` that differ between `ref` and the working tree. It needs no spec, so validate
  * starts it first: git runs while the spec loads (and its fork is cheaper before the spec fills the heap).
+ * The working tree's side needs no commit either: it runs while the ref resolves. Commit → index plus
+ * index → working tree can list a path whose working file is back to the commit's: that costs only time.
  */
 export async function changedFiles(root: string, ref: string): Promise<ChangedFiles> {
+  const worktree = unstagedPaths(root);
+  worktree.catch(() => undefined); // a ref that does not resolve is the error to report
   const commit = await resolveCommit(root, ref, "--changed-since");
-  return { commit, paths: await changedPaths(root, commit) };
+  const [staged, unstaged] = await Promise.all([stagedPaths(root, commit), worktree]);
+  return { commit, paths: [...staged, ...unstaged] };
 }
 
 export async function changedScope(
@@ -76,16 +81,31 @@ function repoRelative(root: string, p: string): string | undefined {
 }
 
 /**
- * Paths (relative to the fleet root, which may be a folder of the repository) that differ between
- * `commit` and the working tree, untracked files included.
+ * Paths (relative to the fleet root, which may be a folder of the repository) whose working-tree file
+ * differs from the index, or that git does not track and .gitignore does not ignore. `ls-files` rather
+ * than `diff`: one process stats the tracked files and walks the folders (the walk is most of the time in
+ * a large fleet), and it never writes .git/index, which `git diff` rewrites when it finds files touched
+ * but unchanged. A file whose stat data changed has its content compared, as `git diff` does.
  */
-async function changedPaths(root: string, commit: string): Promise<string[]> {
-  const git = (args: string[]) => runText("git", ["-C", root, ...args]);
-  const [tracked, untracked] = await Promise.all([
-    git(["diff", "--name-only", "--relative", "--no-renames", "-z", commit, "--"]),
-    git(["ls-files", "-z", "--others", "--exclude-standard"]),
-  ]);
-  return [...tracked.split("\0"), ...untracked.split("\0")].filter(Boolean);
+async function unstagedPaths(root: string): Promise<string[]> {
+  // --modified includes deleted files
+  const listed = await git(root, ["ls-files", "-z", "--modified", "--others", "--exclude-standard"]);
+  return nulList(listed);
+}
+
+/** Paths whose index entry differs from `commit`'s: no file is read, the index is compared to the tree. */
+async function stagedPaths(root: string, commit: string): Promise<string[]> {
+  return nulList(
+    await git(root, ["diff", "--cached", "--name-only", "--relative", "--no-renames", "-z", commit, "--"]),
+  );
+}
+
+function git(root: string, args: string[]): Promise<string> {
+  return runText("git", ["-C", root, ...args]);
+}
+
+function nulList(nulSeparated: string): string[] {
+  return nulSeparated.split("\0").filter(Boolean);
 }
 
 function clusterNames(files: string[]): string[] {
