@@ -14,7 +14,7 @@ import type { CrdValidator, KubeResource } from "./crd.js";
 import { loadValuesSchema, valuesSchemaProblem, type PackageDefinition } from "./package-schema.js";
 import { checkPrometheusConfigs, findPromtool, type ConfigCheck } from "./promtool.js";
 import type { CheckName, CheckResult, ClusterReport, ValidationReport } from "./report.js";
-import { readClusterValues, ruleFilesOf, type PackageValues } from "./values.js";
+import { readClusterValues, ruleFilesOf, type PackageValues, type ReadValues } from "./values.js";
 import { parseYamlDocuments } from "./fast-yaml.js";
 import type { InstanceValidator } from "./instance-schema.js";
 
@@ -34,8 +34,9 @@ export interface ValidateOptions {
 /** promtool and ytt are processes of their own: two at a time keeps a 2-core runner responsive. */
 const CHECK_CONCURRENCY = 2;
 /**
- * Clusters read and checked in Node while promtool checks the previous group: memory stays bounded by
- * the group (not the fleet), and promtool's CPU overlaps Node's on a 2-core runner.
+ * Clusters per group: promtool starts on a group's configs as soon as they are read, and checks them
+ * while Node checks the same group's files and reads the next group. Memory stays bounded by two groups
+ * (not the fleet), and promtool's CPU overlaps Node's on a 2-core runner.
  */
 const GROUP_SIZE = 400;
 
@@ -46,11 +47,12 @@ interface Checkers {
   bundle?: { ytt: Tool; templates: string };
 }
 
-/** One cluster's checks done in Node (or ytt), and its config waiting for the batched promtool run. */
-interface Prepared {
-  name: string;
-  promtool?: { file: string; check: ConfigCheck };
-  results: CheckResult[];
+/** One cluster's values as read, with its config for the group's promtool run. */
+interface ReadCluster {
+  cluster: ClusterSpec;
+  valuesFile: string;
+  read: ReadValues;
+  promtool?: ConfigCheck;
 }
 
 /**
@@ -59,29 +61,42 @@ interface Prepared {
  */
 export async function validateFleet(spec: FleetSpec, o: ValidateOptions): Promise<ValidationReport> {
   const selected = selectClusters(spec, o.clusters);
-  // promtool's probe and ytt's version check run while the values schema compiles
-  const [promtool, valuesSchema, ytt] = await Promise.all([
-    o.promtool ?? findPromtool(),
+  const found = o.promtool ?? findPromtool();
+  let checkers: Promise<Checkers> | undefined;
+  const clusters: ClusterReport[] = [];
+  let previous: Promise<ClusterReport[]> = Promise.resolve([]);
+  for (const group of chunks(selected, GROUP_SIZE)) {
+    const read = group.map((c) => readCluster(spec.root, c));
+    const promtool = await found;
+    const configs = checkPrometheusConfigs(
+      promtool,
+      read.flatMap((r) => (r.promtool ? [r.promtool] : [])),
+    );
+    configs.catch(() => undefined); // awaited after the Node checks, whose own failure comes first
+    // the values schema compiles and ytt's version is checked while promtool runs on the first group
+    checkers ??= nodeCheckers(promtool, o);
+    const ready = await checkers;
+    const results = await mapBounded(read, CHECK_CONCURRENCY, (r) => nodeChecks(spec.root, r, ready));
+    clusters.push(...(await previous));
+    previous = configs.then((problems) => reports(read, problems, results));
+    previous.catch(() => undefined); // awaited with the next group: its failure is raised there
+  }
+  clusters.push(...(await previous));
+  await found; // a missing promtool is an error even when no cluster is selected
+  return { ok: clusters.every((c) => c.checks.every((k) => k.ok)), clusters };
+}
+
+async function nodeCheckers(promtool: Tool, o: ValidateOptions): Promise<Checkers> {
+  const [valuesSchema, ytt] = await Promise.all([
     o.packageFile ? loadValuesSchema(o.packageFile) : undefined,
     o.packageBundle ? findYtt() : undefined,
   ]);
-  const checkers: Checkers = {
+  return {
     promtool,
     crds: o.crds ? { validator: o.crds, results: new Map() } : undefined,
     valuesSchema,
     bundle: ytt && o.packageBundle ? { ytt, templates: bundleTemplates(o.packageBundle) } : undefined,
   };
-  const clusters: ClusterReport[] = [];
-  let promtoolRun: Promise<ClusterReport[]> = Promise.resolve([]);
-  for (const group of chunks(selected, GROUP_SIZE)) {
-    const prepared = await mapBounded(group, CHECK_CONCURRENCY, (c) =>
-      prepareCluster(spec.root, c, checkers),
-    );
-    clusters.push(...(await promtoolRun));
-    promtoolRun = withPromtool(checkers.promtool, prepared);
-  }
-  clusters.push(...(await promtoolRun));
-  return { ok: clusters.every((c) => c.checks.every((k) => k.ok)), clusters };
 }
 
 function selectClusters(spec: FleetSpec, names: string[] | undefined): ClusterSpec[] {
@@ -113,38 +128,44 @@ export async function unlistedClusterFolders(spec: FleetSpec): Promise<string[]>
     .sort();
 }
 
-/** promtool on the group's configs in as few processes as it takes; its result first in each report. */
-async function withPromtool(promtool: Tool, prepared: Prepared[]): Promise<ClusterReport[]> {
-  const inputs = prepared.flatMap((p) => (p.promtool ? [p.promtool] : []));
-  const problems = await checkPrometheusConfigs(
-    promtool,
-    inputs.map((i) => i.check),
-  );
-  const byInput = new Map(inputs.map((input, i) => [input, result("promtool", input.file, problems[i])]));
-  return prepared.map((p) => ({
-    name: p.name,
-    checks: [...(p.promtool ? [byInput.get(p.promtool) as CheckResult] : []), ...p.results],
-  }));
+function readCluster(root: string, cluster: ClusterSpec): ReadCluster {
+  const valuesFile = `${CLUSTERS_DIR}/${cluster.name}/values.yaml`;
+  const read = readClusterValues(root, valuesFile);
+  if (read.problem !== undefined) return { cluster, valuesFile, read };
+  const { values, config } = read;
+  const agent = cluster.role === "agent";
+  return { cluster, valuesFile, read, promtool: { config, agent, known: ruleFilesOf(values) } };
 }
 
-async function prepareCluster(root: string, cluster: ClusterSpec, k: Checkers): Promise<Prepared> {
-  const dir = `${CLUSTERS_DIR}/${cluster.name}`;
-  const valuesFile = `${dir}/values.yaml`;
-  const read = readClusterValues(root, valuesFile);
-  const prepared: Prepared = { name: cluster.name, results: [] };
-  if (read.problem !== undefined) prepared.results.push(result("values", valuesFile, read.problem));
+/** The checks done in Node (or ytt): the values' schema, the package bundle, the CRDs. */
+async function nodeChecks(root: string, r: ReadCluster, k: Checkers): Promise<CheckResult[]> {
+  const dir = `${CLUSTERS_DIR}/${r.cluster.name}`;
+  const results: CheckResult[] = [];
+  if (r.read.problem !== undefined) results.push(result("values", r.valuesFile, r.read.problem));
   else {
-    const { values, config } = read;
-    const agent = cluster.role === "agent";
-    prepared.promtool = { file: valuesFile, check: { config, agent, known: ruleFilesOf(values) } };
+    const { values } = r.read;
     if (k.valuesSchema)
-      prepared.results.push(
-        result("package-schema", valuesFile, valuesSchemaProblem(k.valuesSchema, values)),
-      );
-    if (k.bundle) prepared.results.push(await bundleCheck(root, dir, values, agent, k));
+      results.push(result("package-schema", r.valuesFile, valuesSchemaProblem(k.valuesSchema, values)));
+    if (k.bundle) results.push(await bundleCheck(root, dir, values, r.cluster.role === "agent", k));
   }
-  if (k.crds) prepared.results.push(...checkCrds(root, dir, k.crds));
-  return prepared;
+  if (k.crds) results.push(...checkCrds(root, dir, k.crds));
+  return results;
+}
+
+/** Each cluster's report: promtool's result on its config first, then the Node checks'. */
+function reports(
+  read: ReadCluster[],
+  problems: (string | undefined)[],
+  results: CheckResult[][],
+): ClusterReport[] {
+  let next = 0;
+  return read.map((r, i) => ({
+    name: r.cluster.name,
+    checks: [
+      ...(r.promtool ? [result("promtool", r.valuesFile, problems[next++])] : []),
+      ...(results[i] as CheckResult[]),
+    ],
+  }));
 }
 
 async function bundleCheck(
