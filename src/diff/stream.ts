@@ -1,17 +1,18 @@
 /**
- * `diff` against a git ref at fleet scale: the ref's tree is listed once (path -> blob id) while the
- * working tree is listed, then the clusters are compared in groups (group.ts), shared between the main
- * thread and worker threads (diff-worker.ts), two groups in flight on each so one's git read overlaps
- * another's comparison. Memory holds the groups in flight, never both trees.
+ * `diff` against a git ref at fleet scale: the working tree's cluster folders are listed and the worker
+ * threads start while git resolves the ref, then the clusters are compared in groups (group.ts: each lists
+ * its clusters' files at the commit and in the working tree), shared between the main thread and worker
+ * threads (diff-worker.ts), two groups in flight on each so one's git read overlaps another's comparison.
+ * The clusters only the commit has are listed meanwhile, and compared last. Memory holds the groups in
+ * flight, never both trees.
  */
 import { readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { CLUSTERS_DIR } from "../layout/names.js";
-import { blobIdsAtRef } from "./git-tree.js";
+import { clusterFoldersAt, resolveCommit } from "./git-tree.js";
 import { diffGroup, type CountedDiff, type GroupJob } from "./group.js";
-import { byCluster, clusterNames } from "./semantic.js";
 
 export type { CountedDiff } from "./group.js";
 
@@ -23,36 +24,55 @@ const GROUPS_PER_THREAD = 4;
 const IN_FLIGHT = 2;
 const MAX_WORKERS = 3;
 
+type Options = { countLines?: boolean };
+
 /** What changed on which cluster between a ref's clusters/ and the working tree's, in cluster order. */
 export async function diffWorkingTree(
   root: string,
   ref: string,
-  options: { countLines?: boolean } = {},
+  options: Options = {},
 ): Promise<CountedDiff[]> {
-  // the workers load their modules, and git lists the ref, while the working tree is listed
-  const helpers = startHelpers(root);
-  try {
-    const listing = blobIdsAtRef(root, ref);
-    const working = byCluster(new Map(workingFiles(root).map((p) => [p, true])));
-    const blobIds = byCluster(await listing);
-    const names = clusterNames(blobIds, working);
-    const jobs = groups(names, helpers.length + 1).map((clusters): GroupJob => ({
-      root,
-      clusters,
-      blobIds: new Map(clusters.flatMap((c) => entry(blobIds, c))),
-      working: new Map(clusters.flatMap((c) => entry(working, c)).map(([c, f]) => [c, [...f.keys()]])),
-      countLines: options.countLines ?? false,
-    }));
-    return (await runJobs(jobs, helpers)).flat();
-  } finally {
-    for (const h of helpers) h.close();
-  }
+  return (await startDiff(root, ref, options)).diffs;
 }
 
-const entry = <T>(map: Map<string, T>, key: string): Array<[string, T]> => {
-  const value = map.get(key);
-  return value === undefined ? [] : [[key, value]];
-};
+/**
+ * diffWorkingTree, started: settles once the ref is resolved (rejects when it is not a commit) and the
+ * groups are handed out, so that a caller can go on while they are compared.
+ */
+export async function startDiff(
+  root: string,
+  ref: string,
+  options: Options = {},
+): Promise<{ diffs: Promise<CountedDiff[]> }> {
+  const folders = clusterFolders(root);
+  const helpers = startHelpers(folders.length);
+  const close = () => helpers.forEach((h) => h.close());
+  const commit = await resolveCommit(root, ref).catch((e: unknown) => {
+    close();
+    throw e;
+  });
+  const jobs = (clusters: string[]) =>
+    groups(clusters, helpers.length + 1).map((group): GroupJob => ({
+      root,
+      commit,
+      clusters: group,
+      countLines: options.countLines ?? false,
+    }));
+  const present = runJobs(jobs(folders), helpers);
+  const here = new Set(folders);
+  const gone = clusterFoldersAt(root, commit).then((atCommit) =>
+    runJobs(jobs(atCommit.filter((c) => !here.has(c)).sort()), helpers),
+  );
+  const diffs = Promise.all([present, gone]).then(([p, g]) => inClusterOrder(p.flat(), g.flat()));
+  diffs.then(close, close);
+  return { diffs };
+}
+
+/** Two lists of diffs, each in cluster order and of different clusters, as one. */
+function inClusterOrder(a: CountedDiff[], b: CountedDiff[]): CountedDiff[] {
+  if (b.length === 0) return a;
+  return [...a, ...b].sort((x, y) => (x.cluster < y.cluster ? -1 : x.cluster > y.cluster ? 1 : 0));
+}
 
 /** The clusters in groups of MIN_GROUP to MAX_GROUP, GROUPS_PER_THREAD per thread when there are enough. */
 function groups(names: string[], threads: number): string[][] {
@@ -72,13 +92,7 @@ interface Helper {
 }
 
 /** Worker threads for a fleet of two groups or more (by its working tree's cluster folders), one per spare core. */
-function startHelpers(root: string): Helper[] {
-  let clusters = 0;
-  try {
-    clusters = readdirSync(path.join(root, CLUSTERS_DIR)).length;
-  } catch {
-    // no clusters/ folder: nothing to share
-  }
+function startHelpers(clusters: number): Helper[] {
   const count = clusters < 2 * MIN_GROUP ? 0 : Math.min(MAX_WORKERS, availableParallelism() - 1);
   return Array.from({ length: Math.max(0, count) }, startHelper);
 }
@@ -128,16 +142,14 @@ async function runJobs(jobs: GroupJob[], helpers: Helper[]): Promise<CountedDiff
   return results;
 }
 
-/** Every regular file under clusters/, as `clusters/<name>/<path>`. */
-function workingFiles(root: string): string[] {
-  const top = path.join(root, CLUSTERS_DIR);
-  let entries;
+/** The folders under clusters/ in the working tree, sorted (none without it). */
+function clusterFolders(root: string): string[] {
   try {
-    entries = readdirSync(top, { recursive: true, withFileTypes: true });
+    return readdirSync(path.join(root, CLUSTERS_DIR), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
-  // parentPath is `top` or below it: the path from `top` is its tail, with "/" between names
-  const relative = (dir: string) => dir.slice(top.length).split(path.sep).join("/");
-  return entries.filter((e) => e.isFile()).map((e) => `${CLUSTERS_DIR}${relative(e.parentPath)}/${e.name}`);
 }
