@@ -39,9 +39,8 @@ interface TreeEntry {
 
 /**
  * The entries of `git ls-tree` at a commit under some paths (relative to `root`; ls-tree reads no
- * wildcards in them), with
- * `recursive` every file below them. Blobs are then read by id, which git finds directly (a
- * "<commit>:<path>" name is resolved by walking the tree again for every file).
+ * wildcards in them), with `recursive` every file below them. Blobs are then read by id, which git finds
+ * directly (a "<commit>:<path>" name is resolved by walking the tree again for every file).
  */
 async function treeEntries(
   root: string,
