@@ -71,7 +71,9 @@ export async function diffGroup(job: GroupJob): Promise<CountedDiff[]> {
 function readWorking(root: string, cluster: string): Map<string, Buffer | string> | undefined {
   const dir = path.join(root, CLUSTERS_DIR, cluster);
   const files = regularFiles(dir).filter((f) => f !== RENDER_RECORD);
-  return files.length === 0 ? undefined : new Map(files.map((f) => [f, readFileSync(path.join(dir, f))]));
+  return files.length === 0
+    ? undefined
+    : new Map(files.map((f) => [f, readFileSync(`${dir}${path.sep}${f}`)]));
 }
 
 /** Every regular file under a folder, by its path from there with "/" between names; none when it is missing. */

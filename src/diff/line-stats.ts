@@ -33,19 +33,30 @@ export const lines = (text: string): string[] =>
  * those), found on the texts before splitting: most of a changed file is the same on both sides.
  */
 export function differingLines(before: string, after: string): [string[], string[]] {
-  let i = 0;
-  while (i < before.length && i < after.length && before.charCodeAt(i) === after.charCodeAt(i)) i++;
+  const i = sameLength(before, after, (x, from, to) => x.slice(from, to));
   // the lines that end before the first difference: the same on both sides
   const start = i === 0 ? 0 : before.lastIndexOf("\n", i - 1) + 1;
   const [b, a] = [before.slice(start), after.slice(start)];
-  let j = 0;
-  while (j < b.length && j < a.length && b.charCodeAt(b.length - 1 - j) === a.charCodeAt(a.length - 1 - j))
-    j++;
+  const j = sameLength(b, a, (x, from, to) => x.slice(x.length - to, x.length - from));
   // a line break in the common end with more after it: the lines after it are the same on both sides
   const end = b.indexOf("\n", b.length - j);
   if (end < 0 || end === b.length - 1) return [lines(b), lines(a)];
   const tail = b.length - end;
   return [b.slice(0, end).split("\n"), a.slice(0, a.length - tail).split("\n")];
+}
+
+/**
+ * The length of the longest part two texts share, by a binary search over pieces `piece(text, from, to)`
+ * (their starts or their ends): strings compared whole, not character by character.
+ */
+function sameLength(x: string, y: string, piece: (text: string, from: number, to: number) => string): number {
+  let [same, most] = [0, Math.min(x.length, y.length)];
+  while (same < most) {
+    const mid = (same + most + 1) >>> 1;
+    if (piece(x, same, mid) === piece(y, same, mid)) same = mid;
+    else most = mid - 1;
+  }
+  return same;
 }
 
 /**
