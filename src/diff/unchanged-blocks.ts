@@ -227,10 +227,14 @@ function sameLines(b: Lines, x: Range, a: Lines, y: Range): boolean {
 }
 
 /**
- * Entry texts known to read without error, or not, by readableKey (shared across clusters: most shared
- * blocks repeat, and those that name their cluster differ only in such values).
+ * Entry texts known to read without error, or not, by their indentation and text with each WORD_VALUE's
+ * word made one (shared across clusters: most shared blocks repeat, and those that name their cluster
+ * differ only in such values).
  */
 const readable = new Map<string, boolean>();
+
+/** The same, by the entry's very text: most blocks repeat as they are, and this key costs no regex. */
+const readableAsIs = new Map<string, boolean>();
 
 /**
  * `key: value` (or `- key: value`) ending its line, the value a plain word of letters, digits and `_.-`,
@@ -239,18 +243,23 @@ const readable = new Map<string, boolean>();
  */
 const WORD_VALUE = /^( *(?:- )*[A-Za-z_][\w-]*: )[A-Za-z0-9][\w.-]*$/gm;
 
-/** An entry's cache key in `readable`: its indentation and lines, each WORD_VALUE's word made one. */
-function readableKey(lines: string[], indent: number): string {
-  return `${indent}\n${lines.join("\n").replace(WORD_VALUE, "$1w")}`;
-}
-
 /**
  * Whether an entry can be cut: moved to the left margin, it reads without error on its own, and it holds
  * no anchor, alias, tag or merge key (they tie it to other blocks) and no dotted key (mayHoldDottedKey).
  */
 function readsAlone(text: Lines, entry: Entry, indent: number): boolean {
   const lines = slice(text, entry);
-  const key = readableKey(lines, indent);
+  const asIs = `${indent}\n${lines.join("\n")}`;
+  let known = readableAsIs.get(asIs);
+  if (known === undefined) {
+    known = readsAloneLike(lines, indent, asIs.replace(WORD_VALUE, "$1w"));
+    readableAsIs.set(asIs, known);
+  }
+  return known;
+}
+
+/** readsAlone for an entry not seen as is, by `key` (its text, each WORD_VALUE's word made one). */
+function readsAloneLike(lines: string[], indent: number, key: string): boolean {
   let known = readable.get(key);
   if (known === undefined) {
     known = !/(?:^|[\s[{,])[&*!]/m.test(key) && !key.includes("<<") && !lines.some(mayHoldDottedKey);
