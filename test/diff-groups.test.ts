@@ -4,7 +4,9 @@
  * threads, they are still reported in cluster order, with git's line counts, and a folder whose name git
  * could read as a pattern is listed as itself.
  */
-import { rm } from "node:fs/promises";
+import { execa } from "execa";
+import { cp, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,6 +14,7 @@ import {
   exampleFleetRepo,
   promfleet,
   readRepoFile,
+  repoRoot,
   writeRepoFile,
 } from "./helpers/fleet-repo.js";
 
@@ -76,5 +79,45 @@ describe("diff of a fleet in groups", () => {
     expect(diffs.map((d) => [d.cluster, d.added, d.removed])).toEqual(
       diffs.map((d) => [d.cluster, counts.get(d.cluster)?.added, counts.get(d.cluster)?.removed]),
     );
+  });
+
+  it("compares on the main thread what a worker thread that fails or stops leaves", async () => {
+    const dir = await exampleFleetRepo();
+    const spec = await readRepoFile(dir, "fleet.yaml");
+    const agents = AGENTS.map((n) => `  - name: ${n}\n    role: agent\n`).join("");
+    await writeRepoFile(dir, "fleet.yaml", `${spec}${agents}`);
+    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    await committedRepo(dir);
+    await writeRepoFile(
+      dir,
+      "fleet.yaml",
+      `${spec}${agents.replaceAll("role: agent\n", "role: agent\n    retention: 10m\n")}`,
+    );
+    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    const args = ["diff", "--base", "HEAD", "--format", "json"];
+    const expected = await promfleet(dir, args);
+    expect(expected.code, expected.stderr).toBe(0);
+    expect((JSON.parse(expected.stdout) as { clusters: unknown[] }).clusters).toHaveLength(AGENTS.length);
+
+    // the built CLI beside a worker that cannot start, and one that exits once it has a batch
+    const cli = await mkdtemp(path.join(os.tmpdir(), "promfleet-cli-"));
+    for (const part of ["bin", "dist", "package.json"])
+      await cp(path.join(repoRoot, part), path.join(cli, part), { recursive: true });
+    await symlink(path.join(repoRoot, "node_modules"), path.join(cli, "node_modules"));
+    const workers = [
+      'throw new Error("no worker");',
+      'import { parentPort } from "node:worker_threads";\nparentPort.on("message", () => setTimeout(() => process.exit(3), 20));',
+    ];
+    for (const worker of workers) {
+      await writeFile(path.join(cli, "dist", "diff", "diff-worker.js"), worker);
+      const r = await execa("node", [path.join(cli, "bin", "promfleet.js"), "-C", dir, ...args], {
+        reject: false,
+      });
+      expect({ worker, code: r.exitCode, stdout: r.stdout }).toEqual({
+        worker,
+        code: 0,
+        stdout: expected.stdout,
+      });
+    }
   });
 });

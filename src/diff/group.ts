@@ -21,6 +21,32 @@ export interface GroupJob {
   countLines: boolean;
 }
 
+/** Groups handed out to threads: each thread takes the next by adding one to a counter they share. */
+export interface Batch {
+  id: number;
+  jobs: GroupJob[];
+  /** An Int32Array's buffer: the index of the next job to take. */
+  next: SharedArrayBuffer;
+  /** Jobs each thread works on at once, so that one's git read overlaps another's comparison. */
+  inFlight: number;
+}
+
+/** Takes the batch's next jobs until none is left, handing each one's diffs (when `run` gives them) to `done`. */
+export async function takeJobs(
+  batch: Batch,
+  run: (job: GroupJob) => Promise<CountedDiff[] | undefined>,
+  done: (index: number, diffs: CountedDiff[]) => void,
+): Promise<void> {
+  const next = new Int32Array(batch.next);
+  const take = async () => {
+    for (let i = Atomics.add(next, 0, 1); i < batch.jobs.length; i = Atomics.add(next, 0, 1)) {
+      const diffs = await run(batch.jobs[i] as GroupJob);
+      if (diffs) done(i, diffs);
+    }
+  };
+  await Promise.all(Array.from({ length: batch.inFlight }, take));
+}
+
 /**
  * The group's diffs, in its cluster order. Its clusters' files at the commit are listed with one `git
  * ls-tree` while their working files are read. A working file whose git blob id equals the commit's is the

@@ -12,7 +12,7 @@ import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { clusterFoldersAt, resolveCommit } from "./git-tree.js";
-import { diffGroup, type CountedDiff, type GroupJob } from "./group.js";
+import { diffGroup, takeJobs, type Batch, type CountedDiff, type GroupJob } from "./group.js";
 
 export type { CountedDiff } from "./group.js";
 
@@ -87,7 +87,8 @@ function groups(names: string[], threads: number): string[][] {
 
 /** A worker thread taking groups. */
 interface Helper {
-  run(job: GroupJob): Promise<CountedDiff[]>;
+  /** Settles once the worker has taken the batch's last job (or stopped), each job's diffs handed to `done`. */
+  run(batch: Batch, done: (index: number, diffs: CountedDiff[]) => void): Promise<void>;
   close(): void;
 }
 
@@ -99,47 +100,46 @@ function startHelpers(clusters: number): Helper[] {
 
 function startHelper(): Helper {
   const worker = new Worker(new URL("./diff-worker.js", import.meta.url));
-  const pending = new Map<number, { resolve: (d: CountedDiff[]) => void; reject: (e: Error) => void }>();
-  let next = 0;
-  worker.on("message", (m: { id: number; diffs?: CountedDiff[]; error?: string }) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.diffs) p?.resolve(m.diffs);
-    else p?.reject(new Error(m.error));
+  const batches = new Map<number, { done: (index: number, diffs: CountedDiff[]) => void; end: () => void }>();
+  worker.on("message", (m: { batch: number; index?: number; diffs?: CountedDiff[]; done?: true }) => {
+    const b = batches.get(m.batch);
+    if (m.diffs && m.index !== undefined) b?.done(m.index, m.diffs);
+    if (m.done) b?.end();
   });
-  const failAll = (e: Error) => {
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
+  // a worker that fails or could not start takes no more jobs: the main thread runs what it left
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    for (const b of batches.values()) b.end();
   };
-  worker.on("error", failAll);
-  worker.on("exit", () => failAll(new Error("diff worker exited")));
+  worker.on("error", stop);
+  worker.on("exit", stop);
   return {
-    run: (job) =>
-      new Promise((resolve, reject) => {
-        const id = next++;
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, job });
+    run: (batch, done) =>
+      new Promise((end) => {
+        if (stopped) return end();
+        batches.set(batch.id, { done, end: () => (batches.delete(batch.id), end()) });
+        worker.postMessage(batch);
       }),
     close: () => void worker.terminate(),
   };
 }
 
+let nextBatch = 0;
+
 /**
- * Every job's diffs, in job order, each thread taking the next job when one of its IN_FLIGHT finishes. A
- * job a worker fails (a worker that could not start) runs on the main thread: an error it repeats is real.
+ * Every job's diffs, in job order: the main thread and the workers take the next job when one of their
+ * IN_FLIGHT finishes, from a counter they share (a worker never waits for the main thread to hand one out).
+ * A job a worker took and did not answer (it failed, or the worker stopped) runs on the main thread last:
+ * an error it repeats is real.
  */
 async function runJobs(jobs: GroupJob[], helpers: Helper[]): Promise<CountedDiff[][]> {
-  const results = new Array<CountedDiff[]>(jobs.length);
-  let next = 0;
-  const take = async (run: (job: GroupJob) => Promise<CountedDiff[]>) => {
-    for (let i = next++; i < jobs.length; i = next++) {
-      const job = jobs[i] as GroupJob;
-      results[i] = await run(job).catch(() => diffGroup(job));
-    }
-  };
-  const runners = [diffGroup, ...helpers.map((h) => h.run)];
-  await Promise.all(runners.flatMap((run) => Array.from({ length: IN_FLIGHT }, () => take(run))));
-  return results;
+  const results = new Array<CountedDiff[] | undefined>(jobs.length);
+  const done = (index: number, diffs: CountedDiff[]) => void (results[index] = diffs);
+  const batch: Batch = { id: nextBatch++, jobs, next: new SharedArrayBuffer(4), inFlight: IN_FLIGHT };
+  await Promise.all([takeJobs(batch, diffGroup, done), ...helpers.map((h) => h.run(batch, done))]);
+  for (const [i, job] of jobs.entries()) results[i] ??= await diffGroup(job);
+  return results as CountedDiff[][];
 }
 
 /** The folders under clusters/ in the working tree, sorted (none without it). */
