@@ -3,7 +3,6 @@ import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
 import { defaultBase } from "../diff/git-tree.js";
 import { diffWorkingTree, startDiff } from "../diff/stream.js";
-import { loadFleet } from "../fleet/load.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { reportError } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
@@ -43,6 +42,8 @@ async function diffCommand(o: DiffFlags): Promise<number> {
   // problem is still reported first: what fails here is awaited below)
   const early = o.base === undefined ? undefined : startDiff(o.dir, o.base, options);
   (await early?.catch(() => undefined))?.diffs.catch(() => undefined);
+  // the spec reader's modules load after that too: the worker threads start sooner
+  const { loadFleet } = await import("../fleet/load.js");
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
   const diffs = await (early
     ? (await early).diffs
