@@ -202,6 +202,65 @@ describe("values.yaml compared by its changed blocks only", () => {
     expect(diff.join("\n")).not.toContain(UNCHANGED);
   });
 
+  it("cuts what names each cluster, so a fleet-wide change reads alike on every cluster", () => {
+    const base = rendered[0] as string;
+    const clusters = ["edge-1", "edge-2", "x9", "true", "null"].map((name) => {
+      const before = base.replaceAll("cluster: kind", `cluster: ${name}`);
+      return [before, before.replace("scrape_interval: 1m", "scrape_interval: 45s")] as const;
+    });
+    const cuts = clusters.map(([before, after]) => cutSharedValues(before, after));
+    for (const cut of cuts) expect(cut).toEqual(cuts[0]);
+    expect(cuts[0]?.join("\n")).not.toMatch(/cluster: /);
+    for (const [before, after] of clusters)
+      expect(diffValuesText(before, after)).toEqual(["prometheus.yml global.scrape_interval: 1m → 45s"]);
+    // the same texts' comparison, shared or not, is each cluster's own: its label changing is shown whole
+    const [before] = clusters[0] as readonly [string, string];
+    const relabelled = before.replace("cluster: edge-1", "cluster: edge-1b");
+    expect(diffValuesText(before, relabelled)).toEqual(diffValuesInFull(before, relabelled));
+    expect(diffValuesText(before, relabelled)).toEqual([
+      'external labels: {"cluster":"edge-1"} → {"cluster":"edge-1b"}',
+    ]);
+  });
+
+  it("does not take a shared block for one read before when more than a plain value's word differs", () => {
+    const base = (rendered[0] as string).replace(
+      "        url: https://",
+      "        basic_auth:\n          username: kind\n        url: https://",
+    );
+    const change = (text: string) => text.replace("scrape_interval: 1m", "scrape_interval: 45s");
+    // read once with a plain word, then with values that break the block or tie it to others
+    const values = [
+      "kind",
+      "kind-2.a_b",
+      "kind:",
+      "kind: x",
+      '"kind',
+      "[kind",
+      "kind]",
+      "*kind",
+      "&kind x",
+      "kind #",
+      "- kind",
+    ];
+    for (const value of values) {
+      const before = base.replace("username: kind", `username: ${value}`);
+      const full = diffValuesInFull(before, change(before));
+      expect({ value, diff: diffValuesText(before, change(before)) }).toEqual({ value, diff: full });
+    }
+  });
+
+  it("gives each pair its own answer when many pairs' cut texts repeat", () => {
+    const pairs = variants(VARIANTS / 4, 61);
+    // twice: the second round answers from what the first compared
+    for (let round = 0; round < 2; round++)
+      for (const [before, after] of pairs)
+        expect({ before, after, diff: diffValuesText(before, after) }).toEqual({
+          before,
+          after,
+          diff: diffValuesInFull(before, after),
+        });
+  });
+
   it("compares in full where a shared block redefines an anchor used elsewhere", () => {
     const before = "a: &x\n  v: 1\nb:\n  c: &x\n    v: 2\n  d: 1\nz: *x\n";
     const after = before.replace("z: *x", "z: [*x]");

@@ -2,8 +2,7 @@
 import type { Command } from "commander";
 import { formatDiff, type DiffFormat } from "../diff/format.js";
 import { defaultBase } from "../diff/git-tree.js";
-import { diffWorkingTree } from "../diff/stream.js";
-import { loadFleet } from "../fleet/load.js";
+import { diffWorkingTree, startDiff } from "../diff/stream.js";
 import { ExitCode, PromfleetError } from "../util/errors.js";
 import { reportError } from "../util/output.js";
 import { action, type GlobalOptions } from "./action.js";
@@ -39,11 +38,16 @@ async function diffCommand(o: DiffFlags): Promise<number> {
     throw new PromfleetError(`--format ${o.format}: use text, markdown or json`, ExitCode.badInput);
   // --format json carries the review comment's +/- columns: lines added and removed per cluster
   const options = { countLines: o.format === "json" };
-  // with --base, git and the comparison start while the spec loads (a spec problem is still reported first)
-  const early = o.base === undefined ? undefined : diffWorkingTree(o.dir, o.base, options);
-  early?.catch(() => undefined); // not "unhandled" while the spec loads: awaited below
+  // with --base, the groups are handed out before the spec loads, and compared while it does (a spec
+  // problem is still reported first: what fails here is awaited below)
+  const early = o.base === undefined ? undefined : startDiff(o.dir, o.base, options);
+  (await early?.catch(() => undefined))?.diffs.catch(() => undefined);
+  // the spec reader's modules load after that too: the worker threads start sooner
+  const { loadFleet } = await import("../fleet/load.js");
   const spec = await loadFleet(o.dir, o.fleet, { requireCredentials: false });
-  const diffs = await (early ?? diffWorkingTree(o.dir, await defaultBase(o.dir, spec.git.branch), options));
+  const diffs = await (early
+    ? (await early).diffs
+    : diffWorkingTree(o.dir, await defaultBase(o.dir, spec.git.branch), options));
   process.stdout.write(`${formatDiff(diffs, o.format as DiffFormat)}\n`);
   return ExitCode.ok;
 }

@@ -12,19 +12,61 @@ export async function filesAtRef(root: string, ref: string): Promise<Map<string,
 
 /** Path -> blob object id of every file under clusters/ at a git ref, from one `git ls-tree`. */
 export async function blobIdsAtRef(root: string, ref: string): Promise<Map<string, string>> {
-  const commit = await resolveCommit(root, ref);
-  const ls = await runText("git", ["-C", root, "ls-tree", "-r", "-z", commit, "--", `${CLUSTERS_DIR}/`]);
-  // "<mode> <type> <object id>\t<path>": blobs are read by id, which git finds directly (a
-  // "<commit>:<path>" name is resolved by walking the tree again for every file).
-  return new Map(
-    ls
-      .split("\0")
-      .filter(Boolean)
-      .map((line) => {
-        const tab = line.indexOf("\t");
-        return [line.slice(tab + 1), line.slice(0, tab).split(" ")[2] as string];
-      }),
-  );
+  return blobIdsAt(root, await resolveCommit(root, ref), [`${CLUSTERS_DIR}/`]);
+}
+
+/** Path -> object id of every file under some folders (e.g. `clusters/<name>/`) at a commit. */
+export async function blobIdsAt(
+  root: string,
+  commit: string,
+  folders: string[],
+): Promise<Map<string, string>> {
+  const entries = await treeEntries(root, commit, folders, true);
+  return new Map(entries.map((e) => [e.path, e.id]));
+}
+
+/** The names of the folders under clusters/ at a commit. */
+export async function clusterFoldersAt(root: string, commit: string): Promise<string[]> {
+  const entries = await treeEntries(root, commit, [`${CLUSTERS_DIR}/`], false);
+  return entries.filter((e) => e.type === "tree").map((e) => e.path.slice(CLUSTERS_DIR.length + 1));
+}
+
+interface TreeEntry {
+  type: string;
+  id: string;
+  path: string;
+}
+
+/**
+ * The entries of `git ls-tree` at a commit under some paths (relative to `root`; ls-tree reads no
+ * wildcards in them), with `recursive` every file below them. Blobs are then read by id, which git finds
+ * directly (a "<commit>:<path>" name is resolved by walking the tree again for every file).
+ */
+async function treeEntries(
+  root: string,
+  commit: string,
+  paths: string[],
+  recursive: boolean,
+): Promise<TreeEntry[]> {
+  const ls = await runText("git", [
+    "-C",
+    root,
+    "ls-tree",
+    ...(recursive ? ["-r"] : []),
+    "-z",
+    commit,
+    "--",
+    ...paths,
+  ]);
+  // "<mode> <type> <object id>\t<path>"
+  return ls
+    .split("\0")
+    .filter(Boolean)
+    .map((line) => {
+      const tab = line.indexOf("\t");
+      const [, type, id] = line.slice(0, tab).split(" ") as [string, string, string];
+      return { type, id, path: line.slice(tab + 1) };
+    });
 }
 
 /** The content of blobs by object id, in order, with one `git cat-file --batch`. */

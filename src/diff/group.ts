@@ -1,47 +1,78 @@
 /**
- * One group of clusters compared: their working files read, the ref's blobs of the files that differ read
- * from git, and each cluster diffed. Run on the main thread or in a worker (diff-worker.ts).
+ * One group of clusters compared: their files at the commit listed, their working files listed and read,
+ * the commit's blobs of the files that differ read from git, and each cluster diffed. Run on the main thread or in a worker (diff-worker.ts).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { gitBlobId } from "../layout/git-index.js";
-import { CLUSTERS_DIR } from "../layout/names.js";
-import { readBlobs } from "./git-tree.js";
+import { CLUSTERS_DIR, RENDER_RECORD } from "../layout/names.js";
+import { blobIdsAt, readBlobs } from "./git-tree.js";
 import { clusterLineStats, type LineStats } from "./line-stats.js";
-import { diffClusterFiles, type ClusterDiff } from "./semantic.js";
+import { byCluster, diffClusterFiles, type ClusterDiff } from "./semantic.js";
 
 /** A cluster's diff, with the lines a line diff adds and removes when asked for (the review comment's +/-). */
 export type CountedDiff = ClusterDiff & Partial<LineStats>;
 
-/** cluster -> (path in its folder -> T). */
-export type Files<T> = Map<string, Map<string, T>>;
-
-/** What a group's comparison needs: its clusters, their files at the ref (blob ids) and in the working tree. */
+/** What a group's comparison needs: the commit compared with, and its clusters (folder names, then or now). */
 export interface GroupJob {
   root: string;
+  commit: string;
   clusters: string[];
-  blobIds: Files<string>;
-  working: Map<string, string[]>;
   countLines: boolean;
 }
 
+/** Groups handed out to threads: each thread takes the next by adding one to a counter they share. */
+export interface Batch {
+  id: number;
+  jobs: GroupJob[];
+  /** An Int32Array's buffer: the index of the next job to take. */
+  next: SharedArrayBuffer;
+  /** Jobs each thread works on at once, so that one's git read overlaps another's comparison. */
+  inFlight: number;
+}
+
+/** Takes the batch's next jobs until none is left, handing each one's diffs (when `run` gives them) to `done`. */
+export async function takeJobs(
+  batch: Batch,
+  run: (job: GroupJob) => Promise<CountedDiff[] | undefined>,
+  done: (index: number, diffs: CountedDiff[]) => void,
+): Promise<void> {
+  const next = new Int32Array(batch.next);
+  const take = async () => {
+    for (let i = Atomics.add(next, 0, 1); i < batch.jobs.length; i = Atomics.add(next, 0, 1)) {
+      const diffs = await run(batch.jobs[i] as GroupJob);
+      if (diffs) done(i, diffs);
+    }
+  };
+  await Promise.all(Array.from({ length: batch.inFlight }, take));
+}
+
 /**
- * The group's diffs, in its cluster order. A working file whose git blob id equals the ref's is the same
- * content and is not read from git.
+ * The group's diffs, in its cluster order. Its clusters' files at the commit are listed with one `git
+ * ls-tree` while their working files are read. A working file whose git blob id equals the commit's is the
+ * same content: it is not read from git, nor decoded, and its blob id stands for its text on both sides (a
+ * comparison skips what is equal on both).
  */
 export async function diffGroup(job: GroupJob): Promise<CountedDiff[]> {
-  const { root, clusters, blobIds } = job;
-  const read = new Map(clusters.map((c) => [c, readWorking(root, c, job.working.get(c))]));
-  const wanted: Array<{ cluster: string; file: string; id: string }> = [];
-  for (const cluster of clusters)
-    for (const [file, id] of blobIds.get(cluster) ?? []) {
-      const bytes = read.get(cluster)?.get(file);
-      if (bytes === undefined || gitBlobId(bytes, id.length === 64 ? "sha256" : "sha1") !== id)
-        wanted.push({ cluster, file, id });
-    }
-  const after = new Map(
-    [...read].map(([c, files]) => [c, files && new Map([...files].map(([f, b]) => [f, b.toString("utf8")]))]),
+  const { root, clusters } = job;
+  const listing = blobIdsAt(
+    root,
+    job.commit,
+    clusters.map((c) => `${CLUSTERS_DIR}/${c}/`),
   );
+  listing.catch(() => undefined); // awaited below, once the working files are read
+  const now = new Map(clusters.map((c) => [c, readWorking(root, c)]));
+  const blobIds = byCluster(await listing);
+  const wanted: Array<{ cluster: string; file: string; id: string }> = [];
+  for (const cluster of clusters) {
+    const files = now.get(cluster);
+    for (const [file, id] of blobIds.get(cluster) ?? []) {
+      const bytes = files?.get(file);
+      if (bytes !== undefined && gitBlobId(bytes, id.length === 64 ? "sha256" : "sha1") === id)
+        files?.set(file, id);
+      else wanted.push({ cluster, file, id });
+    }
+  }
   const texts = await readBlobs(
     root,
     wanted.map((w) => w.id),
@@ -49,17 +80,43 @@ export async function diffGroup(job: GroupJob): Promise<CountedDiff[]> {
   const changed = new Map(wanted.map((w, i) => [`${w.cluster}/${w.file}`, texts[i] as string]));
   return clusters.flatMap((cluster) => {
     const ids = blobIds.get(cluster);
-    const now = after.get(cluster);
-    const before =
-      ids &&
-      new Map([...ids.keys()].map((f) => [f, changed.get(`${cluster}/${f}`) ?? (now?.get(f) as string)]));
-    const diffs = diffClusterFiles(cluster, before, now);
-    return job.countLines ? diffs.map((d) => ({ ...d, ...clusterLineStats(before, now) })) : diffs;
+    const files = now.get(cluster);
+    const after =
+      files && new Map([...files].map(([f, b]) => [f, typeof b === "string" ? b : b.toString("utf8")]));
+    const before = ids && new Map([...ids].map(([f, id]) => [f, changed.get(`${cluster}/${f}`) ?? id]));
+    if (!before && !after) return [];
+    const diffs = diffClusterFiles(cluster, before, after);
+    return job.countLines ? diffs.map((d) => ({ ...d, ...clusterLineStats(before, after) })) : diffs;
   });
 }
 
-function readWorking(root: string, cluster: string, files: string[] | undefined) {
-  if (!files) return undefined;
+/**
+ * A cluster's working files (path in its folder -> content), the render record left out as everywhere in
+ * diff (semantic.ts byCluster); undefined when its folder holds none.
+ */
+function readWorking(root: string, cluster: string): Map<string, Buffer | string> | undefined {
   const dir = path.join(root, CLUSTERS_DIR, cluster);
-  return new Map(files.map((f) => [f, readFileSync(path.join(dir, f))]));
+  const files = regularFiles(dir).filter((f) => f !== RENDER_RECORD);
+  return files.length === 0
+    ? undefined
+    : new Map(files.map((f) => [f, readFileSync(`${dir}${path.sep}${f}`)]));
+}
+
+/** Every regular file under a folder, by its path from there with "/" between names; none when it is missing. */
+function regularFiles(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
+  } catch {
+    return [];
+  }
+  // parentPath is `dir` or below it: the path from `dir` is its tail
+  const relative = (parent: string) =>
+    parent
+      .slice(dir.length + 1)
+      .split(path.sep)
+      .join("/");
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => (e.parentPath === dir ? e.name : `${relative(e.parentPath)}/${e.name}`));
 }

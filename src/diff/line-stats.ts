@@ -17,15 +17,47 @@ export function clusterLineStats(
   for (const file of new Set([...(before?.keys() ?? []), ...(after?.keys() ?? [])])) {
     const [b, a] = [before?.get(file), after?.get(file)];
     if (b === a) continue;
-    const delta = lineStats(lines(b), lines(a));
+    const delta = lineStats(...differingLines(b ?? "", a ?? ""));
     total.added += delta.added;
     total.removed += delta.removed;
   }
   return total;
 }
 
-const lines = (text: string | undefined): string[] =>
-  text === undefined || text === "" ? [] : (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
+/** A text's lines as `git diff` counts them: a last line break ends the last line, it starts none. */
+export const lines = (text: string): string[] =>
+  text === "" ? [] : (text.endsWith("\n") ? text.slice(0, -1) : text).split("\n");
+
+/**
+ * Two texts' lines without some of the lines both start and end with (a shortest edit script keeps
+ * those), found on the texts before splitting: most of a changed file is the same on both sides.
+ */
+export function differingLines(before: string, after: string): [string[], string[]] {
+  const i = sameLength(before, after, (x, from, to) => x.slice(from, to));
+  // the lines that end before the first difference: the same on both sides
+  const start = i === 0 ? 0 : before.lastIndexOf("\n", i - 1) + 1;
+  const [b, a] = [before.slice(start), after.slice(start)];
+  const j = sameLength(b, a, (x, from, to) => x.slice(x.length - to, x.length - from));
+  // a line break in the common end with more after it: the lines after it are the same on both sides
+  const end = b.indexOf("\n", b.length - j);
+  if (end < 0 || end === b.length - 1) return [lines(b), lines(a)];
+  const tail = b.length - end;
+  return [b.slice(0, end).split("\n"), a.slice(0, a.length - tail).split("\n")];
+}
+
+/**
+ * The length of the longest part two texts share, by a binary search over pieces `piece(text, from, to)`
+ * (their starts or their ends): strings compared whole, not character by character.
+ */
+function sameLength(x: string, y: string, piece: (text: string, from: number, to: number) => string): number {
+  let [same, most] = [0, Math.min(x.length, y.length)];
+  while (same < most) {
+    const mid = (same + most + 1) >>> 1;
+    if (piece(x, same, mid) === piece(y, same, mid)) same = mid;
+    else most = mid - 1;
+  }
+  return same;
+}
 
 /**
  * Added and removed lines of a shortest edit script (Myers' O(ND) algorithm; only its length is kept).

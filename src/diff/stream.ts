@@ -1,17 +1,18 @@
 /**
- * `diff` against a git ref at fleet scale: the ref's tree is listed once (path -> blob id) while the
- * working tree is listed, then the clusters are compared in groups (group.ts), shared between the main
- * thread and worker threads (diff-worker.ts), two groups in flight on each so one's git read overlaps
- * another's comparison. Memory holds the groups in flight, never both trees.
+ * `diff` against a git ref at fleet scale: the working tree's cluster folders are listed and the worker
+ * threads start while git resolves the ref, then the clusters are compared in groups (group.ts: each lists
+ * its clusters' files at the commit and in the working tree), shared between the main thread and worker
+ * threads (diff-worker.ts), two groups in flight on each so one's git read overlaps another's comparison.
+ * The clusters only the commit has are listed meanwhile, and compared last. Memory holds the groups in
+ * flight, never both trees.
  */
 import { readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
 import { CLUSTERS_DIR } from "../layout/names.js";
-import { blobIdsAtRef } from "./git-tree.js";
-import { diffGroup, type CountedDiff, type GroupJob } from "./group.js";
-import { byCluster, clusterNames } from "./semantic.js";
+import { clusterFoldersAt, resolveCommit } from "./git-tree.js";
+import { diffGroup, takeJobs, type Batch, type CountedDiff, type GroupJob } from "./group.js";
 
 export type { CountedDiff } from "./group.js";
 
@@ -23,36 +24,55 @@ const GROUPS_PER_THREAD = 4;
 const IN_FLIGHT = 2;
 const MAX_WORKERS = 3;
 
+type Options = { countLines?: boolean };
+
 /** What changed on which cluster between a ref's clusters/ and the working tree's, in cluster order. */
 export async function diffWorkingTree(
   root: string,
   ref: string,
-  options: { countLines?: boolean } = {},
+  options: Options = {},
 ): Promise<CountedDiff[]> {
-  // the workers load their modules, and git lists the ref, while the working tree is listed
-  const helpers = startHelpers(root);
-  try {
-    const listing = blobIdsAtRef(root, ref);
-    const working = byCluster(new Map(workingFiles(root).map((p) => [p, true])));
-    const blobIds = byCluster(await listing);
-    const names = clusterNames(blobIds, working);
-    const jobs = groups(names, helpers.length + 1).map((clusters): GroupJob => ({
-      root,
-      clusters,
-      blobIds: new Map(clusters.flatMap((c) => entry(blobIds, c))),
-      working: new Map(clusters.flatMap((c) => entry(working, c)).map(([c, f]) => [c, [...f.keys()]])),
-      countLines: options.countLines ?? false,
-    }));
-    return (await runJobs(jobs, helpers)).flat();
-  } finally {
-    for (const h of helpers) h.close();
-  }
+  return (await startDiff(root, ref, options)).diffs;
 }
 
-const entry = <T>(map: Map<string, T>, key: string): Array<[string, T]> => {
-  const value = map.get(key);
-  return value === undefined ? [] : [[key, value]];
-};
+/**
+ * diffWorkingTree, started: settles once the ref is resolved (rejects when it is not a commit) and the
+ * groups are handed out, so that a caller can go on while they are compared.
+ */
+export async function startDiff(
+  root: string,
+  ref: string,
+  options: Options = {},
+): Promise<{ diffs: Promise<CountedDiff[]> }> {
+  const folders = clusterFolders(root);
+  const helpers = startHelpers(folders.length);
+  const close = () => helpers.forEach((h) => h.close());
+  const commit = await resolveCommit(root, ref).catch((e: unknown) => {
+    close();
+    throw e;
+  });
+  const jobs = (clusters: string[]) =>
+    groups(clusters, helpers.length + 1).map((group): GroupJob => ({
+      root,
+      commit,
+      clusters: group,
+      countLines: options.countLines ?? false,
+    }));
+  const present = runJobs(jobs(folders), helpers);
+  const here = new Set(folders);
+  const gone = clusterFoldersAt(root, commit).then((atCommit) =>
+    runJobs(jobs(atCommit.filter((c) => !here.has(c)).sort()), helpers),
+  );
+  const diffs = Promise.all([present, gone]).then(([p, g]) => inClusterOrder(p.flat(), g.flat()));
+  diffs.then(close, close);
+  return { diffs };
+}
+
+/** Two lists of diffs, each in cluster order and of different clusters, as one. */
+function inClusterOrder(a: CountedDiff[], b: CountedDiff[]): CountedDiff[] {
+  if (b.length === 0) return a;
+  return [...a, ...b].sort((x, y) => (x.cluster < y.cluster ? -1 : x.cluster > y.cluster ? 1 : 0));
+}
 
 /** The clusters in groups of MIN_GROUP to MAX_GROUP, GROUPS_PER_THREAD per thread when there are enough. */
 function groups(names: string[], threads: number): string[][] {
@@ -67,77 +87,69 @@ function groups(names: string[], threads: number): string[][] {
 
 /** A worker thread taking groups. */
 interface Helper {
-  run(job: GroupJob): Promise<CountedDiff[]>;
+  /** Settles once the worker has taken the batch's last job (or stopped), each job's diffs handed to `done`. */
+  run(batch: Batch, done: (index: number, diffs: CountedDiff[]) => void): Promise<void>;
   close(): void;
 }
 
 /** Worker threads for a fleet of two groups or more (by its working tree's cluster folders), one per spare core. */
-function startHelpers(root: string): Helper[] {
-  let clusters = 0;
-  try {
-    clusters = readdirSync(path.join(root, CLUSTERS_DIR)).length;
-  } catch {
-    // no clusters/ folder: nothing to share
-  }
+function startHelpers(clusters: number): Helper[] {
   const count = clusters < 2 * MIN_GROUP ? 0 : Math.min(MAX_WORKERS, availableParallelism() - 1);
   return Array.from({ length: Math.max(0, count) }, startHelper);
 }
 
 function startHelper(): Helper {
   const worker = new Worker(new URL("./diff-worker.js", import.meta.url));
-  const pending = new Map<number, { resolve: (d: CountedDiff[]) => void; reject: (e: Error) => void }>();
-  let next = 0;
-  worker.on("message", (m: { id: number; diffs?: CountedDiff[]; error?: string }) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.diffs) p?.resolve(m.diffs);
-    else p?.reject(new Error(m.error));
+  const batches = new Map<number, { done: (index: number, diffs: CountedDiff[]) => void; end: () => void }>();
+  worker.on("message", (m: { batch: number; index?: number; diffs?: CountedDiff[]; done?: true }) => {
+    const b = batches.get(m.batch);
+    if (m.diffs && m.index !== undefined) b?.done(m.index, m.diffs);
+    if (m.done) b?.end();
   });
-  const failAll = (e: Error) => {
-    for (const p of pending.values()) p.reject(e);
-    pending.clear();
+  // a worker that fails or could not start takes no more jobs: the main thread runs what it left
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
+    for (const b of batches.values()) b.end();
   };
-  worker.on("error", failAll);
-  worker.on("exit", () => failAll(new Error("diff worker exited")));
+  worker.on("error", stop);
+  worker.on("exit", stop);
   return {
-    run: (job) =>
-      new Promise((resolve, reject) => {
-        const id = next++;
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, job });
+    run: (batch, done) =>
+      new Promise((end) => {
+        if (stopped) return end();
+        batches.set(batch.id, { done, end: () => (batches.delete(batch.id), end()) });
+        worker.postMessage(batch);
       }),
     close: () => void worker.terminate(),
   };
 }
 
+let nextBatch = 0;
+
 /**
- * Every job's diffs, in job order, each thread taking the next job when one of its IN_FLIGHT finishes. A
- * job a worker fails (a worker that could not start) runs on the main thread: an error it repeats is real.
+ * Every job's diffs, in job order: the main thread and the workers take the next job when one of their
+ * IN_FLIGHT finishes, from a counter they share (a worker never waits for the main thread to hand one out).
+ * A job a worker took and did not answer (it failed, or the worker stopped) runs on the main thread last:
+ * an error it repeats is real.
  */
 async function runJobs(jobs: GroupJob[], helpers: Helper[]): Promise<CountedDiff[][]> {
-  const results = new Array<CountedDiff[]>(jobs.length);
-  let next = 0;
-  const take = async (run: (job: GroupJob) => Promise<CountedDiff[]>) => {
-    for (let i = next++; i < jobs.length; i = next++) {
-      const job = jobs[i] as GroupJob;
-      results[i] = await run(job).catch(() => diffGroup(job));
-    }
-  };
-  const runners = [diffGroup, ...helpers.map((h) => h.run)];
-  await Promise.all(runners.flatMap((run) => Array.from({ length: IN_FLIGHT }, () => take(run))));
-  return results;
+  const results = new Array<CountedDiff[] | undefined>(jobs.length);
+  const done = (index: number, diffs: CountedDiff[]) => void (results[index] = diffs);
+  const batch: Batch = { id: nextBatch++, jobs, next: new SharedArrayBuffer(4), inFlight: IN_FLIGHT };
+  await Promise.all([takeJobs(batch, diffGroup, done), ...helpers.map((h) => h.run(batch, done))]);
+  for (const [i, job] of jobs.entries()) results[i] ??= await diffGroup(job);
+  return results as CountedDiff[][];
 }
 
-/** Every regular file under clusters/, as `clusters/<name>/<path>`. */
-function workingFiles(root: string): string[] {
-  const top = path.join(root, CLUSTERS_DIR);
-  let entries;
+/** The folders under clusters/ in the working tree, sorted (none without it). */
+function clusterFolders(root: string): string[] {
   try {
-    entries = readdirSync(top, { recursive: true, withFileTypes: true });
+    return readdirSync(path.join(root, CLUSTERS_DIR), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
-  // parentPath is `top` or below it: the path from `top` is its tail, with "/" between names
-  const relative = (dir: string) => dir.slice(top.length).split(path.sep).join("/");
-  return entries.filter((e) => e.isFile()).map((e) => `${CLUSTERS_DIR}${relative(e.parentPath)}/${e.name}`);
 }

@@ -41,9 +41,6 @@ interface Entry extends Range {
   key: string | undefined;
 }
 
-/** Entries shorter than this are kept: reading a few lines costs less than proving they read alone. */
-const MIN_LINES = 3;
-
 type Pair = [string[], string[]];
 
 /** Both texts with their shared entries cut, or undefined when the full texts must be compared. */
@@ -139,7 +136,8 @@ function pruneEntry(
   // the comparison parses the embedded text: a cut above it would hide it, so descend to it
   const aboveEmbedded = shape.embedded !== undefined && `${shape.embedded.path}.`.startsWith(`${path}.`);
   if (!aboveEmbedded && sameLines(b, entryB, a, entryA)) {
-    if (entryB.to - entryB.from < MIN_LINES || !readsAlone(b, entryB, indent)) return undefined;
+    // every shared entry, one line too: what names a cluster is cut, so clusters' cut texts repeat
+    if (!readsAlone(b, entryB, indent)) return undefined;
     const stub = `${" ".repeat(indent)}${key}: ${UNCHANGED}`;
     return [[stub], [stub]];
   }
@@ -228,8 +226,22 @@ function sameLines(b: Lines, x: Range, a: Lines, y: Range): boolean {
   return true;
 }
 
-/** Entry texts known to read without error, or not (shared across clusters: most shared blocks repeat). */
+/**
+ * Entry texts known to read without error, or not, by their indentation and text with each WORD_VALUE's
+ * word made one (shared across clusters: most shared blocks repeat, and those that name their cluster
+ * differ only in such values).
+ */
 const readable = new Map<string, boolean>();
+
+/** The same, by the entry's very text: most blocks repeat as they are, and this key costs no regex. */
+const readableAsIs = new Map<string, boolean>();
+
+/**
+ * `key: value` (or `- key: value`) ending its line, the value a plain word of letters, digits and `_.-`,
+ * e.g. a cluster's name or an interval. Whatever that word is, the text reads without error or not alike,
+ * and readsAlone's other checks give the same answer: the word holds none of the characters they look for.
+ */
+const WORD_VALUE = /^( *(?:- )*[A-Za-z_][\w-]*: )[A-Za-z0-9][\w.-]*$/gm;
 
 /**
  * Whether an entry can be cut: moved to the left margin, it reads without error on its own, and it holds
@@ -237,7 +249,17 @@ const readable = new Map<string, boolean>();
  */
 function readsAlone(text: Lines, entry: Entry, indent: number): boolean {
   const lines = slice(text, entry);
-  const key = `${indent}\n${lines.join("\n")}`;
+  const asIs = `${indent}\n${lines.join("\n")}`;
+  let known = readableAsIs.get(asIs);
+  if (known === undefined) {
+    known = readsAloneLike(lines, indent, asIs.replace(WORD_VALUE, "$1w"));
+    readableAsIs.set(asIs, known);
+  }
+  return known;
+}
+
+/** readsAlone for an entry not seen as is, by `key` (its text, each WORD_VALUE's word made one). */
+function readsAloneLike(lines: string[], indent: number, key: string): boolean {
   let known = readable.get(key);
   if (known === undefined) {
     known = !/(?:^|[\s[{,])[&*!]/m.test(key) && !key.includes("<<") && !lines.some(mayHoldDottedKey);

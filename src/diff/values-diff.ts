@@ -25,14 +25,28 @@ const SHAPE: PruneShape = {
  */
 export function diffValuesText(before: string, after: string): string[] {
   const cut = cutSharedValues(before, after);
-  if (cut)
+  if (cut) {
+    const key = `${cut[0].length}:${cut[0]}${cut[1]}`;
+    const known = cutDiffs.get(key);
+    if (known) return [...known];
     try {
-      return diffValues(parseMapping(cut[0]), parseMapping(cut[1]));
+      const diff = diffValues(parseMapping(cut[0]), parseMapping(cut[1]));
+      if (cutDiffs.size >= MAX_CUT_DIFFS) cutDiffs.clear();
+      cutDiffs.set(key, [...diff]);
+      return diff;
     } catch {
       // the full texts say what is wrong, in their own line numbers
     }
+  }
   return diffValuesInFull(before, after);
 }
+
+/**
+ * The diffs of cut texts compared before, by both texts: after a fleet-wide change most clusters' cut
+ * texts are the same (what names a cluster is shared, so cut), and a comparison depends on them alone.
+ */
+const cutDiffs = new Map<string, readonly string[]>();
+const MAX_CUT_DIFFS = 1000;
 
 /** Two values.yaml texts with the blocks they share cut, when that is possible. */
 export function cutSharedValues(before: string, after: string): [string, string] | undefined {
