@@ -109,7 +109,7 @@ describe("diff of a fleet in groups", () => {
       'import { parentPort } from "node:worker_threads";\nparentPort.on("message", () => setTimeout(() => process.exit(3), 20));',
     ];
     for (const worker of workers) {
-      await writeFile(path.join(cli, "dist", "diff", "diff-worker.js"), worker);
+      await writeFile(path.join(cli, "dist", "bundle", "diff-worker.js"), worker); // the worker bin/ starts
       const r = await execa("node", [path.join(cli, "bin", "promfleet.js"), "-C", dir, ...args], {
         reject: false,
       });
