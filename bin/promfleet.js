@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { main } from "../dist/bundle/cli.js";
+import { startEarly } from "../dist/bundle/early-start.js";
 
+startEarly(process.argv);
+const { main } = await import("../dist/bundle/cli.js");
 await main(process.argv);

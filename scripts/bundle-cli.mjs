@@ -26,6 +26,7 @@ const EXTERNAL = ["ajv", "ajv/*", "octokit", "handlebars", "fflate", "bcryptjs"]
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
   entryPoints: {
+    "early-start": path.join(dist, "early-start.js"),
     cli: path.join(dist, "cli.js"),
     "hash-worker": path.join(dist, "secrets", "hash-worker.js"),
     "diff-worker": path.join(dist, "diff", "diff-worker.js"),

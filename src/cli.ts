@@ -7,7 +7,8 @@ import type { Command as CommandType } from "commander";
 import { Command } from "commander";
 import { action } from "./commands/action.js";
 import { DEFAULT_FLEET_FILE } from "./fleet/default-file.js";
-import { discardEarlyCredential, startCredentialEarly } from "./secrets/credential-hash.js";
+import { discardEarlyCredential } from "./secrets/credential-hash.js";
+import { commandName } from "./command-name.js";
 import { ExitCode } from "./util/errors.js";
 import { createOutput } from "./util/output.js";
 import { PROMFLEET_VERSION } from "./util/version.js";
@@ -70,41 +71,13 @@ function registerRender(program: CommandType): void {
     );
 }
 
+/** Runs the command argv names. bin/promfleet.js ran startEarly(argv) (early-start.ts) before this loaded. */
 export async function main(argv: string[]): Promise<void> {
-  const command = commandName(argv);
-  if (mayMintCredential(command, argv)) startCredentialEarly();
   try {
-    await (await buildCli(command)).parseAsync(argv);
+    await (await buildCli(commandName(argv))).parseAsync(argv);
   } finally {
     discardEarlyCredential();
   }
-}
-
-/**
- * Whether the command will likely hash a new password (onboard-cluster and rotate-credential run
- * locally, not --finish): then hashing starts now (credential-hash.ts). A wrong guess costs time only.
- */
-function mayMintCredential(command: string | undefined, argv: string[]): boolean {
-  if (command === "onboard-cluster") return !argv.includes("--pr");
-  if (command === "rotate-credential") return !argv.includes("--finish") || argv.includes("--dry-run");
-  return false;
-}
-
-const GLOBAL_OPTIONS_WITH_VALUE = new Set(["-C", "--dir", "-f", "--fleet"]);
-
-/**
- * The command argv runs: the first argument that is not a global option or its value. Undefined when
- * an option comes first that is not -C/-f (--help, --version: they need every command).
- */
-export function commandName(argv: string[]): string | undefined {
-  const args = argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (GLOBAL_OPTIONS_WITH_VALUE.has(arg)) i++;
-    else if (/^(-[Cf].|--(dir|fleet)=)/.test(arg)) continue;
-    else return arg.startsWith("-") ? undefined : arg;
-  }
-  return undefined;
 }
 
 /** Commander's own errors (unknown option, missing argument) come before any action runs. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildCli, commandName } from "../src/cli.js";
+import { buildCli } from "../src/cli.js";
+import { commandName } from "../src/command-name.js";
+import { mayMintCredential } from "../src/early-start.js";
 import { COMMANDS } from "./helpers/cli-commands.js";
 
 const argv = (...args: string[]) => ["node", "promfleet", ...args];
@@ -13,6 +15,16 @@ describe("the command line loads only the command it runs", () => {
     expect(commandName(argv("--help"))).toBeUndefined();
     expect(commandName(argv("-C", "repo", "--version"))).toBeUndefined();
     expect(commandName(argv())).toBeUndefined();
+  });
+
+  it("starts hashing a credential before the CLI loads for the runs that mint one, and only those", () => {
+    expect(mayMintCredential(argv("-C", "repo", "onboard-cluster", "x"))).toBe(true);
+    expect(mayMintCredential(argv("onboard-cluster", "x", "--pr"))).toBe(false);
+    expect(mayMintCredential(argv("rotate-credential", "x"))).toBe(true);
+    expect(mayMintCredential(argv("rotate-credential", "x", "--finish"))).toBe(false);
+    expect(mayMintCredential(argv("rotate-credential", "x", "--finish", "--dry-run"))).toBe(true);
+    for (const other of ["render", "offboard-cluster", "validate", "--help"])
+      expect(mayMintCredential(argv(other, "x")), other).toBe(false);
   });
 
   it("registers that command's module only, and every command for help or an unknown name", async () => {

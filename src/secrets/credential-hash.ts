@@ -61,9 +61,9 @@ export function startNewCredential(): PendingCredential {
 let startedEarly: PendingCredential | undefined;
 
 /**
- * Starts hashing before the command line is parsed (cli.ts, for a command that will likely mint a
- * credential): the worker's own start-up and the hashing then overlap loading the command's modules
- * too. Only a guess: the command takes it with newCredential(), or the CLI discards it when it ends.
+ * Starts hashing before the CLI is loaded (early-start.ts, for a command that will likely mint a
+ * credential): the worker's own start-up and the hashing then overlap loading the CLI and the command's
+ * modules too. Only a guess: the command takes it with newCredential(), or main() discards it.
  */
 export function startCredentialEarly(): void {
   startedEarly ??= startNewCredential();
