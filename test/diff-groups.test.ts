@@ -10,28 +10,18 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
-  committedRepo,
-  exampleFleetRepo,
-  promfleet,
-  readRepoFile,
-  repoRoot,
-  writeRepoFile,
-} from "./helpers/fleet-repo.js";
+  agentNames,
+  expectGitLineCounts,
+  renderedFleetWithAgents,
+  type CountedDiff,
+} from "./helpers/diff-fleet.js";
+import { committedRepo, promfleet, readRepoFile, repoRoot, writeRepoFile } from "./helpers/fleet-repo.js";
 
-type CountedDiff = { cluster: string; status: string; changes: string[]; added: number; removed: number };
-
-const AGENTS = Array.from({ length: 110 }, (_, i) => `edge-${String(i).padStart(3, "0")}`);
+const AGENTS = agentNames(110);
 
 describe("diff of a fleet in groups", () => {
   it("reports clusters only the ref has in cluster order, and names git could read as patterns as they are", async () => {
-    const dir = await exampleFleetRepo();
-    const spec = await readRepoFile(dir, "fleet.yaml");
-    await writeRepoFile(
-      dir,
-      "fleet.yaml",
-      `${spec}${AGENTS.map((n) => `  - name: ${n}\n    role: agent\n`).join("")}`,
-    );
-    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    const { dir } = await renderedFleetWithAgents(AGENTS);
     // as patterns, `[e]dge-x` would name the folder edge-x (there is none) and `*` every folder
     await writeRepoFile(dir, "clusters/[e]dge-x/values.yaml", "a: 1\n");
     await writeRepoFile(dir, "clusters/*/values.yaml", "a: 1\n");
@@ -59,34 +49,11 @@ describe("diff of a fleet in groups", () => {
       "bootstrap/app.yaml: App promfleet-edge-050 spec.syncPeriod: 1m → 2m",
     ]);
 
-    await git("add", "-A");
-    const numstat = await git(
-      "diff",
-      "--cached",
-      "--numstat",
-      "HEAD",
-      "--",
-      "clusters",
-      ":!*/.promfleet-render.yaml",
-    );
-    const counts = new Map<string, { added: number; removed: number }>();
-    for (const line of numstat.stdout.split("\n")) {
-      const [added, removed, file] = line.split("\t") as [string, string, string];
-      const cluster = file.split("/")[1] as string;
-      const sum = counts.get(cluster) ?? { added: 0, removed: 0 };
-      counts.set(cluster, { added: sum.added + Number(added), removed: sum.removed + Number(removed) });
-    }
-    expect(diffs.map((d) => [d.cluster, d.added, d.removed])).toEqual(
-      diffs.map((d) => [d.cluster, counts.get(d.cluster)?.added, counts.get(d.cluster)?.removed]),
-    );
+    await expectGitLineCounts(git, diffs);
   });
 
   it("compares on the main thread what a worker thread that fails or stops leaves", async () => {
-    const dir = await exampleFleetRepo();
-    const spec = await readRepoFile(dir, "fleet.yaml");
-    const agents = AGENTS.map((n) => `  - name: ${n}\n    role: agent\n`).join("");
-    await writeRepoFile(dir, "fleet.yaml", `${spec}${agents}`);
-    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    const { dir, spec, entries: agents } = await renderedFleetWithAgents(AGENTS);
     await committedRepo(dir);
     await writeRepoFile(
       dir,

@@ -4,18 +4,8 @@
  * breaks included, the counts are exactly those of the whole texts' lines, and those git counts.
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "./helpers/random.js";
 import { clusterLineStats, differingLines, lines, lineStats } from "../src/diff/line-stats.js";
-
-/** mulberry32: the same pairs on every run. */
-function random(seed: number): () => number {
-  let t = seed;
-  return () => {
-    t = (t + 0x6d2b79f5) | 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Texts of few distinct characters, so that lines, line breaks and partial lines repeat and collide. */
 function text(rnd: () => number, length: number): string {
@@ -36,7 +26,7 @@ function edited(rnd: () => number, from: string): string {
 
 describe("line counts from the differing lines", () => {
   it("equal the counts over the whole texts' lines, on generated pairs", () => {
-    const rnd = random(16);
+    const rnd = seededRandom(16);
     for (let n = 0; n < 20000; n++) {
       const before = text(rnd, Math.floor(rnd() * 12));
       const after = rnd() < 0.8 ? edited(rnd, before) : text(rnd, Math.floor(rnd() * 12));

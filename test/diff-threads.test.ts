@@ -5,24 +5,18 @@
  */
 import { describe, expect, it } from "vitest";
 import {
-  committedRepo,
-  exampleFleetRepo,
-  promfleet,
-  readRepoFile,
-  writeRepoFile,
-} from "./helpers/fleet-repo.js";
+  agentNames,
+  expectGitLineCounts,
+  renderedFleetWithAgents,
+  type CountedDiff,
+} from "./helpers/diff-fleet.js";
+import { committedRepo, promfleet, readRepoFile, writeRepoFile } from "./helpers/fleet-repo.js";
 
-type CountedDiff = { cluster: string; status: string; changes: string[]; added: number; removed: number };
-
-const AGENTS = Array.from({ length: 150 }, (_, i) => `edge-${String(i).padStart(3, "0")}`);
+const AGENTS = agentNames(150);
 
 describe("diff of a fleet compared by several threads", () => {
   it("reports every cluster's change, in cluster order, with git's line counts", async () => {
-    const dir = await exampleFleetRepo();
-    const spec = await readRepoFile(dir, "fleet.yaml");
-    const agents = AGENTS.map((name) => `  - name: ${name}\n    role: agent\n`).join("");
-    await writeRepoFile(dir, "fleet.yaml", `${spec}${agents}`);
-    expect((await promfleet(dir, ["render"])).code).toBe(0);
+    const { dir, spec, entries: agents } = await renderedFleetWithAgents(AGENTS);
     const git = await committedRepo(dir);
 
     // every agent's retention changes; one agent, late in the order, is also edited by hand
@@ -50,20 +44,6 @@ describe("diff of a fleet compared by several threads", () => {
       "bootstrap/app.yaml: App promfleet-edge-140 spec.syncPeriod: 1m → 2m",
       "manifests/values-secret.yaml: carries the new values.yaml",
     ]);
-    // git's own line counts, the render record left out as diff leaves it out
-    await git("add", "-A");
-    const numstat = (
-      await git("diff", "--cached", "--numstat", "HEAD", "--", "clusters", ":!*/.promfleet-render.yaml")
-    ).stdout;
-    const counts = new Map<string, { added: number; removed: number }>();
-    for (const line of numstat.split("\n")) {
-      const [added, removed, file] = line.split("\t") as [string, string, string];
-      const cluster = file.split("/")[1] as string;
-      const sum = counts.get(cluster) ?? { added: 0, removed: 0 };
-      counts.set(cluster, { added: sum.added + Number(added), removed: sum.removed + Number(removed) });
-    }
-    expect(diffs.map((d) => [d.cluster, d.added, d.removed])).toEqual(
-      diffs.map((d) => [d.cluster, counts.get(d.cluster)?.added, counts.get(d.cluster)?.removed]),
-    );
+    await expectGitLineCounts(git, diffs);
   });
 });

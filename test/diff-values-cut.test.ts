@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "./helpers/random.js";
 import { UNCHANGED } from "../src/diff/unchanged-blocks.js";
 import { cutSharedValues, diffValuesInFull, diffValuesText } from "../src/diff/values-diff.js";
 
@@ -18,17 +19,6 @@ const rendered = ["kind", "orbstack"].map((c) =>
 
 /** Generated pairs per run (each is parsed in full too: about 5 ms on this machine). */
 const VARIANTS = 2000;
-
-/** mulberry32: the same variants on every run, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let t = seed;
-  return () => {
-    t = (t + 0x6d2b79f5) | 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Lines an edit writes, at a given indentation: plain changes, and everything the cut must not misread. */
 const LINES = (pad: string): string[][] => [
@@ -132,7 +122,7 @@ function edited(text: string, count: number, rnd: () => number): string {
 
 /** Pairs sharing most of their text: a common ancestor edited alike, then each side on its own. */
 function variants(count: number, seed: number): Array<[string, string]> {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   return Array.from({ length: count }, (_, n) => {
     const shared = edited(rendered[n % rendered.length] as string, Math.floor(rnd() * 3), rnd);
     return [edited(shared, Math.floor(rnd() * 3), rnd), edited(shared, 1 + Math.floor(rnd() * 3), rnd)];
