@@ -49,18 +49,14 @@ const { metafile } = await build({
   logLevel: "warning",
 });
 
+const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+
 /** sha256 over the code the CLI runs: the bundle's files, by name. */
 function codeHash() {
   const files = Object.keys(metafile.outputs)
     .filter((f) => f.endsWith(".js"))
     .sort();
-  const entries = files.map(
-    (f) =>
-      `${f}\0${createHash("sha256")
-        .update(readFileSync(path.join(root, f)))
-        .digest("hex")}`,
-  );
-  return createHash("sha256").update(entries.join("\n")).digest("hex");
+  return sha256(files.map((f) => `${f}\0${sha256(readFileSync(path.join(root, f)))}`).join("\n"));
 }
 
 /** "name version (licence)" of every package whose code is in the bundle, in name order. */
