@@ -47,7 +47,7 @@ case "${1:-}" in
   install)
     shift
     # --ignore-scripts: no dependency runs code at install; the build is promfleet's own (tsc, then esbuild
-    # bundling execa, which needs no install script: its binary comes in the @esbuild/<platform> package)
+    # bundling the CLI, which needs no install script: its binary comes in the @esbuild/<platform> package)
     (cd "$root" && npm ci --ignore-scripts --no-audit --no-fund && npm run build)
     mkdir -p "$tools_dir"
     ln -sfn "$tools_dir" "$root/.tools" # the installers write, and promfleet reads, <root>/.tools

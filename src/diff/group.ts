@@ -1,11 +1,12 @@
 /**
  * One group of clusters compared: their files at the commit listed, their working files listed and read,
- * the commit's blobs of the files that differ read from git, and each cluster diffed. Run on the main thread or in a worker (diff-worker.ts).
+ * the commit's blobs of the files that differ read from git, and each cluster diffed. Run on the main
+ * thread or in a worker (diff-worker.ts).
  */
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { gitBlobId } from "../layout/git-index.js";
 import { CLUSTERS_DIR, RENDER_RECORD } from "../layout/names.js";
+import { filesUnder } from "../layout/tree.js";
 import { blobIdsAt, readBlobs } from "./git-tree.js";
 import { clusterLineStats, type LineStats } from "./line-stats.js";
 import { byCluster, diffClusterFiles, type ClusterDiff } from "./semantic.js";
@@ -95,28 +96,11 @@ export async function diffGroup(job: GroupJob): Promise<CountedDiff[]> {
  * diff (semantic.ts byCluster); undefined when its folder holds none.
  */
 function readWorking(root: string, cluster: string): Map<string, Buffer | string> | undefined {
-  const dir = path.join(root, CLUSTERS_DIR, cluster);
-  const files = regularFiles(dir).filter((f) => f !== RENDER_RECORD);
+  const folder = `${CLUSTERS_DIR}/${cluster}`;
+  const files = filesUnder(root, folder)
+    .map((rel) => rel.slice(folder.length + 1))
+    .filter((f) => f !== RENDER_RECORD);
   return files.length === 0
     ? undefined
-    : new Map(files.map((f) => [f, readFileSync(`${dir}${path.sep}${f}`)]));
-}
-
-/** Every regular file under a folder, by its path from there with "/" between names; none when it is missing. */
-function regularFiles(dir: string): string[] {
-  let entries;
-  try {
-    entries = readdirSync(dir, { recursive: true, withFileTypes: true });
-  } catch {
-    return [];
-  }
-  // parentPath is `dir` or below it: the path from `dir` is its tail
-  const relative = (parent: string) =>
-    parent
-      .slice(dir.length + 1)
-      .split(path.sep)
-      .join("/");
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => (e.parentPath === dir ? e.name : `${relative(e.parentPath)}/${e.name}`));
+    : new Map(files.map((f) => [f, readFileSync(`${root}/${folder}/${f}`)]));
 }

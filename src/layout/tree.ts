@@ -41,14 +41,14 @@ export function readClusterTree(root: string): Map<string, string> {
   // paths joined by hand below: `rel` is built from directory entries, and path.join per file shows in
   // profiles of a 10,000-cluster tree
   const base = path.resolve(root);
-  const files = walk(base, CLUSTERS_DIR).sort();
+  const files = filesUnder(base, CLUSTERS_DIR).sort();
   return new Map(files.map((rel) => [rel, readFileSync(`${base}/${rel}`, "utf8")]));
 }
 
 /** readClusterTree for the named clusters' folders only: what a change that touches only them reads. */
 export function readClusterFolders(root: string, clusters: Iterable<string>): Map<string, string> {
   const base = path.resolve(root);
-  const files = [...clusters].flatMap((c) => walk(base, `${CLUSTERS_DIR}/${c}`)).sort();
+  const files = [...clusters].flatMap((c) => filesUnder(base, `${CLUSTERS_DIR}/${c}`)).sort();
   return new Map(files.map((rel) => [rel, readFileSync(`${base}/${rel}`, "utf8")]));
 }
 
@@ -88,7 +88,7 @@ export async function scanClusterTree(root: string): Promise<ClusterTree> {
   const listing = await listClustersInGit(base);
   return new DiskTree(
     base,
-    listing ? listedPaths(base, listing) : walk(base, CLUSTERS_DIR),
+    listing ? listedPaths(base, listing) : filesUnder(base, CLUSTERS_DIR),
     listing?.vouched,
   );
 }
@@ -101,7 +101,7 @@ function listedPaths(base: string, listing: GitListing): string[] {
     // a nested repository is listed as its folder ("dir/"); a listed path may be gone or a symlink
     const stats = lstatOrUndefined(`${base}/${rel}`);
     if (stats === "unreadable" || stats?.isFile()) paths.push(rel);
-    else if (stats?.isDirectory()) paths.push(...walk(base, rel.replace(/\/$/, "")));
+    else if (stats?.isDirectory()) paths.push(...filesUnder(base, rel.replace(/\/$/, "")));
   }
   return [...new Set(paths)].sort();
 }
@@ -142,8 +142,11 @@ class DiskTree implements ClusterTree {
 
 const isManaged = (content: string) => content.startsWith(GENERATED_MARKER);
 
-/** Files under `rel`, repository-relative; `root` is absolute. */
-function walk(root: string, rel: string): string[] {
+/**
+ * The regular files under `rel` (a folder relative to the absolute `root`), as `rel/<path>` with "/"
+ * between names; none when it is missing. Symbolic links are neither followed nor listed.
+ */
+export function filesUnder(root: string, rel: string): string[] {
   let entries: Dirent[];
   try {
     entries = readdirSync(`${root}/${rel}`, { withFileTypes: true });
@@ -152,7 +155,7 @@ function walk(root: string, rel: string): string[] {
   }
   return entries.flatMap((e) => {
     const child = `${rel}/${e.name}`;
-    if (e.isDirectory()) return walk(root, child);
+    if (e.isDirectory()) return filesUnder(root, child);
     return e.isFile() ? [child] : [];
   });
 }
