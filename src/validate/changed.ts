@@ -83,14 +83,18 @@ function repoRelative(root: string, p: string): string | undefined {
 /**
  * Paths (relative to the fleet root, which may be a folder of the repository) whose working-tree file
  * differs from the index, or that git does not track and .gitignore does not ignore. `ls-files` rather
- * than `diff`: one process stats the tracked files and walks the folders (the walk is most of the time in
- * a large fleet), and it never writes .git/index, which `git diff` rewrites when it finds files touched
- * but unchanged. A file whose stat data changed has its content compared, as `git diff` does.
+ * than `diff`: it never writes .git/index, which `git diff` rewrites when it finds files touched but
+ * unchanged. A file whose stat data changed has its content compared, as `git diff` does. The stat of the
+ * tracked files and the walk for untracked ones are two processes at once: in a large fleet each is
+ * mostly kernel time, and one process does them one after the other (10,000 clusters: 0.55 s together,
+ * 0.18 and 0.36 s apart).
  */
 async function unstagedPaths(root: string): Promise<string[]> {
-  // --modified includes deleted files
-  const listed = await git(root, ["ls-files", "-z", "--modified", "--others", "--exclude-standard"]);
-  return nulList(listed);
+  const lists = await Promise.all([
+    git(root, ["ls-files", "-z", "--modified"]), // deleted files too
+    git(root, ["ls-files", "-z", "--others", "--exclude-standard"]),
+  ]);
+  return lists.flatMap(nulList);
 }
 
 /** Paths whose index entry differs from `commit`'s: no file is read, the index is compared to the tree. */
