@@ -16,6 +16,7 @@ import type { BaseSnapshot } from "../github/base-snapshot.js";
 import type { GitHub } from "../github/client.js";
 import type { OpenPull } from "../github/pull-request.js";
 import { deleteFile, normaliseChanges, writeFile, type FileChange } from "../layout/file-change.js";
+import { withRepoLock } from "../layout/repo-lock.js";
 import { applyPlan, recoverInterrupted } from "../layout/transaction.js";
 import { CLUSTERS_DIR } from "../layout/names.js";
 import { planTree, readClusterFolders, readClusterTree, type Plan } from "../layout/tree.js";
@@ -247,7 +248,14 @@ function outcomeText(outcome: Outcome): string {
   ].join("\n");
 }
 
-async function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<Outcome> {
+/** The change in the working tree; unless it is a dry run, holding the repository's lock from read to write. */
+function inWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<Outcome> {
+  return o.dryRun
+    ? changeWorkingTree(o, cmd, out)
+    : withRepoLock(o.dir, `${cmd.kind}-cluster`, () => changeWorkingTree(o, cmd, out));
+}
+
+async function changeWorkingTree(o: ChangeOptions, cmd: ClusterCommand, out: Output): Promise<Outcome> {
   if (!o.dryRun) await recoverInterrupted(o.dir);
   const plan = await cmd.planLocal(await readSpec(o.dir, o.fleet));
   if (plan.alreadyDone) return alreadyDoneOutcome(plan);

@@ -4,6 +4,7 @@
  */
 import { loadFleet } from "../fleet/load.js";
 import { renameSync } from "node:fs";
+import { withRepoLock } from "../layout/repo-lock.js";
 import { applyPlan, recoverInterrupted, StagedFiles } from "../layout/transaction.js";
 import { hasChanges, planTree, scanClusterTree, type DesiredContent, type Plan } from "../layout/tree.js";
 import { readRenderInputs, renderChanged, type ClusterRender } from "../render/render.js";
@@ -37,12 +38,23 @@ export async function renderCommand(o: RenderOptions, out: Output): Promise<numb
   return o.check && hasChanges(plan) ? ExitCode.checkFailed : ExitCode.ok;
 }
 
-/** Renders and (unless checking) writes the tree; reports progress and warnings through `out`. */
+/**
+ * Renders and (unless checking) writes the tree, holding the repository's lock when it writes; reports
+ * progress and warnings through `out`.
+ */
 export async function renderTree(
   o: RenderOptions,
   out: Output,
 ): Promise<{ summary: RenderSummary; plan: Plan<DesiredContent> }> {
   const readOnly = Boolean(o.check || o.dryRun);
+  return readOnly ? render(o, out, true) : withRepoLock(o.dir, "render", () => render(o, out, false));
+}
+
+async function render(
+  o: RenderOptions,
+  out: Output,
+  readOnly: boolean,
+): Promise<{ summary: RenderSummary; plan: Plan<DesiredContent> }> {
   if (!readOnly && (await recoverInterrupted(o.dir)))
     out.info("finished the file moves of an interrupted render");
   // git lists clusters/ and ytt reports its version in their own processes while the spec loads

@@ -4,6 +4,7 @@
  */
 import type { ClusterSpec, FleetSpec } from "../fleet/spec.js";
 import { writeFile } from "../layout/file-change.js";
+import { withRepoLock } from "../layout/repo-lock.js";
 import { recoverInterrupted } from "../layout/transaction.js";
 import type { NewCredential } from "../secrets/credential-hash.js";
 import { credentialFile, type CredentialFiles } from "../secrets/credentials.js";
@@ -36,6 +37,16 @@ export async function rotateCredential(
   minted?: Promise<NewCredential>,
 ): Promise<number> {
   const out = createOutput(Boolean(o.json));
+  const rotate = () => rotateIn(o, name, out, minted);
+  return o.dryRun ? rotate() : withRepoLock(o.dir, "rotate-credential", rotate);
+}
+
+async function rotateIn(
+  o: RotateOptions,
+  name: string,
+  out: Output,
+  minted?: Promise<NewCredential>,
+): Promise<number> {
   if (!o.dryRun && (await recoverInterrupted(o.dir)))
     out.info("finished the file moves of an interrupted render");
   const source = await readSpec(o.dir, o.fleet);

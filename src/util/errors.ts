@@ -9,6 +9,8 @@ export const ExitCode = {
   missingTool: 3,
   /** GitHub or another remote answered with an error. */
   remoteFailed: 4,
+  /** Another promfleet is writing the same repository (its lock, .promfleet/lock). Nothing was written. */
+  locked: 5,
   /** A bug in promfleet: an error it did not expect. The message says where to report it. */
   internal: 70,
 } as const;
