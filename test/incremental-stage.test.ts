@@ -21,7 +21,7 @@ describe("ytt chunks", () => {
       spec + agent("e1", "a") + agent("e2", "b") + agent("e3", "a") + agent("e4", "b") + agent("e5"),
     );
     const fleet = await loadFleet(dir);
-    const stage = await stageFleet(fleet, fleet.clusters, 2);
+    const stage = await stageFleet(fleet, fleet.clusters, [2]);
     try {
       const chunks = await Promise.all(
         stage.chunks.map(async (c) => ({
@@ -41,6 +41,25 @@ describe("ytt chunks", () => {
       ]);
       const root = await readFile(path.join(stage.chunks[3]?.dir as string, "root.txt"), "utf8");
       expect(root).not.toContain("a.lib.yaml");
+    } finally {
+      await stage.cleanup();
+    }
+  });
+
+  it("are cut to the sizes given, chunk by chunk, the last size repeating", async () => {
+    const dir = await exampleFleetRepo();
+    const agents = Array.from({ length: 9 }, (_, i) => `  - name: e${i + 1}\n    role: agent\n`);
+    await writeRepoFile(dir, "fleet.yaml", (await readRepoFile(dir, "fleet.yaml")) + agents.join(""));
+    const fleet = await loadFleet(dir);
+    const stage = await stageFleet(fleet, fleet.clusters, [1, 2, 4]);
+    try {
+      // 11 clusters: the aggregator's stack first (1), then the agents' (10)
+      expect(stage.chunks.map((c) => c.clusters.length)).toEqual([1, 2, 4, 4]);
+      expect(stage.chunks.flatMap((c) => c.clusters.map((x) => x.name))).toEqual([
+        "orbstack",
+        "kind",
+        ...agents.map((_, i) => `e${i + 1}`),
+      ]);
     } finally {
       await stage.cleanup();
     }

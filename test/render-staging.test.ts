@@ -16,7 +16,7 @@ import { readRenderInputs, renderChanged } from "../src/render/render.js";
 import { exampleFleetRepo, MINIMAL_FLEET, promfleet, writeRepoFile } from "./helpers/fleet-repo.js";
 import { toolPath } from "./helpers/secure-fleet.js";
 
-/** More agents than one ytt chunk holds (125 clusters), so the fleet renders in two chunks. */
+/** More agents than the first ytt chunk holds (64 clusters), and fewer than two (192): two chunks. */
 const AGENTS = 130;
 const LAST = `edge-${AGENTS}`;
 /** Files render writes per cluster of this fleet: values, bootstrap app, four manifests, the record. */

@@ -62,7 +62,7 @@ describe("ytt over staged chunks", () => {
     const agents = ["e1", "e2", "e3", "e4", "e5"].map((name) => `  - name: ${name}\n    role: agent\n`);
     await writeRepoFile(dir, "fleet.yaml", spec + agents.join(""));
     const fleet = await loadFleet(dir);
-    return { spec: fleet, stage: await stageFleet(fleet, fleet.clusters, 1) };
+    return { spec: fleet, stage: await stageFleet(fleet, fleet.clusters, [1]) };
   }
 
   /** ytt through a script that counts its runs. */

@@ -68,8 +68,13 @@ export interface ClusterRender {
   problems: Problem[];
 }
 
-/** Clusters per ytt process: small enough that finishing one chunk overlaps the next one's ytt run. */
-const CLUSTERS_PER_CHUNK = 125;
+/**
+ * Clusters per ytt process, chunk by chunk (the last size repeats): the first chunks are small, so this
+ * process starts finishing clusters soon, the later ones larger, because each ytt process costs a fork of
+ * this (by then large) process and ytt's own start. Against 125 throughout, alternating on one fleet:
+ * 10,000 clusters 13.9 → 10.9 s (CPU 24.9 → 19.7 s); 1,000 clusters, within the noise (CPU 2.9 → 2.7 s).
+ */
+const CHUNK_SIZES = [64, 128, 256, 512];
 
 /**
  * Renders every cluster with ytt (one evaluation per chunk of clusters, as many at once as there are
@@ -191,7 +196,7 @@ async function renderClusters(
 ): Promise<ClusterRender[]> {
   if (clusters.length === 0) return [];
   const inputPrints = prints ?? (await fingerprints(spec, fingerprintSources(inputs, ytt), clusters));
-  const stage = await stageFleet(spec, clusters, CLUSTERS_PER_CHUNK);
+  const stage = await stageFleet(spec, clusters, CHUNK_SIZES);
   try {
     const memo = new MemoYaml();
     const rendered = await runChunks({

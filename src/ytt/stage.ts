@@ -47,7 +47,7 @@ export interface StagedChunk {
 export async function stageFleet(
   spec: FleetSpec,
   clusters: readonly ClusterSpec[] = spec.clusters,
-  clustersPerChunk = Infinity,
+  chunkSizes: readonly number[] = [Infinity],
 ): Promise<Stage> {
   const { stacks, stackOf } = overlayStacks(spec, clusters);
   const sources = new Map<string, string>(); // user path -> staged module path
@@ -62,7 +62,7 @@ export async function stageFleet(
   const cleanup = () => rm(dir, { recursive: true, force: true });
   const chunks: StagedChunk[] = [];
   try {
-    for (const [i, members] of chunksByStack(clusters, stackOf, clustersPerChunk).entries()) {
+    for (const [i, members] of chunksByStack(clusters, stackOf, chunkSizes).entries()) {
       const chunkDir = path.join(dir, `c${i}`);
       const used = new Set(members.map((c) => stackOf.get(c.name) as string));
       const chunkStacks = new Map([...stacks].filter(([key]) => used.has(key)));
@@ -112,11 +112,14 @@ function overlayStacks(spec: FleetSpec, clusters: readonly ClusterSpec[]) {
   return { stacks, stackOf };
 }
 
-/** Clusters of the same stack next to each other (stacks in order of first use), cut into chunks. */
+/**
+ * Clusters of the same stack next to each other (stacks in order of first use), cut into chunks of
+ * `sizes[0]`, `sizes[1]`, ... clusters, the last size repeating.
+ */
 function chunksByStack(
   clusters: readonly ClusterSpec[],
   stackOf: Map<string, string>,
-  size: number,
+  sizes: readonly number[],
 ): ClusterSpec[][] {
   const byStack = new Map<string, ClusterSpec[]>();
   for (const c of clusters) {
@@ -127,7 +130,11 @@ function chunksByStack(
   }
   const ordered = [...byStack.values()].flat();
   const chunks: ClusterSpec[][] = [];
-  for (let i = 0; i < ordered.length; i += size) chunks.push(ordered.slice(i, i + size));
+  for (let start = 0; start < ordered.length;) {
+    const size = sizes[Math.min(chunks.length, sizes.length - 1)] as number;
+    chunks.push(ordered.slice(start, start + size));
+    start += size;
+  }
   return chunks;
 }
 
