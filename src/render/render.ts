@@ -72,7 +72,7 @@ export interface ClusterRender {
  * Clusters per ytt process, chunk by chunk (the last size repeats): the first chunks are small, so this
  * process starts finishing clusters soon, the later ones larger, because each ytt process costs a fork of
  * this (by then large) process and ytt's own start. Against 125 throughout, alternating on one fleet:
- * 10,000 clusters 13.9 → 10.9 s (CPU 24.9 → 19.7 s); 1,000 clusters, within the noise (CPU 2.9 → 2.7 s).
+ * 10,000 clusters 13.9 → 10.9 s (CPU 24.9 → 19.7 s); 1,000 clusters, within the noise (CPU 3.2 → 2.9 s).
  */
 const CHUNK_SIZES = [64, 128, 256, 512];
 
