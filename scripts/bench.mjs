@@ -13,16 +13,27 @@
 // the command's tree: promfleet or one of its ytt/promtool/git children).
 // Options: --clusters 1000,10000 (default 1000) · --runs N (default 3) · --quick (1 run, baseline on 50
 // clusters) · --baseline-sample N (default 200; clusters the loops run on, extrapolated to the fleet;
-// 0 = all) · --keep (leave the generated fleets in the temporary folder) · --only ROW,ROW (row keys).
+// 0 = all) · --keep (leave the generated fleets in the temporary folder) · --only ROW,ROW (row keys) ·
+// --compare REF (also bench git commit REF's build, right after this build's rows, on a fleet generated
+// the same way with REF's own base and role overlays: how fast the machine is today, measured on code
+// whose figures are known; a row REF's CLI cannot run is printed as n/a).
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import bcrypt from "bcryptjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const cli = path.join(root, "bin", "promfleet.js");
 const opts = parseOptions(process.argv.slice(2));
 
 function parseOptions(args) {
@@ -31,7 +42,15 @@ function parseOptions(args) {
     return i === -1 ? undefined : args[i + 1];
   };
   const quick = args.includes("--quick");
-  const known = new Set(["--clusters", "--runs", "--quick", "--baseline-sample", "--keep", "--only"]);
+  const known = new Set([
+    "--clusters",
+    "--runs",
+    "--quick",
+    "--baseline-sample",
+    "--keep",
+    "--only",
+    "--compare",
+  ]);
   const unknown = args.filter((a, i) => a.startsWith("--") && !known.has(a) && !known.has(args[i - 1]));
   if (unknown.length > 0) {
     console.error(`bench: unknown option ${unknown.join(" ")} (see the header of scripts/bench.mjs)`);
@@ -43,6 +62,7 @@ function parseOptions(args) {
     baselineSample: Number(value("--baseline-sample") ?? (quick ? 50 : 200)),
     keep: args.includes("--keep"),
     only: value("--only")?.split(","),
+    compare: value("--compare"),
   };
 }
 
@@ -120,11 +140,14 @@ function write(dir, rel, text) {
   writeFileSync(path.join(dir, rel), text);
 }
 
-/** A fleet repository with `count` clusters, committed, nothing rendered yet. */
-function generateFleet(count) {
+/**
+ * A fleet repository with `count` clusters, committed, nothing rendered yet; its base and role overlays
+ * are those of the build at `source` (what that version's `init` writes), the rest is the same for all.
+ */
+function generateFleet(count, source = root) {
   const dir = mkdtempSync(path.join(os.tmpdir(), `promfleet-bench-${count}-`));
   for (const sub of ["base", "roles"])
-    cpSync(path.join(root, "overlays", sub), path.join(dir, "overlays", sub), { recursive: true });
+    cpSync(path.join(source, "overlays", sub), path.join(dir, "overlays", sub), { recursive: true });
   write(dir, "overlays/fleet/interval.yaml", intervalOverlay("30s"));
   for (let t = 0; t < TEAMS; t++)
     write(dir, `overlays/teams/team-${t}.yaml`, jobOverlay(`team-${t}`, `team-${t}.example.com:9100`));
@@ -164,20 +187,22 @@ function git(dir, ...args) {
 const GNU_TIME = "/usr/bin/time";
 const hasGnuTime = spawnSync(GNU_TIME, ["-f", "%M", "true"], { encoding: "utf8" }).status === 0;
 
+/** A command of a row exited with a code the row does not expect (a bench of a failing command is noise). */
+class RowFailed extends Error {}
+
 /**
  * Runs a command under GNU time (peak RSS of its largest process, children included) and returns the wall
- * time; exits the bench when the exit code is not the expected one (a bench of a failing command is noise).
+ * time; throws RowFailed when the exit code is not the expected one.
  */
 function timed(cmd, args, { cwd, expect = [0], input } = {}) {
   const wrapped = hasGnuTime ? [GNU_TIME, ["-f", "PEAK_KB=%M CPU=%U+%S", cmd, ...args]] : [cmd, args];
   const start = process.hrtime.bigint();
   const r = spawnSync(wrapped[0], wrapped[1], { cwd, input, encoding: "utf8", maxBuffer: 1 << 30 });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (!expect.includes(r.status)) {
-    console.error(`bench: ${cmd} ${args.join(" ")} exited ${r.status}, expected ${expect.join(" or ")}:`);
-    console.error(r.stderr.slice(-4000));
-    process.exit(1);
-  }
+  if (!expect.includes(r.status))
+    throw new RowFailed(
+      `${cmd} ${args.join(" ")} exited ${r.status}, expected ${expect.join(" or ")}:\n${r.stderr.slice(-4000)}`,
+    );
   return { seconds, ...usage(r.stderr), stdout: r.stdout, status: r.status };
 }
 
@@ -189,7 +214,12 @@ function usage(stderr) {
     : { peakMb: NaN, cpu: NaN, sys: NaN };
 }
 
-const promfleet = (dir, args, o = {}) => timed("node", [cli, "-C", dir, ...args], o);
+/** The builds benched: this checkout's, then with --compare the commit's (see buildRef). */
+const THIS_BUILD = { name: "this build", root, cli: path.join(root, "bin", "promfleet.js") };
+/** The build whose CLI the rows run now. */
+let current = THIS_BUILD;
+
+const promfleet = (dir, args, o = {}) => timed("node", [current.cli, "-C", dir, ...args], o);
 
 /** `runs` measurements of `run(i)`, with `reset(i)` (untimed) after each. */
 function measure(run, reset = () => {}) {
@@ -236,15 +266,20 @@ function freshCopy(template) {
 
 function fullRender(template) {
   const dirs = [];
-  const samples = measure(() => {
-    const dir = freshCopy(template);
-    dirs.push(dir);
-    return promfleet(dir, ["render", "--json"]);
-  });
+  let samples;
+  try {
+    samples = measure(() => {
+      const dir = freshCopy(template);
+      dirs.push(dir);
+      return promfleet(dir, ["render", "--json"]);
+    });
+  } catch (e) {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    throw e;
+  }
   const keep = dirs.pop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  const files = JSON.parse(samples[0].stdout).created.length;
-  return { dir: keep, row: summary(samples, `${files} files written`) };
+  return { dir: keep, row: summary(samples, `${createdCount(samples[0].stdout)} files written`) };
 }
 
 /**
@@ -260,6 +295,15 @@ function copyFloor(dir) {
   });
   for (const d of dests) rmSync(d, { recursive: true, force: true });
   return summary(samples, "the same files, no rendering");
+}
+
+/** Files a render's --json output lists as created ("?" from a CLI whose output differs). */
+function createdCount(stdout) {
+  try {
+    return JSON.parse(stdout).created.length;
+  } catch {
+    return "?";
+  }
 }
 
 function changedFiles(stdout) {
@@ -457,10 +501,7 @@ function timedShell(cwd, script) {
   const start = process.hrtime.bigint();
   const r = spawnSync(wrapped[0], wrapped[1], { cwd, env, encoding: "utf8" });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  if (r.status !== 0) {
-    console.error(`bench: the baseline loop failed:\n${r.stderr.slice(-4000)}`);
-    process.exit(1);
-  }
+  if (r.status !== 0) throw new RowFailed(`the baseline loop failed:\n${r.stderr.slice(-4000)}`);
   return { seconds, ...usage(r.stderr) };
 }
 
@@ -484,27 +525,82 @@ const ROWS = [
 
 const want = (key) => !opts.only || opts.only.includes(key) || key === "full";
 
-async function benchSize(count) {
-  log(`\n== ${count} clusters: generating the fleet`);
-  const template = generateFleet(count);
-  const results = new Map();
-  const step = (key, fn) => {
-    if (!want(key)) return;
+/** Every row for each build on one generated fleet of `count` clusters: size -> build name -> row key -> row. */
+async function benchSize(count, builds) {
+  const byBuild = new Map();
+  const dirs = [];
+  let rendered;
+  for (const build of builds) {
+    current = build;
+    log(`\n== ${count} clusters, ${build.name}: generating the fleet`);
+    const template = generateFleet(count, build.root);
+    dirs.push(template);
+    const { results, dir } = benchRows(template, count, build);
+    byBuild.set(build.name, results);
+    if (dir) dirs.push(dir);
+    rendered ??= dir;
+  }
+  current = THIS_BUILD;
+  const own = byBuild.get(THIS_BUILD.name);
+  const step = stepper(own, THIS_BUILD);
+  if (rendered && (want("loop") || want("xargs"))) {
+    await loadClusterValues(rendered);
+    const stage = stageBaseline(rendered, count);
+    step("loop", () => baseline(stage, count, LOOP));
+    step("xargs", () => baseline(stage, count, XARGS));
+  }
+  if (!opts.keep) for (const d of dirs) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+  else log(`   kept ${dirs.join(" and ")}`);
+  return byBuild;
+}
+
+/**
+ * Runs a row and prints it as it comes, so a failing later row does not lose the earlier ones. A row that
+ * fails stops the bench for this build; for a --compare build it is recorded as failed (its CLI may not
+ * have the command yet) and `undo` puts the fleet back for the next row.
+ */
+function stepper(results, build, undo = () => {}) {
+  return (key, fn) => {
+    if (!want(key)) return undefined;
     log(`   ${key}…`);
-    const r = fn();
+    let r;
+    try {
+      r = fn();
+    } catch (e) {
+      const first = String(e.message ?? e).split("\n")[0];
+      if (build === THIS_BUILD)
+        throw new Error(`bench: ${key}: ${e instanceof RowFailed ? e.message : (e.stack ?? e)}`, {
+          cause: e,
+        });
+      log(`   ${key}: n/a for ${build.name} (${first})`);
+      results.set(key, { failed: first });
+      undo();
+      return undefined;
+    }
     results.set(key, r);
-    // printed as it comes, so a failing later row does not lose the earlier ones
     log(
       `   ${key}: ${secs(r.seconds)} s (CPU ${secs(r.cpu)} s, sys ${secs(r.sys)} s), ${mib(r.peakMb)}; ${r.note}`,
     );
+    return r;
   };
+}
+
+/** One build's rows on a fresh copy of the fleet; `dir` is that copy, rendered (undefined if it failed). */
+function benchRows(template, count, build) {
+  const results = new Map();
   let dir;
+  const step = stepper(results, build, () => {
+    if (!dir) return;
+    git(dir, "reset", "-q", "--hard");
+    git(dir, "clean", "-qfd", "--", "clusters");
+  });
   step("full", () => {
     const r = fullRender(template);
     dir = r.dir;
     return r.row;
   });
-  step("copy", () => copyFloor(dir));
+  if (!dir) return { results, dir };
+  if (build === THIS_BUILD) step("copy", () => copyFloor(dir));
   git(dir, "add", "-A");
   git(dir, "commit", "-qm", "rendered");
   const probe = agentName(count > 3 ? 3 : 1);
@@ -518,38 +614,59 @@ async function benchSize(count) {
   step("validate", () => validateAll(dir));
   step("changed", () => validateChanged(dir, probe));
   step("diff", () => diffFleetWide(dir));
-  if (want("loop") || want("xargs")) {
-    await loadClusterValues(dir);
-    const stage = stageBaseline(dir, count);
-    step("loop", () => baseline(stage, count, LOOP));
-    step("xargs", () => baseline(stage, count, XARGS));
+  return { results, dir };
+}
+
+/**
+ * --compare REF: REF checked out in a temporary git worktree, sharing this checkout's node_modules and
+ * .tools (a commit whose dependencies differ fails to build, and says so), and built with its own
+ * `npm run build`.
+ */
+function buildRef(ref) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "promfleet-bench-ref-"));
+  log(`building ${ref} in ${dir}`);
+  try {
+    git(root, "worktree", "add", "-q", "--detach", dir, ref);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    console.error(`bench: --compare ${ref}: not a commit of this repository\n${e.message}`);
+    process.exit(2);
   }
-  if (!opts.keep) for (const d of [template, dir]) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
-  else log(`   kept ${template} and ${dir}`);
-  return results;
+  const build = { name: ref, root: dir, cli: path.join(dir, "bin", "promfleet.js") };
+  for (const shared of ["node_modules", ".tools"])
+    if (existsSync(path.join(root, shared))) symlinkSync(path.join(root, shared), path.join(dir, shared));
+  const r = spawnSync("npm", ["run", "build", "--silent"], { cwd: dir, encoding: "utf8" });
+  if (r.status !== 0 || !existsSync(build.cli)) {
+    console.error(`bench: building ${ref} failed (exit ${r.status}):\n${(r.stdout + r.stderr).slice(-4000)}`);
+    removeRef(build);
+    process.exit(1);
+  }
+  return build;
+}
+
+function removeRef(build) {
+  git(root, "worktree", "remove", "--force", build.root);
+  rmSync(build.root, { recursive: true, force: true });
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
 const secs = (s) => (s < 10 ? s.toFixed(2) : s.toFixed(1));
 const mib = (m) => (Number.isNaN(m) ? "n/a" : `${m.toFixed(0)} MiB`);
 
+/** One column per size and build: this build's first, then the --compare build's. */
 function printTable(bySize) {
-  const sizes = [...bySize.keys()];
-  const header = `| operation | ${sizes.map((n) => `${n.toLocaleString("en")} clusters`).join(" | ")} |`;
-  console.log(header);
-  console.log(`| --- | ${sizes.map(() => "---").join(" | ")} |`);
+  const columns = [...bySize].flatMap(([n, byBuild]) => [...byBuild.keys()].map((build) => ({ n, build })));
+  const title = ({ n, build }) =>
+    `${n.toLocaleString("en")} clusters${build === THIS_BUILD.name ? "" : `, ${build}`}`;
+  console.log(`| operation | ${columns.map(title).join(" | ")} |`);
+  console.log(`| --- | ${columns.map(() => "---").join(" | ")} |`);
   for (const [key, label] of ROWS) {
-    const cells = sizes.map((n) => {
-      const r = bySize.get(n).get(key);
-      return r
-        ? `${secs(r.seconds)} s (${secs(r.min)}–${secs(r.max)}; CPU ${secs(r.cpu)} s, sys ${secs(r.sys)}), ${mib(r.peakMb)}`
-        : "—";
-    });
+    const cells = columns.map(({ n, build }) => cell(bySize.get(n).get(build).get(key)));
     if (cells.some((c) => c !== "—")) console.log(`| ${label} | ${cells.join(" | ")} |`);
   }
   console.log("");
-  for (const n of sizes) {
-    const rows = bySize.get(n);
+  for (const [n, byBuild] of bySize) {
+    const rows = byBuild.get(THIS_BUILD.name);
     for (const [key, label] of ROWS)
       if (rows.get(key)?.note) console.log(`${n}: ${label}: ${rows.get(key).note}`);
     const full = rows.get("full")?.seconds;
@@ -558,7 +675,22 @@ function printTable(bySize) {
         console.log(
           `${n}: full render is ${(rows.get(key).seconds / full).toFixed(1)}× faster than the ${key === "loop" ? "sequential" : "2-way parallel"} loop`,
         );
+    for (const [build, other] of byBuild) {
+      if (build === THIS_BUILD.name) continue;
+      for (const [key, label] of ROWS) {
+        const mine = rows.get(key)?.seconds;
+        const theirs = other.get(key)?.seconds;
+        if (mine && theirs)
+          console.log(`${n}: ${label}: ${(mine / theirs).toFixed(2)}× the time of ${build}`);
+      }
+    }
   }
+}
+
+function cell(r) {
+  if (!r) return "—";
+  if (r.failed) return "n/a";
+  return `${secs(r.seconds)} s (${secs(r.min)}–${secs(r.max)}; CPU ${secs(r.cpu)} s, sys ${secs(r.sys)}), ${mib(r.peakMb)}`;
 }
 
 if (!existsSync(path.join(root, "dist", "cli.js"))) {
@@ -573,7 +705,17 @@ console.log(
       .map((l) => l.toFixed(2))
       .join(" ")}, temporary folder ${os.tmpdir()}`,
 );
+const builds = [THIS_BUILD];
+if (opts.compare) builds.push(buildRef(opts.compare));
 const bySize = new Map();
-for (const n of opts.sizes) bySize.set(n, await benchSize(n));
+try {
+  for (const n of opts.sizes) bySize.set(n, await benchSize(n, builds));
+} catch (e) {
+  console.error(e.message);
+  process.exitCode = 1;
+} finally {
+  builds.slice(1).forEach(removeRef);
+}
+if (process.exitCode) process.exit();
 console.log("");
 printTable(bySize);
