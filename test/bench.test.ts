@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { repoRoot } from "./helpers/fleet-repo.js";
 
 const BENCH = path.join(repoRoot, "scripts", "bench.mjs");
-/** The code issue 16 measured: it has no `validate --changed-since` (README, Performance). */
+/** The commit issue 16's work started from: it has no `validate --changed-since` (README, Performance). */
 const ISSUE_16_CODE = "7b49ca6";
 
 /** Runs the bench on a 12-cluster fleet in a temporary folder; `left` is what it left there. */
