@@ -589,11 +589,7 @@ function stepper(results, build, undo = () => {}) {
 function benchRows(template, count, build) {
   const results = new Map();
   let dir;
-  const step = stepper(results, build, () => {
-    if (!dir) return;
-    git(dir, "reset", "-q", "--hard");
-    git(dir, "clean", "-qfd", "--", "clusters");
-  });
+  const step = stepper(results, build, () => dir && resetFleet(dir));
   step("full", () => {
     const r = fullRender(template);
     dir = r.dir;
@@ -609,12 +605,17 @@ function benchRows(template, count, build) {
   step("onboard", () => onboard(dir));
   step("offboard", () => offboard(dir));
   step("rotate", () => rotate(dir));
-  git(dir, "reset", "-q", "--hard");
-  git(dir, "clean", "-qfd", "--", "clusters");
+  resetFleet(dir);
   step("validate", () => validateAll(dir));
   step("changed", () => validateChanged(dir, probe));
   step("diff", () => diffFleetWide(dir));
   return { results, dir };
+}
+
+/** Back to the committed, rendered fleet: what a row changed in the working tree is undone. */
+function resetFleet(dir) {
+  git(dir, "reset", "-q", "--hard");
+  git(dir, "clean", "-qfd", "--", "clusters");
 }
 
 /**
@@ -646,7 +647,6 @@ function buildRef(ref) {
 
 function removeRef(build) {
   git(root, "worktree", "remove", "--force", build.root);
-  rmSync(build.root, { recursive: true, force: true });
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
